@@ -1,0 +1,128 @@
+//! `ftpspec serve`: the mock server as a standalone process, for manual testing.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use ftpspec_mock::{ActiveSource, Advertise, MockServer, ServerSpec, TreeSpec};
+
+/// Options of `ftpspec serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Non-loopback addresses accept connections from elsewhere, but the
+    /// server still only advertises or dials loopback addresses outside an ftpspec namespace.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 2121)]
+    pub port: u16,
+    /// Address in 227 replies: `own`, `control-address`, or an IPv4 address.
+    #[arg(long, value_name = "own|control-address|IP")]
+    pub pasv_address: Option<Advertise>,
+    /// Passive data ports, e.g. 50000-50010 (default: any free port).
+    #[arg(long, value_name = "MIN-MAX", value_parser = ftpspec_mock::parse_port_range)]
+    pub pasv_ports: Option<std::ops::RangeInclusive<u16>>,
+    /// Answer EPSV with 502 and leave it out of FEAT.
+    #[arg(long)]
+    pub no_epsv: bool,
+    /// Source port for active-mode data connections: `any` or `20` (20 needs root).
+    #[arg(long, value_name = "any|20", default_value = "any")]
+    pub active_source_port: String,
+    /// Accept PORT/EPRT to addresses other than the client's (no RFC 2577 bounce protection).
+    #[arg(long)]
+    pub allow_foreign_data_address: bool,
+    /// Serve a copy of this directory (read into memory at start; uploads stay in memory).
+    #[arg(long, conflicts_with = "tree")]
+    pub root: Option<PathBuf>,
+    /// Serve the files of a TOML tree (`dirs = [...]` and a `[files]` table).
+    #[arg(long)]
+    pub tree: Option<PathBuf>,
+    /// A full server file in TOML (settings, files, `[[script]]` mocks); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Accept only this user (with --password). Default: any user, any password.
+    #[arg(long, requires = "password")]
+    pub user: Option<String>,
+    /// The password for --user.
+    #[arg(long, requires = "user")]
+    pub password: Option<String>,
+    /// Log more: also the server's internal debug messages.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut builder = MockServer::builder().bind(SocketAddr::new(args.bind, args.port));
+    if let Some(path) = &args.config {
+        builder = builder.spec(&ServerSpec::from_file(path)?);
+    }
+    if let Some(dir) = &args.root {
+        builder = builder.root_dir(dir);
+    }
+    if let Some(path) = &args.tree {
+        builder = builder.tree(&TreeSpec::from_file(path)?);
+    }
+    if let Some(a) = args.pasv_address {
+        builder = builder.advertise(a);
+    }
+    if let Some(r) = args.pasv_ports.clone() {
+        builder = builder.pasv_ports(r);
+    }
+    if args.no_epsv {
+        builder = builder.epsv(false);
+    }
+    builder = match args.active_source_port.as_str() {
+        "any" => builder.active_source(ActiveSource::Any),
+        "20" => builder.active_source(ActiveSource::Port20),
+        other => bail!("--active-source-port {other:?}: expected any or 20"),
+    };
+    if args.allow_foreign_data_address {
+        builder = builder.allow_foreign_data_address(true);
+    }
+    if let (Some(u), Some(p)) = (&args.user, &args.password) {
+        builder = builder.credentials(u, p);
+    }
+    let server = match builder.start().await {
+        Err(ftpspec_mock::Error::Bind { addr, source })
+            if source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            bail!("cannot listen on {addr}: the port is in use; pass --port 0 for any free port, or another --port")
+        }
+        other => other.context("cannot start the mock server")?,
+    };
+    let login = match &args.user {
+        Some(u) => format!("user {u} with its password"),
+        None => "any user and password".to_owned(),
+    };
+    println!("ftpspec serve: listening on {} ({login})", server.url());
+    println!(
+        "  try: curl -s {}/gen/1K | wc -c     generated files: /gen/<size>, e.g. /gen/64M",
+        server.url()
+    );
+    println!("  Ctrl-C stops the server.");
+    wait_for_signal().await?;
+    let log = server.events();
+    let sessions = log
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, ftpspec_mock::EventKind::Connected { .. }))
+        .count();
+    println!(
+        "ftpspec serve: stopped after {sessions} control connection(s), {} command(s), {} data connection(s)",
+        log.commands().len(),
+        log.data_connections().len()
+    );
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("cannot listen for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

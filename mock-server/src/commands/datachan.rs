@@ -1,0 +1,345 @@
+//! Data connection setup: PASV and PORT (RFC 959 §4.1.2, RFC 1123 §4.1.2.6), EPSV and EPRT
+//! (RFC 2428 §2, §3), with bounce protection (RFC 2577 §3).
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+use crate::config::{ActiveSource, Advertise};
+use crate::control::parser::Verb;
+use crate::control::reply::{Reply, ReplyCode};
+use crate::events::{DataMode, EventKind};
+use crate::safety;
+use crate::session::{Flow, Session};
+use crate::wire::{self, WireError};
+
+/// How the next data connection will be made.
+pub(crate) enum DataPlan {
+    Passive {
+        listener: TcpListener,
+        local: SocketAddr,
+    },
+    Active {
+        target: SocketAddr,
+        local_ip: IpAddr,
+    },
+}
+
+impl DataPlan {
+    pub(crate) fn mode(&self) -> DataMode {
+        match self {
+            DataPlan::Passive { .. } => DataMode::Passive,
+            DataPlan::Active { .. } => DataMode::Active,
+        }
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        match self {
+            DataPlan::Passive { local, .. } => *local,
+            DataPlan::Active { target, .. } => *target,
+        }
+    }
+
+    /// Accepts (passive) or dials (active) the data connection.
+    pub(crate) async fn connect(
+        self,
+        source: ActiveSource,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        let attempt = async move {
+            match self {
+                DataPlan::Passive { listener, .. } => listener.accept().await.map(|(s, _)| s),
+                DataPlan::Active { target, local_ip } => {
+                    let socket = if target.is_ipv4() {
+                        TcpSocket::new_v4()?
+                    } else {
+                        TcpSocket::new_v6()?
+                    };
+                    let port = match source {
+                        ActiveSource::Any => 0,
+                        ActiveSource::Port20 => {
+                            socket.set_reuseaddr(true)?;
+                            20
+                        }
+                    };
+                    socket.bind(SocketAddr::new(local_ip, port))?;
+                    socket.connect(target).await
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no data connection within {timeout:?}"),
+            )),
+        }
+    }
+}
+
+/// Fills a passive-reply template: `{h1}`..`{h4}`, `{p1}`, `{p2}`, `{port}`.
+pub(crate) fn render_template(template: &str, ip: Ipv4Addr, port: u16) -> String {
+    let [h1, h2, h3, h4] = ip.octets();
+    template
+        .replace("{h1}", &h1.to_string())
+        .replace("{h2}", &h2.to_string())
+        .replace("{h3}", &h3.to_string())
+        .replace("{h4}", &h4.to_string())
+        .replace("{p1}", &(port >> 8).to_string())
+        .replace("{p2}", &(port & 0xff).to_string())
+        .replace("{port}", &port.to_string())
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+impl Session {
+    async fn open_listener(&self) -> io::Result<TcpListener> {
+        let ip = self.local.ip();
+        let Some(range) = self.shared.cfg.pasv_ports.clone() else {
+            return TcpListener::bind(SocketAddr::new(ip, 0)).await;
+        };
+        let span = u32::from(*range.end() - *range.start()) + 1;
+        let first = self.shared.pasv_cursor.fetch_add(1, Ordering::Relaxed) % span;
+        for i in 0..span {
+            let port = *range.start() + ((first + i) % span) as u16;
+            if let Ok(listener) = TcpListener::bind(SocketAddr::new(ip, port)).await {
+                return Ok(listener);
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!(
+                "no free port in the passive range {}-{}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+
+    /// PASV and EPSV; `template` replaces the reply text (scripted malformed replies).
+    pub(crate) async fn passive(
+        &mut self,
+        verb: Verb,
+        arg: &str,
+        template: Option<&str>,
+    ) -> io::Result<Flow> {
+        let control_is_v6 = canonical(self.local.ip()).is_ipv6();
+        if verb == Verb::Epsv {
+            if !self.shared.cfg.epsv {
+                return self
+                    .say(
+                        ReplyCode::CommandNotImplemented,
+                        "EPSV not implemented (disabled on this server).",
+                    )
+                    .await;
+            }
+            match arg.trim().to_ascii_uppercase().as_str() {
+                "" => {}
+                "ALL" => {
+                    self.epsv_all = true;
+                    return self
+                        .say(
+                            ReplyCode::CommandOkay,
+                            "EPSV ALL ok: only EPSV from now on.",
+                        )
+                        .await;
+                }
+                "1" if !control_is_v6 => {}
+                "2" if control_is_v6 => {}
+                "1" | "2" => {
+                    let family = if control_is_v6 { "(2)" } else { "(1)" };
+                    return self
+                        .say(
+                            ReplyCode::ProtocolNotSupported,
+                            format!("Network protocol not supported, use {family}"),
+                        )
+                        .await;
+                }
+                _ => {
+                    return self
+                        .say(
+                            ReplyCode::ParameterSyntaxError,
+                            format!("EPSV takes 1, 2 or ALL, got {arg:?}."),
+                        )
+                        .await
+                }
+            }
+        } else {
+            if self.epsv_all {
+                return self
+                    .say(
+                        ReplyCode::BadSequence,
+                        "EPSV ALL in effect: only EPSV is accepted.",
+                    )
+                    .await;
+            }
+            if control_is_v6 {
+                return self
+                    .say(
+                        ReplyCode::CantOpenDataConnection,
+                        "PASV works on IPv4 only; use EPSV on IPv6 (RFC 2428).",
+                    )
+                    .await;
+            }
+        }
+        self.data = None;
+        let listener = match self.open_listener().await {
+            Ok(l) => l,
+            Err(e) => {
+                self.log(EventKind::Warning {
+                    message: format!("cannot open passive listener: {e}"),
+                });
+                return self
+                    .say(
+                        ReplyCode::CantOpenDataConnection,
+                        format!("Cannot open passive connection: {e}."),
+                    )
+                    .await;
+            }
+        };
+        let local = listener.local_addr()?;
+        let advertised_ip = match (verb, self.shared.cfg.advertise) {
+            (Verb::Epsv, _) => self.local.ip(),
+            (_, Advertise::Ip(ip)) => IpAddr::V4(ip),
+            (_, Advertise::Own) if !self.shared.cfg.bind.ip().is_unspecified() => {
+                self.shared.cfg.bind.ip()
+            }
+            (_, Advertise::Own | Advertise::ControlAddress) => self.local.ip(),
+        };
+        let advertised_ip = canonical(advertised_ip);
+        if !self.shared.cfg.in_netns && !safety::host_safe(advertised_ip) {
+            let message = format!(
+                "refusing to advertise {advertised_ip}: outside an ftpspec network namespace only loopback addresses are allowed"
+            );
+            self.log(EventKind::Warning {
+                message: message.clone(),
+            });
+            return self.say(ReplyCode::CantOpenDataConnection, message).await;
+        }
+        let advertised = SocketAddr::new(advertised_ip, local.port());
+        let text = match (verb, template, advertised_ip) {
+            (_, Some(t), IpAddr::V4(v4)) => render_template(t, v4, local.port()),
+            (_, Some(t), IpAddr::V6(_)) => render_template(t, Ipv4Addr::UNSPECIFIED, local.port()),
+            (Verb::Epsv, None, _) => Reply::new(
+                ReplyCode::EnteringExtendedPassiveMode,
+                format!(
+                    "Entering Extended Passive Mode {}",
+                    wire::format_229(local.port())
+                ),
+            )
+            .encode(),
+            (_, None, IpAddr::V4(v4)) => Reply::new(
+                ReplyCode::EnteringPassiveMode,
+                format!(
+                    "Entering Passive Mode ({}).",
+                    wire::format_host_port(std::net::SocketAddrV4::new(v4, local.port()))
+                ),
+            )
+            .encode(),
+            (_, None, IpAddr::V6(_)) => unreachable!("PASV on IPv6 was refused above"),
+        };
+        self.log(EventKind::PassiveListening { local, advertised });
+        self.data = Some(DataPlan::Passive { listener, local });
+        let text = if text.ends_with('\n') {
+            text
+        } else {
+            format!("{text}\r\n")
+        };
+        self.out.lock().await.send_raw(&text).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// PORT and EPRT.
+    pub(crate) async fn active(&mut self, verb: Verb, arg: &str) -> io::Result<Flow> {
+        if self.epsv_all {
+            return self
+                .say(
+                    ReplyCode::BadSequence,
+                    "EPSV ALL in effect: only EPSV is accepted.",
+                )
+                .await;
+        }
+        let parsed = match verb {
+            Verb::Port => wire::parse_host_port(arg.trim()).map(SocketAddr::V4),
+            _ => wire::parse_eprt(arg.trim()),
+        };
+        let target = match parsed {
+            Ok(t) => SocketAddr::new(canonical(t.ip()), t.port()),
+            Err(WireError::UnsupportedFamily(_)) => {
+                return self
+                    .say(
+                        ReplyCode::ProtocolNotSupported,
+                        "Network protocol not supported, use (1,2)",
+                    )
+                    .await
+            }
+            Err(e) => {
+                return self
+                    .say(
+                        ReplyCode::ParameterSyntaxError,
+                        format!("Illegal {verb} command: {e}."),
+                    )
+                    .await
+            }
+        };
+        let peer_ip = canonical(self.peer.ip());
+        let refusal = if !self.shared.cfg.allow_foreign_data && target.ip() != peer_ip {
+            Some(format!(
+                "Illegal {verb} command: {} is not the client's address {peer_ip} (RFC 2577 bounce protection).",
+                target.ip()
+            ))
+        } else if !self.shared.cfg.allow_foreign_data && target.port() < 1024 {
+            Some(format!(
+                "Illegal {verb} command: port {} is below 1024 (RFC 2577 bounce protection).",
+                target.port()
+            ))
+        } else if !self.shared.cfg.in_netns && !safety::host_safe(target.ip()) {
+            Some(format!(
+                "Refusing to connect to {}: outside an ftpspec network namespace only loopback addresses are allowed.",
+                target.ip()
+            ))
+        } else if canonical(self.local.ip()).is_ipv4() != target.is_ipv4() {
+            Some(format!(
+                "Illegal {verb} command: address family differs from the control connection's."
+            ))
+        } else {
+            None
+        };
+        self.log(EventKind::ActiveTarget {
+            target,
+            refused: refusal.is_some(),
+        });
+        if let Some(message) = refusal {
+            self.data = None;
+            return self.say(ReplyCode::SyntaxError, message).await;
+        }
+        self.data = Some(DataPlan::Active {
+            target,
+            local_ip: canonical(self.local.ip()),
+        });
+        self.say(
+            ReplyCode::CommandOkay,
+            format!("{verb} command successful. Consider using PASV."),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders() {
+        let t = "227 ({h1},{h2},{h3},{h4},{p1},{p2}) port {port}";
+        assert_eq!(
+            render_template(t, Ipv4Addr::new(10, 0, 0, 2), 50007),
+            "227 (10,0,0,2,195,87) port 50007"
+        );
+    }
+}

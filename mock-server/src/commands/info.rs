@@ -1,0 +1,94 @@
+//! FEAT, OPTS (RFC 2389), HELP (RFC 959 §4.1.3).
+
+use std::io;
+
+use crate::control::parser::Verb;
+use crate::control::reply::{Reply, ReplyCode};
+use crate::session::{Flow, Session};
+
+/// The MLST facts offered (RFC 3659 §7.8); all are always sent.
+pub(crate) const MLST_FACTS: &str = "type*;size*;modify*;perm*;";
+
+impl Session {
+    pub(crate) async fn feat(&mut self) -> io::Result<Flow> {
+        let mut lines = vec!["Features:".to_owned(), " EPRT".to_owned()];
+        if self.shared.cfg.epsv {
+            lines.push(" EPSV".to_owned());
+        }
+        for feature in [
+            "MDTM",
+            &format!("MLST {MLST_FACTS}"),
+            "PASV",
+            "REST STREAM",
+            "SIZE",
+            "TVFS",
+            "UTF8",
+        ] {
+            lines.push(format!(" {feature}"));
+        }
+        lines.push("End".to_owned());
+        self.reply(Reply::multi(ReplyCode::SystemStatus, lines))
+            .await?;
+        Ok(Flow::Continue)
+    }
+
+    pub(crate) async fn opts(&mut self, arg: &str) -> io::Result<Flow> {
+        let mut words = arg.split_whitespace();
+        let option = words.next().unwrap_or("").to_ascii_uppercase();
+        let value = words.next().unwrap_or("").to_ascii_uppercase();
+        match (option.as_str(), value.as_str()) {
+            ("UTF8", "ON" | "OFF" | "") => {
+                self.say(ReplyCode::CommandOkay, "Always in UTF8 mode.")
+                    .await
+            }
+            ("MLST", _) => {
+                self.say(
+                    ReplyCode::CommandOkay,
+                    format!("MLST OPTS {}", MLST_FACTS.replace('*', "")),
+                )
+                .await
+            }
+            _ => {
+                self.say(
+                    ReplyCode::ParameterSyntaxError,
+                    format!("Option not understood: {arg}"),
+                )
+                .await
+            }
+        }
+    }
+
+    pub(crate) async fn help(&mut self, arg: &str) -> io::Result<Flow> {
+        if !arg.is_empty() {
+            return match Verb::from_name(arg.trim()) {
+                Some(v) => {
+                    self.say(ReplyCode::HelpMessage, format!("{v} is implemented."))
+                        .await
+                }
+                None => {
+                    self.say(
+                        ReplyCode::CommandNotImplemented,
+                        format!("Unknown command {arg}."),
+                    )
+                    .await
+                }
+            };
+        }
+        let mut lines = vec!["The following commands are recognized.".to_owned()];
+        for chunk in Verb::ALL.chunks(10) {
+            lines.push(format!(
+                " {}",
+                chunk
+                    .iter()
+                    .map(|v| format!("{:<5}", v.name()))
+                    .collect::<Vec<_>>()
+                    .join("")
+                    .trim_end()
+            ));
+        }
+        lines.push("Help OK.".to_owned());
+        self.reply(Reply::multi(ReplyCode::HelpMessage, lines))
+            .await?;
+        Ok(Flow::Continue)
+    }
+}

@@ -1,0 +1,5 @@
+//! The control connection: line codec, command parser, reply encoder.
+
+pub mod codec;
+pub mod parser;
+pub mod reply;

@@ -1,0 +1,354 @@
+//! The event log: everything the server saw and did, with timestamps.
+//!
+//! Every verdict ftpspec gives is made from this log, so it records facts, not interpretations:
+//! the lines received, the replies sent (exact text), each data connection with its addresses,
+//! byte counts and how it ended.
+
+use std::fmt::{self, Write as _};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// One thing that happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Time since the server started.
+    pub at: Duration,
+    /// The control connection it belongs to (1, 2, ...; 0 for server-wide events).
+    pub session: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// Passive (the client connected to us) or active (we connected to the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataMode {
+    /// PASV/EPSV: the client connected to the server.
+    Passive,
+    /// PORT/EPRT: the server connected to the client.
+    Active,
+}
+
+/// How a data connection ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "how", content = "detail")]
+pub enum DataEnd {
+    /// All data moved and the connection closed normally.
+    Completed,
+    /// The server closed it on purpose, as a script asked.
+    ClosedByScript,
+    /// The client sent ABOR.
+    Aborted,
+    /// The control connection went away while it was open.
+    ControlGone,
+    /// An I/O error (the client reset or vanished).
+    Error(String),
+}
+
+/// Who closed the control connection, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "by", content = "detail")]
+pub enum ControlEnd {
+    /// The client sent QUIT.
+    Quit,
+    /// The client closed the connection.
+    ClientClosed,
+    /// The idle timeout expired (421 sent).
+    IdleTimeout,
+    /// A script closed it.
+    Script,
+    /// The server shut down.
+    Shutdown,
+    /// An I/O error.
+    Error(String),
+}
+
+/// The kinds of event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum EventKind {
+    /// A control connection was accepted.
+    Connected {
+        /// The client's address.
+        peer: SocketAddr,
+        /// The server's address on this connection.
+        local: SocketAddr,
+    },
+    /// A line arrived (PASS arguments are kept: this is a test server).
+    Command {
+        /// The line without its line end. Lines that were not valid are recorded as
+        /// `<too long>`, or with invalid bytes replaced by U+FFFD.
+        line: String,
+    },
+    /// A reply went out.
+    Reply {
+        /// The reply code (0 when a script sent raw text without one).
+        code: u16,
+        /// The exact text sent, line ends included.
+        text: String,
+    },
+    /// A scripted mock matched a command.
+    ScriptMatched {
+        /// The mock's name (or its index in mount order).
+        mock: String,
+    },
+    /// A passive listener was opened for PASV/EPSV.
+    PassiveListening {
+        /// The address the listener is bound to.
+        local: SocketAddr,
+        /// The address advertised in the reply (for EPSV, the control address with the port).
+        advertised: SocketAddr,
+    },
+    /// The client announced an address with PORT/EPRT.
+    ActiveTarget {
+        /// The address the server will connect to.
+        target: SocketAddr,
+        /// Whether the server refused it (bounce protection or safety).
+        refused: bool,
+    },
+    /// A data connection was established.
+    DataOpened {
+        /// Passive or active.
+        mode: DataMode,
+        /// The server's end.
+        local: SocketAddr,
+        /// The client's end.
+        peer: SocketAddr,
+    },
+    /// A data connection could not be established.
+    DataFailed {
+        /// Passive or active.
+        mode: DataMode,
+        /// The address awaited (passive) or dialled (active).
+        addr: SocketAddr,
+        /// Why.
+        error: String,
+    },
+    /// A data connection closed.
+    DataClosed {
+        /// Passive or active.
+        mode: DataMode,
+        /// The server's end.
+        local: SocketAddr,
+        /// The client's end.
+        peer: SocketAddr,
+        /// Bytes the server sent.
+        bytes_sent: u64,
+        /// Bytes the server received.
+        bytes_received: u64,
+        /// How it ended.
+        end: DataEnd,
+    },
+    /// An upload was stored (or refused for the size cap).
+    Stored {
+        /// Its path.
+        path: String,
+        /// Its size after the upload.
+        size: u64,
+        /// False when the cap was reached and the data was not kept.
+        kept: bool,
+    },
+    /// The control connection closed.
+    Disconnected {
+        /// Who closed it.
+        end: ControlEnd,
+    },
+    /// Something the server refused to do or could not do outside the protocol (a script that
+    /// does not fit the command, a refused safety check, an accept error).
+    Warning {
+        /// What happened.
+        message: String,
+    },
+}
+
+/// A snapshot of the event log, with queries and a transcript for failure messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EventLog {
+    /// The events, in order.
+    pub events: Vec<Event>,
+    /// Events dropped because the log reached its cap.
+    pub dropped: u64,
+}
+
+/// A data connection, summarised from its open and close events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DataConnection {
+    /// The control connection it belongs to.
+    pub session: u64,
+    /// Passive or active.
+    pub mode: DataMode,
+    /// The server's end.
+    pub local: SocketAddr,
+    /// The client's end.
+    pub peer: SocketAddr,
+    /// Bytes the server sent.
+    pub bytes_sent: u64,
+    /// Bytes the server received.
+    pub bytes_received: u64,
+    /// How it ended (`None` while still open).
+    pub end: Option<DataEnd>,
+}
+
+impl EventLog {
+    /// The command lines received, in order, across all sessions.
+    pub fn commands(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Command { line } => Some(line.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The verbs received (upper-cased), in order.
+    pub fn verbs(&self) -> Vec<String> {
+        self.commands()
+            .iter()
+            .map(|l| l.split(' ').next().unwrap_or("").to_ascii_uppercase())
+            .collect()
+    }
+
+    /// The reply codes sent, in order.
+    pub fn reply_codes(&self) -> Vec<u16> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Reply { code, .. } => Some(*code),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every data connection that was opened, with its final byte counts.
+    pub fn data_connections(&self) -> Vec<DataConnection> {
+        let mut out: Vec<DataConnection> = Vec::new();
+        for e in &self.events {
+            match &e.kind {
+                EventKind::DataOpened { mode, local, peer } => out.push(DataConnection {
+                    session: e.session,
+                    mode: *mode,
+                    local: *local,
+                    peer: *peer,
+                    bytes_sent: 0,
+                    bytes_received: 0,
+                    end: None,
+                }),
+                EventKind::DataClosed {
+                    local,
+                    peer,
+                    bytes_sent,
+                    bytes_received,
+                    end,
+                    ..
+                } => {
+                    if let Some(c) = out.iter_mut().rev().find(|c| {
+                        c.session == e.session
+                            && c.local == *local
+                            && c.peer == *peer
+                            && c.end.is_none()
+                    }) {
+                        c.bytes_sent = *bytes_sent;
+                        c.bytes_received = *bytes_received;
+                        c.end = Some(end.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The addresses the client announced with PORT/EPRT, refused or not.
+    pub fn active_targets(&self) -> Vec<SocketAddr> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ActiveTarget { target, .. } => Some(*target),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether any event is a [`EventKind::Warning`].
+    pub fn warnings(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Warning { message } => Some(message.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The log as text, one event a line: `[session] C> command`, `[session] S< reply`, and
+    /// data connection lines. Used in every failure message.
+    pub fn transcript(&self) -> String {
+        let mut out = String::new();
+        for e in &self.events {
+            let _ = writeln!(out, "{e}");
+        }
+        if self.dropped > 0 {
+            let _ = writeln!(
+                out,
+                "... {} later events dropped (event log cap reached)",
+                self.dropped
+            );
+        }
+        out
+    }
+
+    /// The control-channel dialogue only (commands and replies, no timestamps), e.g. for
+    /// snapshots: `C: USER anonymous` / `S: 331 ...`.
+    pub fn dialogue(&self) -> String {
+        let mut out = String::new();
+        for e in &self.events {
+            match &e.kind {
+                EventKind::Command { line } => {
+                    let _ = writeln!(out, "C: {line}");
+                }
+                EventKind::Reply { text, .. } => {
+                    for line in text.trim_end_matches(['\r', '\n']).split("\r\n") {
+                        let _ = writeln!(out, "S: {line}");
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.at.as_millis();
+        write!(f, "{:>4}.{:03}s #{} ", ms / 1000, ms % 1000, self.session)?;
+        match &self.kind {
+            EventKind::Connected { peer, local } => write!(f, "connected {peer} -> {local}"),
+            EventKind::Command { line } => write!(f, "C> {line}"),
+            EventKind::Reply { text, .. } => {
+                write!(f, "S< {}", text.trim_end_matches(['\r', '\n']).replace("\r\n", "\n             S< "))
+            }
+            EventKind::ScriptMatched { mock } => write!(f, "script: mock {mock} matched"),
+            EventKind::PassiveListening { local, advertised } => {
+                write!(f, "data: passive listener on {local}, advertised as {advertised}")
+            }
+            EventKind::ActiveTarget { target, refused } => {
+                write!(f, "data: client announced {target}{}", if *refused { " (refused)" } else { "" })
+            }
+            EventKind::DataOpened { mode, local, peer } => write!(f, "data: {mode:?} connection {peer} <-> {local} open"),
+            EventKind::DataFailed { mode, addr, error } => write!(f, "data: {mode:?} connection to/at {addr} failed: {error}"),
+            EventKind::DataClosed { mode, peer, bytes_sent, bytes_received, end, .. } => write!(
+                f,
+                "data: {mode:?} connection with {peer} closed ({end:?}), {bytes_sent} bytes sent, {bytes_received} received"
+            ),
+            EventKind::Stored { path, size, kept } => {
+                write!(f, "stored {path} ({size} bytes){}", if *kept { "" } else { ", NOT kept: upload cap reached" })
+            }
+            EventKind::Disconnected { end } => write!(f, "control connection closed: {end:?}"),
+            EventKind::Warning { message } => write!(f, "warning: {message}"),
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! ftpspec-mock: a scriptable mock FTP server for testing FTP clients.
+//!
+//! Start it on a free loopback port, point the client at [`MockServer::url`], then assert on
+//! the [`EventLog`]: every command, reply and data connection, with addresses and byte counts.
+//!
+//! ```
+//! use ftpspec_mock::script::{command, reply, Mock};
+//! use ftpspec_mock::MockServer;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let server = MockServer::builder()
+//!     .file("/hello.txt", "Hello\n")
+//!     .mount(Mock::given(command("EPSV")).respond_with(reply(502, "EPSV not allowed")))
+//!     .start()
+//!     .await
+//!     .unwrap();
+//! // ... run an FTP client against server.url() ...
+//! let log = server.events();
+//! assert!(log.data_connections().iter().all(|c| c.local.ip().is_loopback()));
+//! # }
+//! ```
+//!
+//! - Files: an in-memory tree ([`Builder::file`], [`Builder::dir`], [`TreeSpec`]) and
+//!   generated files of any size under `/gen` (see [`generated`]). Uploads are kept
+//!   ([`MockServer::file`]).
+//! - Network knobs: [`Builder::advertise`], [`Builder::pasv_ports`], [`Builder::epsv`],
+//!   [`Builder::active_source`], [`Builder::allow_foreign_data_address`].
+//! - Scripting: [`script`] (Rust builders and the `[[script]]` TOML shape).
+//! - Safety: outside a network namespace created by ftpspec, [`Builder::build`] refuses to
+//!   advertise non-loopback addresses and the server refuses to connect to them (see [`safety`]).
+
+mod commands;
+mod config;
+pub mod control;
+mod events;
+pub mod generated;
+pub mod safety;
+pub mod script;
+mod server;
+mod session;
+mod vfs;
+pub mod wire;
+
+pub use config::{
+    parse_port_range, ActiveSource, Advertise, Builder, Config, Error, FileSpec, ServerSpec,
+    TreeSpec,
+};
+pub use control::reply::{Reply, ReplyCode};
+pub use events::{ControlEnd, DataConnection, DataEnd, DataMode, Event, EventKind, EventLog};
+pub use server::MockServer;

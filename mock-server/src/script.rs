@@ -1,0 +1,751 @@
+//! Scripting: matchers + responders, in the style of wiremock-rs.
+//!
+//! A [`Mock`] is matched against every command line before the server's own handling. The first
+//! mounted mock (in mount order) whose matchers all match, and that has not used up its
+//! [`Mock::up_to_n_times`], decides what happens:
+//!
+//! ```
+//! use ftpspec_mock::script::{command, reply, passive_reply, transfer, Mock};
+//! // Refuse EPSV so the client must fall back to PASV.
+//! let refuse = Mock::given(command("EPSV")).respond_with(reply(502, "EPSV not allowed"));
+//! // A 227 without parentheses; a real listener stands behind the port.
+//! let odd = Mock::given(command("PASV"))
+//!     .respond_with(passive_reply("227 Entering Passive Mode {h1},{h2},{h3},{h4},{p1},{p2}"));
+//! // Close the data connection after 1000 bytes of a download.
+//! let cut = Mock::given(command("RETR")).respond_with(transfer().close_data_after(1000));
+//! ```
+//!
+//! The same mocks in TOML (the `[[script]]` tables of a server file or a scenario):
+//!
+//! ```toml
+//! [[script]]
+//! command = "EPSV"
+//! reply = "502 EPSV not allowed"
+//!
+//! [[script]]
+//! command = "PASV"
+//! passive = "227 Entering Passive Mode {h1},{h2},{h3},{h4},{p1},{p2}"
+//!
+//! [[script]]
+//! command = "RETR"
+//! transfer = { fault = "close-data", at = "mid-transfer", after_bytes = 1000 }
+//! ```
+//!
+//! Keys of a `[[script]]` table: `name`; matchers `command` (a verb, or `"*"` for any line),
+//! `arg` (exact argument), `arg_contains`; limits `times` (respond to at most N matches, then
+//! fall through) and `expect` (`3`, `"1.."`, `"..=2"`, `"2..=4"`: checked by
+//! [`crate::MockServer::verify`]); `delay_ms` before responding; exactly one action: `reply`
+//! (`"CODE text"`, `\n` for multi-line), `raw` (sent byte for byte: include `\r\n`), `close =
+//! true` (drop the control connection, no reply), `proceed = true` (normal handling, e.g. after
+//! a delay), `passive` (a 227/229 template, see [`passive_reply`]), `transfer` (a table, see
+//! [`TransferScript`]); and `then_close = true` to drop the control connection after replying.
+
+use std::ops::{Bound, RangeBounds};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::control::reply::Reply;
+
+/// What a mock matches on. Combine with [`MockBuilder::and`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matcher(MatchKind);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MatchKind {
+    Verb(String),
+    Arg(String),
+    ArgContains(String),
+    Any,
+}
+
+impl Matcher {
+    pub(crate) fn matches(&self, verb: &str, arg: &str) -> bool {
+        match &self.0 {
+            MatchKind::Verb(v) => v.eq_ignore_ascii_case(verb),
+            MatchKind::Arg(a) => a == arg,
+            MatchKind::ArgContains(a) => arg.contains(a.as_str()),
+            MatchKind::Any => true,
+        }
+    }
+}
+
+/// Matches a command verb, case-insensitively (`command("RETR")`). Any verb works, including
+/// ones the server does not implement (`command("SITE")`).
+pub fn command(verb: &str) -> Matcher {
+    Matcher(MatchKind::Verb(verb.to_owned()))
+}
+
+/// Matches an exact argument (`arg("/gen/1M")`).
+pub fn arg(exact: &str) -> Matcher {
+    Matcher(MatchKind::Arg(exact.to_owned()))
+}
+
+/// Matches an argument containing `part`.
+pub fn arg_contains(part: &str) -> Matcher {
+    Matcher(MatchKind::ArgContains(part.to_owned()))
+}
+
+/// Matches every line.
+pub fn any_command() -> Matcher {
+    Matcher(MatchKind::Any)
+}
+
+/// How many times a mock is expected to match, checked by [`crate::MockServer::verify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Times {
+    min: u64,
+    max: Option<u64>,
+}
+
+impl Times {
+    pub(crate) fn contains(&self, n: u64) -> bool {
+        n >= self.min && self.max.is_none_or(|m| n <= m)
+    }
+}
+
+impl std::fmt::Display for Times {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.max {
+            Some(max) if max == self.min => write!(f, "exactly {max}"),
+            Some(max) => write!(f, "between {} and {max}", self.min),
+            None => write!(f, "at least {}", self.min),
+        }
+    }
+}
+
+impl From<u64> for Times {
+    fn from(n: u64) -> Self {
+        Times {
+            min: n,
+            max: Some(n),
+        }
+    }
+}
+
+macro_rules! times_from_range {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Times {
+            fn from(r: $t) -> Self {
+                let min = match r.start_bound() {
+                    Bound::Included(n) => *n,
+                    Bound::Excluded(n) => n + 1,
+                    Bound::Unbounded => 0,
+                };
+                let max = match r.end_bound() {
+                    Bound::Included(n) => Some(*n),
+                    Bound::Excluded(n) => Some(n.saturating_sub(1)),
+                    Bound::Unbounded => None,
+                };
+                Times { min, max }
+            }
+        }
+    )*};
+}
+times_from_range!(
+    std::ops::Range<u64>,
+    std::ops::RangeInclusive<u64>,
+    std::ops::RangeFrom<u64>,
+    std::ops::RangeTo<u64>,
+    std::ops::RangeToInclusive<u64>
+);
+
+/// When the data connection is accepted (passive) or dialled (active).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Accept {
+    /// At once (the default).
+    #[default]
+    Normal,
+    /// Never: the passive listener stays open but is never accepted from (the kernel still
+    /// completes the TCP handshake), or the active connection is never dialled. No 150 is sent.
+    Never,
+    /// After a delay.
+    After(Duration),
+}
+
+/// A point in a transfer where a fault can be injected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// The data connection is open, 150 not yet sent.
+    Before150,
+    /// After this many bytes have moved on the data connection.
+    MidTransfer(u64),
+    /// All data moved and the data connection closed, 226 not yet sent.
+    Before226,
+}
+
+/// What happens at a [`FaultPoint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultAction {
+    /// Close the data connection; the control connection then gets 425 (before 150) or 426
+    /// (mid-transfer), unless [`TransferScript::final_reply`] says otherwise.
+    CloseData,
+    /// Close the control connection (and the data connection with it).
+    CloseControl,
+    /// Hold everything open and send nothing more (tests a client's timeouts).
+    Stall,
+}
+
+/// Scripted behaviour of one data transfer (RETR, STOR, APPE, LIST, NLST, MLSD).
+///
+/// TOML (`transfer = { ... }`): `accept = "normal" | "never"`, `accept_delay_ms`,
+/// `fault = "close-data" | "close-control" | "stall"`, `at = "before-150" | "mid-transfer" |
+/// "before-226"`, `after_bytes` (with `mid-transfer`), `final_reply = "CODE text"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use = "a transfer script does nothing until it is the responder of a mounted mock"]
+pub struct TransferScript {
+    pub(crate) accept: Accept,
+    pub(crate) fault: Option<(FaultPoint, FaultAction)>,
+    pub(crate) final_reply: Option<Reply>,
+}
+
+/// A transfer with normal behaviour, to be changed with the methods of [`TransferScript`].
+pub fn transfer() -> TransferScript {
+    TransferScript::default()
+}
+
+impl TransferScript {
+    /// Never accept (passive) or dial (active) the data connection.
+    pub fn never_accept(mut self) -> Self {
+        self.accept = Accept::Never;
+        self
+    }
+
+    /// Accept or dial the data connection only after `delay`.
+    pub fn accept_after(mut self, delay: Duration) -> Self {
+        self.accept = Accept::After(delay);
+        self
+    }
+
+    /// Inject `action` at `point`.
+    pub fn fault(mut self, point: FaultPoint, action: FaultAction) -> Self {
+        self.fault = Some((point, action));
+        self
+    }
+
+    /// Close the data connection after `bytes` bytes (426 follows).
+    pub fn close_data_after(self, bytes: u64) -> Self {
+        self.fault(FaultPoint::MidTransfer(bytes), FaultAction::CloseData)
+    }
+
+    /// Close the control connection after `bytes` bytes of data.
+    pub fn close_control_after(self, bytes: u64) -> Self {
+        self.fault(FaultPoint::MidTransfer(bytes), FaultAction::CloseControl)
+    }
+
+    /// Replace the final reply (226, or 426 after a data fault) with this one.
+    pub fn final_reply(mut self, code: u16, text: &str) -> Self {
+        self.final_reply = Some(Reply::new(code, text));
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Action {
+    Reply(Reply),
+    Raw(String),
+    Close,
+    Proceed,
+    Passive(String),
+    Transfer(TransferScript),
+}
+
+/// What a mock does when it matches. Made by [`reply`], [`raw`], [`close_control`],
+/// [`proceed`], [`passive_reply`] or a [`TransferScript`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a responder does nothing until passed to respond_with"]
+pub struct Responder {
+    pub(crate) action: Action,
+    pub(crate) delay: Option<Duration>,
+    pub(crate) then_close: bool,
+}
+
+impl From<Action> for Responder {
+    fn from(action: Action) -> Self {
+        Responder {
+            action,
+            delay: None,
+            then_close: false,
+        }
+    }
+}
+
+impl From<TransferScript> for Responder {
+    fn from(script: TransferScript) -> Self {
+        Action::Transfer(script).into()
+    }
+}
+
+impl Responder {
+    /// Wait this long before responding.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// Close the control connection right after responding (e.g. `reply(421, ...)`).
+    pub fn then_close(mut self) -> Self {
+        self.then_close = true;
+        self
+    }
+}
+
+/// Reply with this code and text (newlines make a multi-line reply) instead of the normal
+/// handling.
+pub fn reply(code: u16, text: &str) -> Responder {
+    Action::Reply(Reply::new(code, text)).into()
+}
+
+/// Send `text` exactly as given (include the `\r\n` yourself; leave it out to test clients
+/// against broken line ends).
+pub fn raw(text: &str) -> Responder {
+    Action::Raw(text.to_owned()).into()
+}
+
+/// Close the control connection without a reply.
+pub fn close_control() -> Responder {
+    Action::Close.into()
+}
+
+/// Handle the command normally (useful with [`Responder::delay`]).
+pub fn proceed() -> Responder {
+    Action::Proceed.into()
+}
+
+/// For PASV or EPSV: open the passive listener as usual, but reply with `template`, where
+/// `{h1}`..`{h4}` are the octets of the address that would have been advertised, `{p1}` `{p2}`
+/// the port's high and low bytes, `{port}` the port. The listener stands behind the port
+/// whatever the text says. Examples:
+///
+/// | case | template |
+/// |---|---|
+/// | no parentheses | `227 Entering Passive Mode {h1},{h2},{h3},{h4},{p1},{p2}` |
+/// | extra text | `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2) is ({h1},{h2},{h3},{h4},{p1},{p2}) ok` |
+/// | zero address | `227 Entering Passive Mode (0,0,0,0,{p1},{p2})` |
+/// | out of range | `227 Entering Passive Mode (256,0,0,1,{p1},{p2})` |
+/// | odd EPSV | `229 Entering Extended Passive Mode (!!!{port}!)` |
+///
+/// Outside an ftpspec network namespace, a template whose address is not loopback (or
+/// 0.0.0.0/8) is refused by `build()`, like any other non-loopback advertised address.
+pub fn passive_reply(template: &str) -> Responder {
+    Action::Passive(template.to_owned()).into()
+}
+
+/// Starts a mock: `Mock::given(command("PASV"))`.
+#[derive(Debug, Clone)]
+#[must_use = "a mock needs a responder: call respond_with"]
+pub struct MockBuilder {
+    matchers: Vec<Matcher>,
+}
+
+impl MockBuilder {
+    /// Adds a matcher; all must match.
+    pub fn and(mut self, matcher: Matcher) -> Self {
+        self.matchers.push(matcher);
+        self
+    }
+
+    /// Completes the mock.
+    pub fn respond_with(self, responder: impl Into<Responder>) -> Mock {
+        Mock {
+            matchers: self.matchers,
+            responder: responder.into(),
+            limit: None,
+            expect: None,
+            name: None,
+        }
+    }
+}
+
+/// A scripted behaviour: matchers plus a responder. Mount it with
+/// [`crate::Builder::mount`] or [`crate::MockServer::mount`].
+#[derive(Debug, Clone)]
+#[must_use = "a mock does nothing until it is mounted"]
+pub struct Mock {
+    pub(crate) matchers: Vec<Matcher>,
+    pub(crate) responder: Responder,
+    pub(crate) limit: Option<u64>,
+    pub(crate) expect: Option<Times>,
+    pub(crate) name: Option<String>,
+}
+
+impl Mock {
+    /// Starts a mock with its first matcher.
+    pub fn given(matcher: Matcher) -> MockBuilder {
+        MockBuilder {
+            matchers: vec![matcher],
+        }
+    }
+
+    /// Respond to at most `n` matches; later matches fall through to the next mock or to the
+    /// normal handling.
+    pub fn up_to_n_times(mut self, n: u64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Expect this many matches (`1`, `1..`, `..=2`); checked on verify and on drop.
+    pub fn expect(mut self, times: impl Into<Times>) -> Self {
+        self.expect = Some(times.into());
+        self
+    }
+
+    /// A name for failure messages and the event log.
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    pub(crate) fn matches(&self, verb: &str, arg: &str) -> bool {
+        self.matchers.iter().all(|m| m.matches(verb, arg))
+    }
+}
+
+/// A script entry that does not make sense.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("script entry {index}{}: {message}", name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default())]
+pub struct ScriptError {
+    /// Position in the `[[script]]` list, from 1.
+    pub index: usize,
+    /// The entry's `name`, if it has one.
+    pub name: Option<String>,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
+
+/// One `[[script]]` table, as written in TOML.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MockSpec {
+    /// A name for messages.
+    pub name: Option<String>,
+    /// The verb to match, or `"*"` for any line.
+    pub command: String,
+    /// Exact argument.
+    pub arg: Option<String>,
+    /// Substring of the argument.
+    pub arg_contains: Option<String>,
+    /// Respond at most this many times.
+    pub times: Option<u64>,
+    /// Expected number of matches.
+    pub expect: Option<TimesSpec>,
+    /// Delay before responding, in milliseconds.
+    pub delay_ms: Option<u64>,
+    /// `"CODE text"`.
+    pub reply: Option<String>,
+    /// Exact bytes to send.
+    pub raw: Option<String>,
+    /// Drop the control connection.
+    pub close: Option<bool>,
+    /// Normal handling.
+    pub proceed: Option<bool>,
+    /// A 227/229 template.
+    pub passive: Option<String>,
+    /// A data transfer script.
+    pub transfer: Option<TransferSpec>,
+    /// Drop the control connection after responding.
+    pub then_close: Option<bool>,
+}
+
+/// `expect = 2` or `expect = "1.."`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum TimesSpec {
+    /// Exactly this many.
+    Exactly(u64),
+    /// A Rust-style range: `"1.."`, `"..=2"`, `"2..=4"`, `"2..5"`.
+    Range(String),
+}
+
+/// The `transfer = { ... }` table.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TransferSpec {
+    /// `"normal"` or `"never"`.
+    pub accept: Option<String>,
+    /// Accept after this many milliseconds.
+    pub accept_delay_ms: Option<u64>,
+    /// `"close-data"`, `"close-control"` or `"stall"`.
+    pub fault: Option<String>,
+    /// `"before-150"`, `"mid-transfer"` or `"before-226"`.
+    pub at: Option<String>,
+    /// With `mid-transfer`: after this many bytes.
+    pub after_bytes: Option<u64>,
+    /// `"CODE text"` to send instead of the final reply.
+    pub final_reply: Option<String>,
+}
+
+/// Reads `"CODE text"` into a reply.
+pub(crate) fn parse_reply_text(text: &str) -> Result<Reply, String> {
+    let code = text
+        .get(..3)
+        .filter(|c| c.bytes().all(|b| b.is_ascii_digit()) && !c.starts_with('0'));
+    match (code, text.as_bytes().get(3)) {
+        (Some(code), None | Some(b' ')) => Ok(Reply::new(code.parse::<u16>().expect("three digits"), text.get(4..).unwrap_or(""))),
+        _ => Err(format!("{text:?} does not start with a three-digit reply code and a space (e.g. \"502 Not allowed\")")),
+    }
+}
+
+fn parse_times(spec: &TimesSpec) -> Result<Times, String> {
+    let text = match spec {
+        TimesSpec::Exactly(n) => return Ok((*n).into()),
+        TimesSpec::Range(t) => t.trim(),
+    };
+    let bad =
+        || format!("expect = {text:?} is not a count or a range like \"1..\", \"..=2\", \"2..=4\"");
+    let num = |s: &str| -> Result<Option<u64>, String> {
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            s.parse().map(Some).map_err(|_| bad())
+        }
+    };
+    if let Some((lo, hi)) = text.split_once("..=") {
+        let hi = num(hi)?.ok_or_else(bad)?;
+        Ok(Times {
+            min: num(lo)?.unwrap_or(0),
+            max: Some(hi),
+        })
+    } else if let Some((lo, hi)) = text.split_once("..") {
+        let max = match num(hi)? {
+            Some(0) => return Err(bad()),
+            Some(h) => Some(h - 1),
+            None => None,
+        };
+        Ok(Times {
+            min: num(lo)?.unwrap_or(0),
+            max,
+        })
+    } else {
+        num(text)?.map(Times::from).ok_or_else(bad)
+    }
+}
+
+impl TransferSpec {
+    fn to_script(&self) -> Result<TransferScript, String> {
+        let mut script = transfer();
+        match (self.accept.as_deref(), self.accept_delay_ms) {
+            (None | Some("normal"), None) => {}
+            (None | Some("normal"), Some(ms)) => {
+                script = script.accept_after(Duration::from_millis(ms))
+            }
+            (Some("never"), None) => script = script.never_accept(),
+            (Some("never"), Some(_)) => {
+                return Err("transfer.accept = \"never\" cannot have accept_delay_ms".into())
+            }
+            (Some(other), _) => {
+                return Err(format!(
+                    "transfer.accept = {other:?}: expected \"normal\" or \"never\""
+                ))
+            }
+        }
+        let action = match self.fault.as_deref() {
+            None => None,
+            Some("close-data") => Some(FaultAction::CloseData),
+            Some("close-control") => Some(FaultAction::CloseControl),
+            Some("stall") => Some(FaultAction::Stall),
+            Some(other) => {
+                return Err(format!("transfer.fault = {other:?}: expected \"close-data\", \"close-control\" or \"stall\""))
+            }
+        };
+        let point = match (self.at.as_deref(), self.after_bytes) {
+            (None, None) => None,
+            (Some("before-150"), None) => Some(FaultPoint::Before150),
+            (Some("before-226"), None) => Some(FaultPoint::Before226),
+            (Some("mid-transfer"), Some(n)) => Some(FaultPoint::MidTransfer(n)),
+            (Some("mid-transfer"), None) => return Err("transfer.at = \"mid-transfer\" needs after_bytes".into()),
+            (Some("before-150" | "before-226"), Some(_)) => {
+                return Err("transfer.after_bytes only goes with at = \"mid-transfer\"".into())
+            }
+            (None, Some(_)) => return Err("transfer.after_bytes needs at = \"mid-transfer\"".into()),
+            (Some(other), _) => {
+                return Err(format!(
+                    "transfer.at = {other:?}: expected \"before-150\", \"mid-transfer\" or \"before-226\""
+                ))
+            }
+        };
+        match (point, action) {
+            (None, None) => {}
+            (Some(FaultPoint::Before226), Some(FaultAction::CloseData)) => {
+                return Err("transfer.fault = \"close-data\" cannot be at \"before-226\": the data connection is already closed there".into())
+            }
+            (Some(p), Some(a)) => script = script.fault(p, a),
+            (Some(_), None) => return Err("transfer.at needs a fault".into()),
+            (None, Some(_)) => return Err("transfer.fault needs at".into()),
+        }
+        if let Some(text) = &self.final_reply {
+            script.final_reply =
+                Some(parse_reply_text(text).map_err(|e| format!("transfer.final_reply: {e}"))?);
+        }
+        Ok(script)
+    }
+}
+
+impl MockSpec {
+    /// Turns the table into a [`Mock`]; `index` (from 1) names it in errors.
+    pub fn to_mock(&self, index: usize) -> Result<Mock, ScriptError> {
+        let err = |message: String| ScriptError {
+            index,
+            name: self.name.clone(),
+            message,
+        };
+        if self.command.trim().is_empty() || self.command.contains(' ') {
+            return Err(err(format!(
+                "command = {:?}: expected one verb such as \"PASV\", or \"*\"",
+                self.command
+            )));
+        }
+        let mut builder = Mock::given(if self.command == "*" {
+            any_command()
+        } else {
+            command(&self.command)
+        });
+        if let Some(a) = &self.arg {
+            builder = builder.and(arg(a));
+        }
+        if let Some(a) = &self.arg_contains {
+            builder = builder.and(arg_contains(a));
+        }
+        let mut actions: Vec<(&str, Action)> = Vec::new();
+        if let Some(text) = &self.reply {
+            actions.push((
+                "reply",
+                Action::Reply(parse_reply_text(text).map_err(|e| err(format!("reply: {e}")))?),
+            ));
+        }
+        if let Some(text) = &self.raw {
+            actions.push(("raw", Action::Raw(text.clone())));
+        }
+        if self.close == Some(true) {
+            actions.push(("close", Action::Close));
+        }
+        if self.proceed == Some(true) {
+            actions.push(("proceed", Action::Proceed));
+        }
+        if let Some(t) = &self.passive {
+            actions.push(("passive", Action::Passive(t.clone())));
+        }
+        if let Some(t) = &self.transfer {
+            actions.push(("transfer", Action::Transfer(t.to_script().map_err(err)?)));
+        }
+        let action = match actions.len() {
+            0 if self.delay_ms.is_some() || self.then_close == Some(true) => Action::Proceed,
+            0 => {
+                return Err(err(
+                    "no action: give one of reply, raw, close, proceed, passive, transfer".into(),
+                ))
+            }
+            1 => actions.pop().expect("one").1,
+            _ => {
+                let keys: Vec<&str> = actions.iter().map(|(k, _)| *k).collect();
+                return Err(err(format!(
+                    "more than one action ({}): give exactly one",
+                    keys.join(", ")
+                )));
+            }
+        };
+        let mut responder = Responder::from(action);
+        if let Some(ms) = self.delay_ms {
+            responder = responder.delay(Duration::from_millis(ms));
+        }
+        if self.then_close == Some(true) {
+            responder = responder.then_close();
+        }
+        let mut mock = builder.respond_with(responder);
+        if let Some(n) = self.times {
+            mock = mock.up_to_n_times(n);
+        }
+        if let Some(t) = &self.expect {
+            mock = mock.expect(parse_times(t).map_err(err)?);
+        }
+        if let Some(n) = &self.name {
+            mock = mock.named(n);
+        }
+        Ok(mock)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn spec(toml_text: &str) -> Result<Mock, String> {
+        let spec: MockSpec = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        spec.to_mock(1).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn reply_spec() {
+        let mock = spec(
+            "command = \"EPSV\"\nreply = \"502 EPSV not allowed\"\ntimes = 2\nexpect = \"1..\"",
+        )
+        .unwrap();
+        assert!(mock.matches("epsv", ""));
+        assert_eq!(
+            mock.responder.action,
+            Action::Reply(Reply::new(502u16, "EPSV not allowed"))
+        );
+        assert_eq!(mock.limit, Some(2));
+        assert_eq!(mock.expect, Some(Times { min: 1, max: None }));
+    }
+
+    #[test]
+    fn transfer_spec() {
+        let mock = spec("command = \"RETR\"\ntransfer = { fault = \"close-data\", at = \"mid-transfer\", after_bytes = 10, final_reply = \"226 lies\" }").unwrap();
+        assert_eq!(
+            mock.responder.action,
+            Action::Transfer(transfer().close_data_after(10).final_reply(226, "lies"))
+        );
+    }
+
+    #[rstest]
+    #[case("command = \"PASV\"", "no action")]
+    #[case("command = \"PASV\"\nreply = \"hello\"", "three-digit reply code")]
+    #[case(
+        "command = \"PASV\"\nreply = \"227 x\"\nclose = true",
+        "more than one action (reply, close)"
+    )]
+    #[case(
+        "command = \"RETR\"\ntransfer = { fault = \"close-data\" }",
+        "transfer.fault needs at"
+    )]
+    #[case(
+        "command = \"RETR\"\ntransfer = { fault = \"close-data\", at = \"before-226\" }",
+        "cannot be at \"before-226\""
+    )]
+    #[case(
+        "command = \"RETR\"\ntransfer = { fault = \"explode\", at = \"before-150\" }",
+        "transfer.fault = \"explode\""
+    )]
+    #[case(
+        "command = \"RETR\"\ntransfer = { at = \"mid-transfer\", fault = \"stall\" }",
+        "needs after_bytes"
+    )]
+    #[case(
+        "command = \"RETR\"\ntransfer = { accept = \"never\", accept_delay_ms = 5 }",
+        "cannot have accept_delay_ms"
+    )]
+    #[case(
+        "command = \"RETR\"\nproceed = true\nexpect = \"x..\"",
+        "expect = \"x..\""
+    )]
+    #[case("command = \"RETR STOR\"\nproceed = true", "one verb")]
+    #[case("command = \"RETR\"\nrepl = \"200 x\"", "unknown field `repl`")]
+    fn spec_errors_name_the_key(#[case] text: &str, #[case] message: &str) {
+        let err = spec(text).unwrap_err();
+        assert!(err.contains(message), "{err:?} should contain {message:?}");
+    }
+
+    #[rstest]
+    #[case(TimesSpec::Exactly(2), 2, 2)]
+    #[case(TimesSpec::Range("1..".into()), 1, u64::MAX)]
+    #[case(TimesSpec::Range("..=2".into()), 0, 2)]
+    #[case(TimesSpec::Range("2..5".into()), 2, 4)]
+    fn times(#[case] spec: TimesSpec, #[case] lo: u64, #[case] hi: u64) {
+        let t = parse_times(&spec).unwrap();
+        assert!(t.contains(lo) && t.contains(hi));
+        assert!(lo == 0 || !t.contains(lo - 1));
+        assert!(hi == u64::MAX || !t.contains(hi + 1));
+    }
+}
