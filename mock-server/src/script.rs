@@ -320,7 +320,7 @@ pub fn proceed() -> Responder {
 /// | case | template |
 /// |---|---|
 /// | no parentheses | `227 Entering Passive Mode {h1},{h2},{h3},{h4},{p1},{p2}` |
-/// | extra text | `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2) is ({h1},{h2},{h3},{h4},{p1},{p2}) ok` |
+/// | extra text | `227 Entering Passive Mode. Connect to ({h1},{h2},{h3},{h4},{p1},{p2}) now, please.` |
 /// | zero address | `227 Entering Passive Mode (0,0,0,0,{p1},{p2})` |
 /// | out of range | `227 Entering Passive Mode (256,0,0,1,{p1},{p2})` |
 /// | odd EPSV | `229 Entering Extended Passive Mode (!!!{port}!)` |
