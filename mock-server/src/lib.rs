@@ -48,3 +48,8 @@ pub use config::{
 pub use control::reply::{Reply, ReplyCode};
 pub use events::{ControlEnd, DataConnection, DataEnd, DataMode, Event, EventKind, EventLog};
 pub use server::MockServer;
+
+/// The README's example, compiled as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
