@@ -84,8 +84,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         builder = builder.credentials(u, p);
     }
     let server = match builder.start().await {
-        Err(ftpspec_mock::Error::Bind { addr, source })
-            if source.kind() == std::io::ErrorKind::AddrInUse =>
+        Err(ftpspec_mock::Error::Bind { addr, error })
+            if error.kind() == std::io::ErrorKind::AddrInUse =>
         {
             bail!("cannot listen on {addr}: the port is in use; pass --port 0 for any free port, or another --port")
         }

@@ -88,23 +88,23 @@ pub enum Error {
         message: String,
     },
     /// A file tree could not be read from disk.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Another configuration value is wrong.
     #[error("{0}")]
     Invalid(String),
     /// The control listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The server thread could not be started.
     #[error("cannot start the server thread: {0}")]
@@ -394,9 +394,9 @@ pub(crate) fn check_safety(cfg: &Config) -> Result<(), Error> {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
+    move |error| Error::Io {
         path: path.to_owned(),
-        source,
+        error,
     }
 }
 
@@ -442,7 +442,10 @@ fn load_dir(vfs: &mut Vfs, dir: &Path, at: &str, total: &mut u64) -> Result<(), 
 
 /// A file in a [`TreeSpec`]: its text, or generated content of a size.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a file: its text as a string, or { generated = \"SIZE\" } such as { generated = \"64M\" }"
+)]
 pub enum FileSpec {
     /// `"/a.txt" = "text"`
     Text(String),
@@ -511,9 +514,9 @@ fn check_path(path: &str) -> Result<(), String> {
 }
 
 fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     toml::from_str(&text).map_err(|e| Error::Toml {
         path: path.to_owned(),

@@ -130,18 +130,18 @@ impl MockServer {
         crate::config::check_safety(&cfg)?;
         let std_listener = match cfg.listener.take() {
             Some(l) => l,
-            None => std::net::TcpListener::bind(cfg.bind).map_err(|source| Error::Bind {
+            None => std::net::TcpListener::bind(cfg.bind).map_err(|error| Error::Bind {
                 addr: cfg.bind,
-                source,
+                error,
             })?,
         };
-        let addr = std_listener.local_addr().map_err(|source| Error::Bind {
+        let addr = std_listener.local_addr().map_err(|error| Error::Bind {
             addr: cfg.bind,
-            source,
+            error,
         })?;
         std_listener
             .set_nonblocking(true)
-            .map_err(|source| Error::Bind { addr, source })?;
+            .map_err(|error| Error::Bind { addr, error })?;
         let mocks = cfg
             .mocks
             .drain(..)
@@ -179,8 +179,8 @@ impl MockServer {
                 rt.block_on(async move {
                     let listener = match TcpListener::from_std(std_listener) {
                         Ok(l) => l,
-                        Err(source) => {
-                            let _ = ready_tx.send(Err(Error::Bind { addr, source }));
+                        Err(error) => {
+                            let _ = ready_tx.send(Err(Error::Bind { addr, error }));
                             return;
                         }
                     };

@@ -54,6 +54,9 @@ impl Out {
 
 pub(crate) type SharedOut = Arc<Mutex<Out>>;
 
+/// Commands kept while a transfer runs; past this the server stops reading until it ends.
+const MAX_QUEUED: usize = 64;
+
 /// What a handler tells the loop.
 pub(crate) enum Flow {
     Continue,
@@ -180,7 +183,8 @@ impl Session {
                             return ControlEnd::Script;
                         }
                     }
-                    line = self.reader.next_line() => match line {
+                    // A full queue stops reading: TCP backpressure, not memory, absorbs a flood.
+                    line = self.reader.next_line(), if self.queued.len() < MAX_QUEUED => match line {
                         Ok(Some(Line::Text(t))) if parser::split_verb(&t).0.eq_ignore_ascii_case("ABOR") => {
                             self.log(EventKind::Command { line: t });
                             if let Err(e) = self.abort_transfer().await {

@@ -415,3 +415,80 @@ async fn pasv_port_range_is_respected() {
         assert!(range.contains(&addr.port()), "{addr} outside {range:?}");
     }
 }
+
+#[tokio::test]
+async fn active_connections_come_from_port_20_when_asked() {
+    let server = MockServer::builder()
+        .active_source(ftpspec_mock::ActiveSource::Port20)
+        .start()
+        .await
+        .unwrap();
+    let mut c = Ctl::login(server.addr()).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let line = format!(
+        "EPRT {}",
+        ftpspec_mock::wire::format_eprt(listener.local_addr().unwrap())
+    );
+    assert_eq!(c.cmd(&line).await.0, 200);
+    c.send(b"RETR /gen/1K\r\n").await;
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    if is_root {
+        let (_data, from) = listener.accept().await.unwrap();
+        assert_eq!(from.port(), 20, "RFC 959 L-1: the server's data port is 20");
+        assert_eq!(c.reply().await.0, 150);
+    } else {
+        // Binding port 20 needs privilege: the failure must be a clear 425, not a hang.
+        let (code, text) = c.reply().await;
+        assert_eq!(code, 425, "{text}");
+        assert!(text.contains("ermission"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn active_never_dial_sends_nothing() {
+    use ftpspec_mock::script::{command, transfer, Mock};
+    let server = MockServer::builder()
+        .mount(Mock::given(command("RETR")).respond_with(transfer().never_accept()))
+        .start()
+        .await
+        .unwrap();
+    let mut c = Ctl::login(server.addr()).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let line = format!(
+        "EPRT {}",
+        ftpspec_mock::wire::format_eprt(listener.local_addr().unwrap())
+    );
+    c.cmd(&line).await;
+    c.send(b"RETR /gen/1K\r\n").await;
+    let dialled = tokio::time::timeout(Duration::from_millis(500), listener.accept()).await;
+    assert!(dialled.is_err(), "the server must not connect");
+}
+
+mod random_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        /// Any bytes on the control connection get replies or a clean close, and the server
+        /// keeps serving others.
+        #[test]
+        fn any_bytes_never_take_the_server_down(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 1..8)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let server = MockServer::builder().max_line(128).idle_timeout(Duration::from_secs(5)).start().await.unwrap();
+                let mut c = Ctl::login(server.addr()).await;
+                for chunk in &chunks {
+                    c.send(chunk).await;
+                }
+                c.send(b"\r\n").await;
+                drop(c);
+                let mut other = Ctl::login(server.addr()).await;
+                assert_eq!(other.cmd("NOOP").await.0, 200);
+            });
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! `ftpspec serve` as a user runs it: what it prints, what it logs, how it stops, and what it
+//! says when given something wrong.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn ftpspec() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ftpspec"))
+}
+
+fn reply(r: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    line
+}
+
+#[test]
+fn serves_logs_and_stops_on_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree.toml");
+    std::fs::write(
+        &tree,
+        "dirs = [\"/incoming\"]\n[files]\n\"/readme.txt\" = \"Hello\\n\"\n",
+    )
+    .unwrap();
+    let mut child = ftpspec()
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--pasv-ports",
+            "40000-40100",
+            "--tree",
+            tree.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(
+        first.starts_with("ftpspec serve: listening on ftp://127.0.0.1:"),
+        "{first}"
+    );
+    let addr = first
+        .split("ftp://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut w = stream.try_clone().unwrap();
+    let mut r = BufReader::new(stream);
+    assert!(reply(&mut r).starts_with("220"));
+    for (line, code) in [
+        ("USER me", "331"),
+        ("PASS x", "230"),
+        ("SIZE /readme.txt", "213 6"),
+        ("PASV", "227"),
+        ("QUIT", "221"),
+    ] {
+        w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        let got = reply(&mut r);
+        assert!(got.starts_with(code), "{line} -> {got}");
+        if line == "PASV" {
+            let addr = ftpspec_mock::wire::parse_227(got.trim_end()).unwrap();
+            assert!((40000..=40100).contains(&addr.port()), "{got}");
+        }
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(
+        rest.contains("stopped after 1 control connection(s), 5 command(s)"),
+        "{rest}"
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("C> SIZE /readme.txt") && stderr.contains("S< 213 6"),
+        "every command is logged: {stderr}"
+    );
+}
+
+fn fails_with(args: &[&str], message: &str) {
+    let out = ftpspec().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "{args:?} should say {message:?}, said: {stderr}"
+    );
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "links = 3\n[files]\n\"/a\" = \"x\"\n").unwrap();
+    let bad_file = dir.path().join("bad-file.toml");
+    std::fs::write(&bad_file, "[files]\n\"/a\" = 3\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let missing = missing.to_str().unwrap();
+    fails_with(
+        &["serve", "--port", "0", "--pasv-address", "10.0.0.2"],
+        "refusing to advertise 10.0.0.2",
+    );
+    fails_with(
+        &["serve", "--port", "0", "--pasv-address", "nat"],
+        "not \"own\", \"control-address\" or an IPv4 address",
+    );
+    fails_with(
+        &["serve", "--port", "0", "--pasv-ports", "10-5"],
+        "is not a port range MIN-MAX",
+    );
+    fails_with(&["serve", "--port", "0", "--tree", missing], "missing.toml");
+    fails_with(
+        &["serve", "--port", "0", "--tree", bad],
+        "unknown field `links`",
+    );
+    fails_with(
+        &["serve", "--port", "0", "--tree", bad_file.to_str().unwrap()],
+        "line 2, column 8",
+    );
+    fails_with(
+        &["serve", "--port", "0", "--tree", bad_file.to_str().unwrap()],
+        "or { generated = \"SIZE\" }",
+    );
+    fails_with(
+        &["serve", "--port", "0", "--root", "/nonexistent-dir"],
+        "/nonexistent-dir",
+    );
+    fails_with(
+        &["serve", "--port", "0", "--active-source-port", "21"],
+        "expected any or 20",
+    );
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    fails_with(
+        &["serve", "--port", &port],
+        "the port is in use; pass --port 0",
+    );
+}
