@@ -170,7 +170,8 @@ pub enum FaultPoint {
     Before150,
     /// After this many bytes have moved on the data connection.
     MidTransfer(u64),
-    /// All data moved and the data connection closed, 226 not yet sent.
+    /// All data moved and the data connection closed, 226 not yet sent. (`CloseData` here is
+    /// a no-op: the data connection is already closed.)
     Before226,
 }
 

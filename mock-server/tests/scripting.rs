@@ -399,3 +399,14 @@ async fn the_same_script_from_toml() {
     assert_eq!(c.cmd("NOOP").await.0, 200);
     server.verify().unwrap();
 }
+
+#[tokio::test]
+async fn close_data_before_226_from_rust_is_a_normal_end_not_a_hang() {
+    let server = with(
+        Mock::given(command("RETR"))
+            .respond_with(transfer().fault(FaultPoint::Before226, FaultAction::CloseData)),
+    )
+    .await;
+    let mut c = Ctl::login(server.addr()).await;
+    assert_eq!(c.download("RETR /f.txt").await, (b"hello".to_vec(), 226));
+}

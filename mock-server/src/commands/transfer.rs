@@ -405,7 +405,8 @@ impl Task {
             Some((FaultPoint::Before226, FaultAction::CloseControl)) => {
                 return TransferEnd::CloseControl
             }
-            Some((FaultPoint::Before226, _)) => std::future::pending::<()>().await,
+            Some((FaultPoint::Before226, FaultAction::Stall)) => std::future::pending::<()>().await,
+            // CloseData at this point: the data connection is already closed; carry on.
             _ => {}
         }
         let over_limit = matches!(self.job, Job::Receive { .. }) && kept.is_none();
