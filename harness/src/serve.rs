@@ -4,7 +4,18 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use ftpspec_mock::{ActiveSource, Advertise, MockServer, ServerSpec, TreeSpec};
+use ftpspec_mock::{
+    ActiveSource, Advertise, ClientAuth, Ftps, MockServer, ServerSpec, TlsVersion, TreeSpec,
+};
+
+/// `--ftps` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FtpsModeArg {
+    /// AUTH TLS on the plain port.
+    Explicit,
+    /// TLS from the first byte.
+    Implicit,
+}
 
 /// Options of `ftpspec serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -46,6 +57,31 @@ pub struct ServeArgs {
     /// The password for --user.
     #[arg(long, requires = "user")]
     pub password: Option<String>,
+    /// Serve FTPS: `explicit` (AUTH TLS on the plain port) or `implicit` (TLS from the first
+    /// byte, use ftps:// URLs). A test CA and server certificate are generated at start.
+    #[arg(long, value_name = "explicit|implicit")]
+    pub ftps: Option<FtpsModeArg>,
+    /// With --ftps: refuse USER/PASS before AUTH TLS (530) and transfers without PROT P (521).
+    #[arg(long, requires = "ftps")]
+    pub require_tls: bool,
+    /// With --ftps: refuse (522) data connections that do not resume the control connection's
+    /// TLS session, like vsftpd's require_ssl_reuse.
+    #[arg(long, requires = "ftps")]
+    pub require_session_reuse: bool,
+    /// With --ftps: refuse CCC (534).
+    #[arg(long, requires = "ftps")]
+    pub no_ccc: bool,
+    /// With --ftps: TLS versions to offer, e.g. 1.2 or 1.2,1.3 (default both).
+    #[arg(long, requires = "ftps", value_delimiter = ',', value_name = "1.2,1.3")]
+    pub tls_versions: Vec<TlsVersion>,
+    /// With --ftps: client certificates `none`, `optional` or `required` (checked against the
+    /// generated CA; --cert-out also writes a client certificate and key beside the CA).
+    #[arg(long, requires = "ftps", value_name = "none|optional|required")]
+    pub client_cert: Option<ClientAuth>,
+    /// With --ftps: where to write the CA certificate clients must trust (default: a file in
+    /// the temporary directory, printed at start).
+    #[arg(long, requires = "ftps", value_name = "FILE")]
+    pub cert_out: Option<PathBuf>,
     /// Log more: also the server's internal debug messages.
     #[arg(short, long)]
     pub verbose: bool,
@@ -83,6 +119,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let (Some(u), Some(p)) = (&args.user, &args.password) {
         builder = builder.credentials(u, p);
     }
+    if let Some(mode) = args.ftps {
+        let mut ftps = match mode {
+            FtpsModeArg::Explicit => Ftps::explicit(),
+            FtpsModeArg::Implicit => Ftps::implicit(),
+        };
+        if args.bind.is_unspecified() || !args.bind.is_loopback() {
+            ftps = ftps.names(&["localhost", "127.0.0.1", "::1", &args.bind.to_string()]);
+        }
+        ftps = ftps
+            .require_control_tls(args.require_tls)
+            .require_data_tls(args.require_tls)
+            .require_session_reuse(args.require_session_reuse)
+            .allow_ccc(!args.no_ccc);
+        if !args.tls_versions.is_empty() {
+            ftps = ftps.versions(&args.tls_versions);
+        }
+        if let Some(c) = args.client_cert {
+            ftps = ftps.client_auth(c);
+        }
+        builder = builder.ftps(ftps);
+    }
     let server = match builder.start().await {
         Err(ftpspec_mock::Error::Bind { addr, error })
             if error.kind() == std::io::ErrorKind::AddrInUse =>
@@ -96,10 +153,46 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => "any user and password".to_owned(),
     };
     println!("ftpspec serve: listening on {} ({login})", server.url());
-    println!(
-        "  try: curl -s {}/gen/1K | wc -c     generated files: /gen/<size>, e.g. /gen/64M",
-        server.url()
-    );
+    match server.tls() {
+        None => println!(
+            "  try: curl -s {}/gen/1K | wc -c     generated files: /gen/<size>, e.g. /gen/64M",
+            server.url()
+        ),
+        Some(tls) => {
+            let ca = args.cert_out.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("ftpspec-serve-{}-ca.pem", server.addr().port()))
+            });
+            tls.write_ca_pem(&ca)
+                .with_context(|| format!("cannot write the CA certificate to {}", ca.display()))?;
+            println!(
+                "  FTPS: clients must trust the test CA written to {}",
+                ca.display()
+            );
+            if args.client_cert.is_some_and(|c| c != ClientAuth::None) {
+                let cert = ca.with_extension("client.pem");
+                let key = ca.with_extension("client.key");
+                std::fs::write(&cert, tls.client_cert_pem())
+                    .with_context(|| format!("cannot write {}", cert.display()))?;
+                std::fs::write(&key, tls.client_key_pem())
+                    .with_context(|| format!("cannot write {}", key.display()))?;
+                println!(
+                    "  client certificate: {} (key {})",
+                    cert.display(),
+                    key.display()
+                );
+            }
+            let flag = if args.ftps == Some(FtpsModeArg::Explicit) {
+                " --ssl-reqd"
+            } else {
+                ""
+            };
+            println!(
+                "  try: curl -s{flag} --cacert {} {}/gen/1K | wc -c",
+                ca.display(),
+                server.url()
+            );
+        }
+    }
     println!("  Ctrl-C stops the server.");
     wait_for_signal().await?;
     let log = server.events();

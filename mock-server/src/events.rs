@@ -31,6 +31,31 @@ pub enum DataMode {
     Active,
 }
 
+/// The control connection or a data connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channel {
+    /// The control connection.
+    Control,
+    /// A data connection.
+    Data,
+}
+
+/// A completed TLS handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsInfo {
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub version: String,
+    /// The cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// Whether the handshake resumed an earlier session. On a data connection the server's
+    /// session cache is per control connection, so `true` means it resumed a session of
+    /// *this* control connection (what vsftpd's `require_ssl_reuse` checks).
+    pub resumed: bool,
+    /// Whether the client presented a certificate.
+    pub client_certificate: bool,
+}
+
 /// How a data connection ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "how", content = "detail")]
@@ -155,6 +180,29 @@ pub enum EventKind {
         /// Who closed it.
         end: ControlEnd,
     },
+    /// A TLS handshake completed (AUTH TLS, implicit FTPS, or a PROT P data connection).
+    TlsEstablished {
+        /// Control or data.
+        channel: Channel,
+        /// The client's end.
+        peer: SocketAddr,
+        /// What was negotiated.
+        tls: TlsInfo,
+    },
+    /// A TLS handshake failed; the connection was closed (control) or refused (data).
+    TlsFailed {
+        /// Control or data.
+        channel: Channel,
+        /// The client's end.
+        peer: SocketAddr,
+        /// Why, as rustls or the OS said it (or the policy that refused it).
+        error: String,
+    },
+    /// CCC (RFC 4217 §6): the control connection went back to plaintext.
+    ControlCleared {
+        /// Whether the client sent its TLS close_notify before continuing in plaintext.
+        client_close_notify: bool,
+    },
     /// Something the server refused to do or could not do outside the protocol (a script that
     /// does not fit the command, a refused safety check, an accept error).
     Warning {
@@ -189,6 +237,8 @@ pub struct DataConnection {
     pub bytes_received: u64,
     /// How it ended (`None` while still open).
     pub end: Option<DataEnd>,
+    /// Its TLS handshake, under PROT P (`None`: plaintext).
+    pub tls: Option<TlsInfo>,
 }
 
 impl EventLog {
@@ -235,7 +285,21 @@ impl EventLog {
                     bytes_sent: 0,
                     bytes_received: 0,
                     end: None,
+                    tls: None,
                 }),
+                EventKind::TlsEstablished {
+                    channel: Channel::Data,
+                    peer,
+                    tls,
+                } => {
+                    if let Some(c) = out
+                        .iter_mut()
+                        .rev()
+                        .find(|c| c.session == e.session && c.peer == *peer && c.end.is_none())
+                    {
+                        c.tls = Some(tls.clone());
+                    }
+                }
                 EventKind::DataClosed {
                     local,
                     peer,
@@ -259,6 +323,45 @@ impl EventLog {
             }
         }
         out
+    }
+
+    /// The TLS handshakes of control connections, in order, with their session numbers.
+    pub fn control_tls(&self) -> Vec<(u64, TlsInfo)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::TlsEstablished {
+                    channel: Channel::Control,
+                    tls,
+                    ..
+                } => Some((e.session, tls.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The failed TLS handshakes: channel and error.
+    pub fn tls_failures(&self) -> Vec<(Channel, &str)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::TlsFailed { channel, error, .. } => Some((*channel, error.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether a CCC took effect, and for each whether the client sent close_notify.
+    pub fn control_cleared(&self) -> Vec<bool> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ControlCleared {
+                    client_close_notify,
+                } => Some(*client_close_notify),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The addresses the client announced with PORT/EPRT, refused or not.
@@ -301,7 +404,8 @@ impl EventLog {
     }
 
     /// The control-channel dialogue only (commands and replies, no timestamps), e.g. for
-    /// snapshots: `C: USER anonymous` / `S: 331 ...`.
+    /// snapshots: `C: USER anonymous` / `S: 331 ...`, with `==` lines where TLS starts on a
+    /// connection, fails, or ends on the control connection (CCC).
     pub fn dialogue(&self) -> String {
         let mut out = String::new();
         for e in &self.events {
@@ -313,6 +417,28 @@ impl EventLog {
                     for line in text.trim_end_matches(['\r', '\n']).split("\r\n") {
                         let _ = writeln!(out, "S: {line}");
                     }
+                }
+                EventKind::TlsEstablished { channel, tls, .. } => {
+                    let _ = writeln!(
+                        out,
+                        "== {} TLS: {}, {}",
+                        match channel {
+                            Channel::Control => "control",
+                            Channel::Data => "data",
+                        },
+                        tls.version,
+                        if tls.resumed {
+                            "resumed session"
+                        } else {
+                            "new session"
+                        }
+                    );
+                }
+                EventKind::TlsFailed { channel, .. } => {
+                    let _ = writeln!(out, "== {channel:?} TLS handshake failed");
+                }
+                EventKind::ControlCleared { .. } => {
+                    let _ = writeln!(out, "== CCC: control connection back to plaintext");
                 }
                 _ => {}
             }
@@ -348,6 +474,22 @@ impl fmt::Display for Event {
                 write!(f, "stored {path} ({size} bytes){}", if *kept { "" } else { ", NOT kept: upload cap reached" })
             }
             EventKind::Disconnected { end } => write!(f, "control connection closed: {end:?}"),
+            EventKind::TlsEstablished { channel, peer, tls } => write!(
+                f,
+                "tls: {channel:?} with {peer}: {} {}{}{}",
+                tls.version,
+                tls.cipher,
+                if tls.resumed { ", resumed session" } else { ", new session" },
+                if tls.client_certificate { ", client certificate" } else { "" }
+            ),
+            EventKind::TlsFailed { channel, peer, error } => {
+                write!(f, "tls: {channel:?} handshake with {peer} failed: {error}")
+            }
+            EventKind::ControlCleared { client_close_notify } => write!(
+                f,
+                "tls: CCC: control connection back to plaintext ({})",
+                if *client_close_notify { "client sent close_notify" } else { "client sent no close_notify" }
+            ),
             EventKind::Warning { message } => write!(f, "warning: {message}"),
         }
     }

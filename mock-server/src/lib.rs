@@ -25,6 +25,8 @@
 //!   ([`MockServer::file`]).
 //! - Network knobs: [`Builder::advertise`], [`Builder::pasv_ports`], [`Builder::epsv`],
 //!   [`Builder::active_source`], [`Builder::allow_foreign_data_address`].
+//! - FTPS: [`Builder::ftps`] with [`Ftps`] (explicit or implicit, PROT, CCC, session-reuse
+//!   and client-certificate policies); [`MockServer::tls`] gives the certificates to trust.
 //! - Scripting: [`script`] (Rust builders and the `[[script]]` TOML shape).
 //! - Safety: outside a network namespace created by ftpspec, [`Builder::build`] refuses to
 //!   advertise non-loopback addresses and the server refuses to connect to them (see [`safety`]).
@@ -38,6 +40,7 @@ pub mod safety;
 pub mod script;
 mod server;
 mod session;
+pub mod tls;
 mod vfs;
 pub mod wire;
 
@@ -46,8 +49,11 @@ pub use config::{
     TreeSpec,
 };
 pub use control::reply::{Reply, ReplyCode};
-pub use events::{ControlEnd, DataConnection, DataEnd, DataMode, Event, EventKind, EventLog};
+pub use events::{
+    Channel, ControlEnd, DataConnection, DataEnd, DataMode, Event, EventKind, EventLog, TlsInfo,
+};
 pub use server::MockServer;
+pub use tls::{ClientAuth, Ftps, FtpsMode, TlsMaterial, TlsSpec, TlsVersion};
 
 /// The README's example, compiled as a doctest so it stays true.
 #[cfg(doctest)]

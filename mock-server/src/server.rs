@@ -212,9 +212,23 @@ impl MockServer {
         self.addr
     }
 
-    /// `ftp://HOST:PORT` (IPv6 hosts in brackets), without a trailing slash.
+    /// `ftp://HOST:PORT` (IPv6 hosts in brackets), without a trailing slash; `ftps://` for
+    /// implicit FTPS (curl's and lftp's scheme for it).
     pub fn url(&self) -> String {
-        format!("ftp://{}", self.addr)
+        let implicit = self
+            .shared
+            .cfg
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.settings.mode() == crate::tls::FtpsMode::Implicit);
+        let scheme = if implicit { "ftps" } else { "ftp" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The certificates of an FTPS server (the CA to trust, a client certificate), or `None`
+    /// without [`crate::Builder::ftps`].
+    pub fn tls(&self) -> Option<&crate::tls::TlsMaterial> {
+        self.shared.cfg.tls.as_ref().map(|t| &t.material)
     }
 
     /// A snapshot of the event log.

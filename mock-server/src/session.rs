@@ -7,10 +7,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use bytes::BytesMut;
+use tokio::io::{AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
+use tokio_util::either::Either;
 
 use crate::commands::datachan::DataPlan;
 use crate::commands::transfer::{CancelReason, TransferEnd};
@@ -20,15 +22,19 @@ use crate::control::reply::{Reply, ReplyCode};
 use crate::events::{ControlEnd, DataEnd, EventKind};
 use crate::script::{Action, TransferScript};
 use crate::server::Shared;
+use crate::tls::{FtpsMode, RecordReader};
 
-/// Any byte stream the control connection can run over (plain TCP now; TLS later).
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static> Io for T {}
-pub(crate) type BoxIo = Box<dyn Io>;
+/// The control connection under TLS: records are read one at a time so CCC can hand the
+/// socket back exactly at the end of the client's close_notify.
+pub(crate) type ControlTls = tokio_rustls::server::TlsStream<RecordReader<TcpStream>>;
 
-/// The writing side of the control connection, shared with the transfer task.
+/// The control connection: plain TCP, or TLS after AUTH TLS (or from the start, implicit).
+pub(crate) type ControlIo = Either<TcpStream, Box<ControlTls>>;
+
+/// The writing side of the control connection, shared with the transfer task. `None` only
+/// while the connection is being switched to or from TLS.
 pub(crate) struct Out {
-    w: WriteHalf<BoxIo>,
+    pub(crate) w: Option<WriteHalf<ControlIo>>,
     shared: Arc<Shared>,
     session: u64,
 }
@@ -39,8 +45,11 @@ impl Out {
     }
 
     async fn send_text(&mut self, code: u16, text: String) -> io::Result<()> {
-        self.w.write_all(text.as_bytes()).await?;
-        self.w.flush().await?;
+        let w = self.w.as_mut().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotConnected, "control connection is closing")
+        })?;
+        w.write_all(text.as_bytes()).await?;
+        w.flush().await?;
         self.shared
             .log(self.session, EventKind::Reply { code, text });
         Ok(())
@@ -66,7 +75,8 @@ pub(crate) enum Flow {
 pub(crate) struct Session {
     pub(crate) id: u64,
     pub(crate) shared: Arc<Shared>,
-    reader: LineReader<ReadHalf<BoxIo>>,
+    /// `None` only while the connection is being switched to or from TLS.
+    pub(crate) reader: Option<LineReader<ReadHalf<ControlIo>>>,
     pub(crate) out: SharedOut,
     pub(crate) peer: SocketAddr,
     pub(crate) local: SocketAddr,
@@ -80,7 +90,31 @@ pub(crate) struct Session {
     pub(crate) epsv_all: bool,
     pub(crate) transfer_script: Option<TransferScript>,
     pub(crate) transfer: Option<(JoinHandle<TransferEnd>, CancelReason)>,
+    pub(crate) tls: TlsState,
     queued: VecDeque<Line>,
+}
+
+/// The FTPS state of one control connection (RFC 2228 §3, RFC 4217 §§4-9).
+#[derive(Default)]
+pub(crate) struct TlsState {
+    /// This connection's rustls configuration (its own session cache), from the first
+    /// handshake on.
+    pub(crate) config: Option<Arc<rustls::ServerConfig>>,
+    /// Whether the control connection is under TLS now.
+    pub(crate) control: bool,
+    /// PBSZ was accepted (after the last AUTH).
+    pub(crate) pbsz: bool,
+    /// PROT P is in effect: data connections are TLS.
+    pub(crate) protect_data: bool,
+}
+
+async fn read_line(
+    reader: &mut Option<LineReader<ReadHalf<ControlIo>>>,
+) -> io::Result<Option<Line>> {
+    match reader {
+        Some(r) => r.next_line().await,
+        None => Ok(None),
+    }
 }
 
 /// Decrements the open-session count however the session ends.
@@ -109,15 +143,14 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
     };
     shared.log(id, EventKind::Connected { peer, local });
     let _ = stream.set_nodelay(true);
-    let (r, w) = tokio::io::split(Box::new(stream) as BoxIo);
     let out = Arc::new(Mutex::new(Out {
-        w,
+        w: None,
         shared: shared.clone(),
         session: id,
     }));
     let mut session = Session {
         id,
-        reader: LineReader::new(r, shared.cfg.max_line),
+        reader: None,
         out,
         peer,
         local,
@@ -131,13 +164,30 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
         epsv_all: false,
         transfer_script: None,
         transfer: None,
+        tls: TlsState::default(),
         queued: VecDeque::new(),
         shared: shared.clone(),
     };
+    let implicit = shared
+        .cfg
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.settings.mode == FtpsMode::Implicit);
+    let started = if implicit {
+        session.start_tls(stream).await
+    } else {
+        session
+            .put_stream(Either::Left(stream), BytesMut::new())
+            .await;
+        Ok(())
+    };
     let greeting = Reply::new(ReplyCode::ServiceReady, shared.cfg.greeting.clone());
-    let end = match session.reply(greeting).await {
-        Ok(()) => session.serve().await,
-        Err(e) => ControlEnd::Error(e.to_string()),
+    let end = match started {
+        Err(end) => end,
+        Ok(()) => match session.reply(greeting).await {
+            Ok(()) => session.serve().await,
+            Err(e) => ControlEnd::Error(e.to_string()),
+        },
     };
     if let Some((handle, reason)) = session.transfer.take() {
         reason.set(DataEnd::ControlGone);
@@ -148,7 +198,9 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
         end,
         ControlEnd::Quit | ControlEnd::Script | ControlEnd::IdleTimeout
     ) {
-        let _ = session.out.lock().await.w.shutdown().await;
+        if let Some(w) = session.out.lock().await.w.as_mut() {
+            let _ = w.shutdown().await;
+        }
     }
     shared.log(id, EventKind::Disconnected { end });
 }
@@ -184,7 +236,7 @@ impl Session {
                         }
                     }
                     // A full queue stops reading: TCP backpressure, not memory, absorbs a flood.
-                    line = self.reader.next_line(), if self.queued.len() < MAX_QUEUED => match line {
+                    line = read_line(&mut self.reader), if self.queued.len() < MAX_QUEUED => match line {
                         Ok(Some(Line::Text(t))) if parser::split_verb(&t).0.eq_ignore_ascii_case("ABOR") => {
                             self.log(EventKind::Command { line: t });
                             if let Err(e) = self.abort_transfer().await {
@@ -193,7 +245,7 @@ impl Session {
                         }
                         Ok(Some(line)) => self.queued.push_back(line),
                         Ok(None) => return ControlEnd::ClientClosed,
-                        Err(e) => return ControlEnd::Error(e.to_string()),
+                        Err(e) => return self.read_failed(e),
                     }
                 }
                 continue;
@@ -202,7 +254,7 @@ impl Session {
                 Some(line) => line,
                 None => match tokio::time::timeout(
                     self.shared.cfg.idle_timeout,
-                    self.reader.next_line(),
+                    read_line(&mut self.reader),
                 )
                 .await
                 {
@@ -217,7 +269,7 @@ impl Session {
                     }
                     Ok(Ok(Some(line))) => line,
                     Ok(Ok(None)) => return ControlEnd::ClientClosed,
-                    Ok(Err(e)) => return ControlEnd::Error(e.to_string()),
+                    Ok(Err(e)) => return self.read_failed(e),
                 },
             };
             match self.handle_line(line).await {
@@ -226,6 +278,18 @@ impl Session {
                 Err(e) => return ControlEnd::Error(e.to_string()),
             }
         }
+    }
+
+    /// How a failed read of the control connection ends the session. A TLS peer that closes
+    /// without close_notify is a client that went away (many do), noted as such.
+    fn read_failed(&self, e: io::Error) -> ControlEnd {
+        if self.tls.control && e.kind() == io::ErrorKind::UnexpectedEof {
+            self.log(EventKind::Warning {
+                message: "the client closed the TLS control connection without close_notify".into(),
+            });
+            return ControlEnd::ClientClosed;
+        }
+        ControlEnd::Error(e.to_string())
     }
 
     async fn abort_transfer(&mut self) -> io::Result<()> {
@@ -279,6 +343,24 @@ impl Session {
                 return self
                     .say(ReplyCode::SyntaxError, "Command line is not valid UTF-8.")
                     .await;
+            }
+            Line::TlsHandshake => {
+                let message = if self.tls.control {
+                    "a second TLS handshake inside TLS".to_owned()
+                } else if self.shared.cfg.tls.is_some() {
+                    "a TLS handshake on a plaintext control connection: send AUTH TLS first, or use implicit FTPS".to_owned()
+                } else {
+                    "a TLS handshake, but this server does not speak FTPS".to_owned()
+                };
+                self.log(EventKind::Command {
+                    line: "<TLS ClientHello>".into(),
+                });
+                self.log(EventKind::Warning {
+                    message: format!("received {message}; closing"),
+                });
+                self.say(ReplyCode::SyntaxError, format!("Received {message}."))
+                    .await?;
+                return Ok(Flow::Close(ControlEnd::Error(message)));
             }
             Line::BareCr(t) => {
                 self.log(EventKind::Command { line: t });
@@ -367,6 +449,14 @@ impl Session {
                 )
                 .await;
         }
+        if matches!(cmd.verb, Verb::User | Verb::Pass) && self.must_secure_login() {
+            return self
+                .say(
+                    ReplyCode::NotLoggedIn,
+                    "Non-anonymous sessions must use encryption: send AUTH TLS first.",
+                )
+                .await;
+        }
         let arg = cmd.arg.as_str();
         match cmd.verb {
             Verb::User => self.user(arg).await,
@@ -410,6 +500,10 @@ impl Session {
             Verb::Rmd | Verb::Xrmd => self.rmd(arg).await,
             Verb::Rnfr => self.rnfr(arg).await,
             Verb::Rnto => self.rnto(arg).await,
+            Verb::Auth => self.auth(arg).await,
+            Verb::Pbsz => self.pbsz(arg).await,
+            Verb::Prot => self.prot(arg).await,
+            Verb::Ccc => self.ccc().await,
         }
     }
 }

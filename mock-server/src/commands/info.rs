@@ -26,6 +26,17 @@ impl Session {
         ] {
             lines.push(format!(" {feature}"));
         }
+        if let Some(tls) = &self.shared.cfg.tls {
+            // RFC 4217 §6: FTPS servers list AUTH, PBSZ and PROT (and CCC when allowed).
+            if tls.settings.mode == crate::tls::FtpsMode::Explicit {
+                lines.push(" AUTH TLS".to_owned());
+            }
+            if tls.settings.allow_ccc {
+                lines.push(" CCC".to_owned());
+            }
+            lines.push(" PBSZ".to_owned());
+            lines.push(" PROT".to_owned());
+        }
         lines.push("End".to_owned());
         self.reply(Reply::multi(ReplyCode::SystemStatus, lines))
             .await?;

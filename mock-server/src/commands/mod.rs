@@ -5,4 +5,5 @@ pub(crate) mod fs;
 pub(crate) mod info;
 pub(crate) mod login;
 pub(crate) mod params;
+pub(crate) mod security;
 pub(crate) mod transfer;

@@ -12,12 +12,13 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_util::either::Either;
 
 use crate::commands::datachan::DataPlan;
 use crate::commands::fs::{facts, list_line};
 use crate::control::parser::Verb;
 use crate::control::reply::{Reply, ReplyCode};
-use crate::events::{DataEnd, DataMode, EventKind};
+use crate::events::{Channel, DataEnd, DataMode, EventKind};
 use crate::generated;
 use crate::script::{Accept, FaultAction, FaultPoint, TransferScript};
 use crate::server::Shared;
@@ -25,6 +26,15 @@ use crate::session::{Flow, Session, SharedOut};
 use crate::vfs::Source;
 
 const CHUNK: usize = 256 * 1024;
+
+/// A data connection: plain TCP, or TLS under PROT P.
+type DataIo = Either<TcpStream, Box<tokio_rustls::server::TlsStream<TcpStream>>>;
+
+/// How a PROT P data connection is secured.
+struct DataTls {
+    config: Arc<rustls::ServerConfig>,
+    require_reuse: bool,
+}
 
 /// How a transfer task ended, for the session loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +83,8 @@ struct DataRecord {
     received: u64,
     end: Option<DataEnd>,
     cancel: CancelReason,
+    /// A TLS upload ended without the client's close_notify.
+    no_close_notify: bool,
 }
 
 impl Drop for DataRecord {
@@ -98,6 +110,20 @@ impl Drop for DataRecord {
 
 impl Session {
     async fn start_transfer(&mut self, job: Job) -> io::Result<Flow> {
+        let data_tls_required = self
+            .shared
+            .cfg
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.settings.require_data);
+        if data_tls_required && !self.tls.protect_data {
+            return self
+                .refuse_transfer(
+                    ReplyCode::DataProtectionRequired,
+                    "Data connections must be encrypted: send PBSZ 0 and PROT P first.".into(),
+                )
+                .await;
+        }
         let script = self.transfer_script.take().unwrap_or_default();
         let Some(plan) = self.data.take() else {
             return self
@@ -108,8 +134,16 @@ impl Session {
                 .await;
         };
         let cancel = CancelReason::default();
+        let tls = match (&self.tls.config, &self.shared.cfg.tls) {
+            (Some(config), Some(setup)) if self.tls.protect_data => Some(DataTls {
+                config: config.clone(),
+                require_reuse: setup.settings.require_session_reuse,
+            }),
+            _ => None,
+        };
         let task = Task {
             job,
+            tls,
             plan: Some(plan),
             script,
             out: self.out.clone(),
@@ -259,6 +293,7 @@ impl Session {
 
 struct Task {
     job: Job,
+    tls: Option<DataTls>,
     plan: Option<DataPlan>,
     script: TransferScript,
     out: SharedOut,
@@ -310,12 +345,8 @@ impl Task {
         }
     }
 
-    async fn transfer(
-        self,
-        mut stream: TcpStream,
-        mode: DataMode,
-        addr: SocketAddr,
-    ) -> TransferEnd {
+    async fn transfer(self, tcp: TcpStream, mode: DataMode, addr: SocketAddr) -> TransferEnd {
+        let stream = tcp;
         let local = stream.local_addr().unwrap_or(addr);
         let peer = stream.peer_addr().unwrap_or(addr);
         self.shared
@@ -330,10 +361,13 @@ impl Task {
             received: 0,
             end: None,
             cancel: self.cancel.clone(),
+            no_close_notify: false,
         };
         let fault = self.script.fault;
         if let Some((FaultPoint::Before150, action)) = fault {
-            return self.fault(action, stream, rec, "before 150").await;
+            return self
+                .fault(action, Either::Left(stream), rec, "before 150")
+                .await;
         }
         let preliminary = match &self.job {
             Job::Send { ascii, what, .. } => {
@@ -351,6 +385,19 @@ impl Task {
         };
         self.say(Reply::new(ReplyCode::FileStatusOkay, preliminary))
             .await;
+        // The TLS handshake comes after 150: some clients start it at once, others wait for
+        // the preliminary reply, and this order serves both (as vsftpd does).
+        let mut stream = match &self.tls {
+            None => Either::Left(stream),
+            Some(tls) => match self.data_handshake(stream, tls, &mut rec).await {
+                Ok(s) => s,
+                Err(reply) => {
+                    drop(rec);
+                    self.final_reply(reply).await;
+                    return TransferEnd::Done;
+                }
+            },
+        };
         let limit = match fault {
             Some((FaultPoint::MidTransfer(n), _)) => Some(n),
             _ => None,
@@ -382,9 +429,18 @@ impl Task {
                 return self.fault(action, stream, rec, "mid-transfer").await;
             }
             (Ok(_), _) => {
+                // Under TLS this sends close_notify first.
                 let _ = stream.shutdown().await;
                 drop(stream);
                 rec.end = Some(DataEnd::Completed);
+                if rec.no_close_notify {
+                    self.shared.log(
+                        self.session,
+                        EventKind::Warning {
+                            message: "the client closed the TLS data connection without close_notify (RFC 4217 §12.6: a truncated upload cannot be told from a complete one)".into(),
+                        },
+                    );
+                }
                 self.store(&kept, &rec);
                 drop(rec);
             }
@@ -427,6 +483,64 @@ impl Task {
         TransferEnd::Done
     }
 
+    /// The TLS handshake of a PROT P data connection, and the session-reuse policy. On
+    /// failure, the final reply to send (the data record already says why).
+    async fn data_handshake(
+        &self,
+        tcp: TcpStream,
+        tls: &DataTls,
+        rec: &mut DataRecord,
+    ) -> Result<DataIo, Reply> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+        let timeout = self.shared.cfg.data_timeout;
+        let error = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+            Ok(Ok(stream)) => {
+                let info = crate::tls::describe(stream.get_ref().1);
+                let resumed = info.resumed;
+                self.shared.log(
+                    self.session,
+                    EventKind::TlsEstablished {
+                        channel: Channel::Data,
+                        peer: rec.peer,
+                        tls: info,
+                    },
+                );
+                if !tls.require_reuse || resumed {
+                    return Ok(Either::Right(Box::new(stream)));
+                }
+                let error = "the data connection did not resume the control connection's TLS session, and this server requires session reuse";
+                self.shared.log(
+                    self.session,
+                    EventKind::TlsFailed {
+                        channel: Channel::Data,
+                        peer: rec.peer,
+                        error: error.into(),
+                    },
+                );
+                rec.end = Some(DataEnd::Error(error.into()));
+                return Err(Reply::new(
+                    ReplyCode::DataTlsFailed,
+                    "TLS connection failed: session reuse required (the data connection must resume the control connection's TLS session).",
+                ));
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no TLS handshake within {timeout:?}"),
+        };
+        self.shared.log(
+            self.session,
+            EventKind::TlsFailed {
+                channel: Channel::Data,
+                peer: rec.peer,
+                error: error.clone(),
+            },
+        );
+        rec.end = Some(DataEnd::Error(format!("TLS handshake failed: {error}")));
+        Err(Reply::new(
+            ReplyCode::DataTlsFailed,
+            format!("TLS handshake on the data connection failed: {error}."),
+        ))
+    }
+
     /// Stores an upload (complete or partial) and logs it.
     fn store(&self, kept: &Option<Vec<u8>>, rec: &DataRecord) {
         let Job::Receive { path, base, .. } = &self.job else {
@@ -461,7 +575,7 @@ impl Task {
     async fn fault(
         &self,
         action: FaultAction,
-        stream: TcpStream,
+        stream: DataIo,
         mut rec: DataRecord,
         when: &str,
     ) -> TransferEnd {
@@ -499,7 +613,7 @@ impl Task {
 
 /// Sends `source` from `offset`; returns true when the `limit` (a fault point) was reached.
 async fn send(
-    stream: &mut TcpStream,
+    stream: &mut DataIo,
     source: &Source,
     offset: u64,
     ascii: bool,
@@ -548,7 +662,7 @@ async fn send(
 /// Receives until EOF (or the `limit`, returning true), keeping the data (ASCII: CRLF -> LF)
 /// in `kept` while the server-wide upload limit allows; past it `kept` becomes `None`.
 async fn receive(
-    stream: &mut TcpStream,
+    stream: &mut DataIo,
     ascii: bool,
     limit: Option<u64>,
     rec: &mut DataRecord,
@@ -564,7 +678,18 @@ async fn receive(
             Some(l) => ((l - rec.received) as usize).min(buf.len()),
             None => buf.len(),
         };
-        let n = stream.read(&mut buf[..want]).await?;
+        let n = match stream.read(&mut buf[..want]).await {
+            // rustls reports a TLS peer that closed without close_notify this way; the data
+            // is complete as far as TCP goes, so keep it and record the missing alert.
+            Err(e)
+                if e.kind() == io::ErrorKind::UnexpectedEof
+                    && matches!(stream, Either::Right(_)) =>
+            {
+                rec.no_close_notify = true;
+                0
+            }
+            other => other?,
+        };
         if n == 0 {
             if let (Some(data), true) = (kept.as_mut(), pending_cr) {
                 data.push(b'\r');

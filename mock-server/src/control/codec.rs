@@ -21,6 +21,9 @@ pub enum Line {
     BadUtf8(String),
     /// The line contained a CR not followed by LF.
     BareCr(String),
+    /// The bytes at the start of a line are a TLS handshake record (a ClientHello sent where
+    /// a command was expected); they were discarded.
+    TlsHandshake,
 }
 
 /// A line reader with a bounded buffer.
@@ -48,15 +51,31 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         self.buf.len()
     }
 
-    /// The wrapped reader.
-    pub fn into_inner(self) -> R {
-        self.inner
+    /// The wrapped reader and the bytes read but not yet returned as lines.
+    pub fn into_parts(self) -> (R, BytesMut) {
+        (self.inner, self.buf)
+    }
+
+    /// A reader that first returns lines from `buffered` (bytes already read from the
+    /// connection, e.g. commands sent before a CCC took effect).
+    pub fn with_buffer(inner: R, max: usize, buffered: BytesMut) -> Self {
+        LineReader {
+            inner,
+            buf: buffered,
+            max,
+            discarding: false,
+        }
     }
 
     /// The next line, or `Ok(None)` at end of stream. A partial last line without LF is
     /// dropped at end of stream (the peer closed mid-command).
     pub async fn next_line(&mut self) -> std::io::Result<Option<Line>> {
         loop {
+            // A TLS handshake record: content type 22, version major 3.
+            if self.buf.starts_with(&[0x16, 0x03]) {
+                self.buf.clear();
+                return Ok(Some(Line::TlsHandshake));
+            }
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
                 let raw = self.buf.split_to(pos + 1);
                 if std::mem::take(&mut self.discarding) || pos > self.max {
@@ -142,6 +161,8 @@ mod tests {
     #[case(b"RETR \xff\xffx\r\n", vec![Line::BadUtf8("RETR \u{fffd}x".into())])]
     #[case(b"RETR \xc3\xa9\r\n", vec![text("RETR \u{e9}")])]
     #[case(b"\r\n", vec![text("")])]
+    #[case(b"\x16\x03\x01\x02\x00\x01\n\x00", vec![Line::TlsHandshake])]
+    #[case(b"NOOP\r\n\x16\x03\x01\x00", vec![text("NOOP"), Line::TlsHandshake])]
     #[tokio::test]
     async fn splits(#[case] input: &[u8], #[case] expected: Vec<Line>) {
         assert_eq!(lines(input, 64).await, expected);

@@ -93,6 +93,10 @@ verbs! {
     Xrmd => "XRMD", Required, login: true;
     Rnfr => "RNFR", Required, login: true;
     Rnto => "RNTO", Required, login: true;
+    Auth => "AUTH", Required, login: false;
+    Pbsz => "PBSZ", Required, login: false;
+    Prot => "PROT", Required, login: false;
+    Ccc => "CCC", None, login: true;
 }
 
 impl fmt::Display for Verb {

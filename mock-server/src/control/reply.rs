@@ -12,6 +12,8 @@ pub enum ReplyCode {
     FileStatusOkay = 150,
     CommandOkay = 200,
     CommandNotImplementedSuperfluous = 202,
+    /// 234 (RFC 2228): AUTH accepted; the security exchange (TLS handshake) follows.
+    SecurityExchangeStarts = 234,
     SystemStatus = 211,
     FileStatus = 213,
     HelpMessage = 214,
@@ -39,12 +41,29 @@ pub enum ReplyCode {
     CommandNotImplemented = 502,
     BadSequence = 503,
     ParameterNotImplemented = 504,
+    /// 521 (RFC 4217 §9): the data connection cannot be opened with this PROT setting.
+    DataProtectionRequired = 521,
+    /// 522: EPRT/EPSV network protocol not supported (RFC 2428); FTPS servers such as
+    /// vsftpd also use it for a failed data-connection TLS handshake (see [`Self::DataTlsFailed`]).
     ProtocolNotSupported = 522,
     NotLoggedIn = 530,
+    /// 533 (RFC 2228): command protection level denied for policy reasons.
+    CommandProtectionDenied = 533,
+    /// 534 (RFC 2228): request denied for policy reasons.
+    DeniedForPolicy = 534,
+    /// 536 (RFC 2228): requested PROT level not supported by the mechanism.
+    ProtLevelNotSupported = 536,
     FileUnavailable = 550,
     PageTypeUnknown = 551,
     ExceededStorageAllocation = 552,
     FileNameNotAllowed = 553,
+}
+
+impl ReplyCode {
+    /// 522 as FTPS servers use it: the data connection's TLS handshake failed or did not
+    /// resume the control connection's session (vsftpd's `require_ssl_reuse`).
+    #[allow(non_upper_case_globals)]
+    pub const DataTlsFailed: ReplyCode = ReplyCode::ProtocolNotSupported;
 }
 
 impl From<ReplyCode> for u16 {
