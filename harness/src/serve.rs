@@ -82,6 +82,12 @@ pub struct ServeArgs {
     /// the temporary directory, printed at start).
     #[arg(long, requires = "ftps", value_name = "FILE")]
     pub cert_out: Option<PathBuf>,
+    /// With --ftps: serve this PEM certificate chain (with --tls-key) instead of generating one.
+    #[arg(long, requires_all = ["ftps", "tls_key"], value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
     /// Log more: also the server's internal debug messages.
     #[arg(short, long)]
     pub verbose: bool,
@@ -138,6 +144,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         if let Some(c) = args.client_cert {
             ftps = ftps.client_auth(c);
         }
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            let read = |p: &PathBuf| {
+                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+            };
+            ftps = ftps.identity_pem(&read(cert)?, &read(key)?);
+        }
         builder = builder.ftps(ftps);
     }
     let server = match builder.start().await {
@@ -152,22 +164,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(u) => format!("user {u} with its password"),
         None => "any user and password".to_owned(),
     };
-    println!("ftpspec serve: listening on {} ({login})", server.url());
+    // Files first, so a failure to write them is reported before "listening".
+    let mut notes = Vec::new();
     match server.tls() {
-        None => println!(
+        None => notes.push(format!(
             "  try: curl -s {}/gen/1K | wc -c     generated files: /gen/<size>, e.g. /gen/64M",
             server.url()
-        ),
+        )),
         Some(tls) => {
             let ca = args.cert_out.clone().unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("ftpspec-serve-{}-ca.pem", server.addr().port()))
             });
             tls.write_ca_pem(&ca)
                 .with_context(|| format!("cannot write the CA certificate to {}", ca.display()))?;
-            println!(
+            notes.push(format!(
                 "  FTPS: clients must trust the test CA written to {}",
                 ca.display()
-            );
+            ));
             if args.client_cert.is_some_and(|c| c != ClientAuth::None) {
                 let cert = ca.with_extension("client.pem");
                 let key = ca.with_extension("client.key");
@@ -175,23 +188,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot write {}", cert.display()))?;
                 std::fs::write(&key, tls.client_key_pem())
                     .with_context(|| format!("cannot write {}", key.display()))?;
-                println!(
+                notes.push(format!(
                     "  client certificate: {} (key {})",
                     cert.display(),
                     key.display()
-                );
+                ));
             }
             let flag = if args.ftps == Some(FtpsModeArg::Explicit) {
                 " --ssl-reqd"
             } else {
                 ""
             };
-            println!(
+            notes.push(format!(
                 "  try: curl -s{flag} --cacert {} {}/gen/1K | wc -c",
                 ca.display(),
                 server.url()
-            );
+            ));
         }
+    }
+    println!("ftpspec serve: listening on {} ({login})", server.url());
+    for note in notes {
+        println!("{note}");
     }
     println!("  Ctrl-C stops the server.");
     wait_for_signal().await?;

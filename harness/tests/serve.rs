@@ -104,6 +104,71 @@ fn serves_logs_and_stops_on_sigint() {
     );
 }
 
+#[test]
+fn serves_ftps_and_prints_a_working_curl_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    let mut child = ftpspec()
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--ftps",
+            "explicit",
+            "--require-tls",
+        ])
+        .args(["--cert-out", ca.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    assert!(
+        lines[0].starts_with("ftpspec serve: listening on ftp://127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains(&format!("test CA written to {}", ca.display())),
+        "{lines:?}"
+    );
+    let try_line = lines[2].trim();
+    assert!(
+        try_line.starts_with("try: curl -s --ssl-reqd --cacert"),
+        "{try_line}"
+    );
+    let out = Command::new("sh")
+        .args(["-c", try_line.trim_start_matches("try: ")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1024",
+        "{out:?}"
+    );
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("tls: Control with") && stderr.contains("tls: Data with"),
+        "{stderr}"
+    );
+}
+
 fn fails_with(args: &[&str], message: &str) {
     let out = ftpspec().args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -156,6 +221,60 @@ fn bad_input_gets_clear_errors() {
     fails_with(
         &["serve", "--port", "0", "--active-source-port", "21"],
         "expected any or 20",
+    );
+    fails_with(&["serve", "--port", "0", "--require-tls"], "--ftps");
+    fails_with(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--ftps",
+            "explicit",
+            "--tls-versions",
+            "1.4",
+        ],
+        "is not a TLS version: use \"1.2\" or \"1.3\"",
+    );
+    fails_with(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--ftps",
+            "implicit",
+            "--client-cert",
+            "maybe",
+        ],
+        "not a client certificate policy",
+    );
+    fails_with(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--ftps",
+            "explicit",
+            "--cert-out",
+            "/nonexistent-dir/ca.pem",
+        ],
+        "cannot write the CA certificate to /nonexistent-dir/ca.pem",
+    );
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let junk = junk.to_str().unwrap();
+    fails_with(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--ftps",
+            "explicit",
+            "--tls-cert",
+            junk,
+            "--tls-key",
+            junk,
+        ],
+        "certificate PEM",
     );
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port().to_string();

@@ -781,6 +781,72 @@ mod tests {
     }
 
     #[test]
+    fn tls_table() {
+        let spec: ServerSpec = toml::from_str(
+            r#"
+            [tls]
+            mode = "implicit"
+            require_control = true
+            require_session_reuse = true
+            allow_ccc = false
+            versions = ["1.2"]
+            client_cert = "optional"
+            names = ["ftp.test", "203.0.113.10"]
+            "#,
+        )
+        .unwrap();
+        let cfg = MockServer::builder().spec(&spec).build().unwrap();
+        let tls = cfg.tls.expect("FTPS configured");
+        let f = &tls.settings;
+        assert_eq!(f.mode, crate::FtpsMode::Implicit);
+        assert!(f.require_control && !f.require_data && f.require_session_reuse && !f.allow_ccc);
+        assert_eq!(f.versions, [crate::TlsVersion::Tls12]);
+        assert_eq!(f.client_auth, crate::ClientAuth::Optional);
+        assert_eq!(f.names, ["ftp.test", "203.0.113.10"]);
+
+        let e = toml::from_str::<ServerSpec>("[tls]\nrequire_dat = true")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown field `require_dat`") && e.contains("line 2"),
+            "{e}"
+        );
+        for (text, msg) in [
+            ("[tls]\nmode = \"starttls\"", "tls.mode"),
+            ("[tls]\nversions = [\"1.1\"]", "tls.versions"),
+            ("[tls]\nclient_cert = \"yes\"", "tls.client_cert"),
+            ("[tls]\ncert_file = \"a.pem\"", "go together"),
+            (
+                "[tls]\ncert_file = \"/nonexistent.pem\"\nkey_file = \"/k\"",
+                "/nonexistent.pem",
+            ),
+        ] {
+            let spec: ServerSpec = toml::from_str(text).unwrap();
+            let e = MockServer::builder()
+                .spec(&spec)
+                .build()
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(msg), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_readme_server_file_is_valid() {
+        let readme = include_str!("../../README.md");
+        let block = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .find(|b| b.contains("[[script]]") && b.contains("[tls]"))
+            .expect("the README shows a server file with scripts and [tls]");
+        let spec: ServerSpec = toml::from_str(block).unwrap();
+        let cfg = MockServer::builder().spec(&spec).build().unwrap();
+        assert_eq!(cfg.mocks.len(), 3);
+        assert!(cfg.tls.is_some_and(|t| t.settings.require_session_reuse));
+    }
+
+    #[test]
     fn root_dir_is_copied() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();

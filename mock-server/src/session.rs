@@ -99,7 +99,7 @@ pub(crate) struct Session {
 pub(crate) struct TlsState {
     /// This connection's rustls configuration (its own session cache), from the first
     /// handshake on.
-    pub(crate) config: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) configs: Option<crate::tls::SessionConfigs>,
     /// Whether the control connection is under TLS now.
     pub(crate) control: bool,
     /// PBSZ was accepted (after the last AUTH).

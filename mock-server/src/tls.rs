@@ -437,19 +437,32 @@ impl TlsSetup {
         })
     }
 
-    /// A configuration for one control connection and its data connections: the same
-    /// certificates, but a session cache of its own, so a resumed data-connection handshake
-    /// can only have resumed a session made on this control connection.
-    ///
-    /// TLS 1.3 tickets are stateless and encrypted with a key of this connection's own, so,
-    /// as with OpenSSL-based servers such as vsftpd, a client may resume from the same ticket
-    /// on every data connection, but never from another control connection's.
-    pub(crate) fn session_config(&self) -> Result<Arc<ServerConfig>, rustls::Error> {
-        let mut cfg = (*self.base).clone();
-        cfg.session_storage = ServerSessionMemoryCache::new(64);
-        cfg.ticketer = rustls::crypto::ring::Ticketer::new()?;
-        Ok(Arc::new(cfg))
+    /// The configurations for one control connection and its data connections: the same
+    /// certificates, but a session cache and a TLS 1.3 ticket key of their own, so a resumed
+    /// data-connection handshake can only have resumed a session made on this control
+    /// connection. Tickets are stateless and reusable, as with OpenSSL-based servers such as
+    /// vsftpd: a client may resume from the same ticket on every data connection.
+    pub(crate) fn session_configs(&self) -> Result<SessionConfigs, rustls::Error> {
+        let mut control = (*self.base).clone();
+        control.session_storage = ServerSessionMemoryCache::new(64);
+        control.ticketer = rustls::crypto::ring::Ticketer::new()?;
+        // Data connections resume from the same cache and key, but send no tickets of their
+        // own: a client that only writes (an upload) would leave them unread and its close
+        // would become a reset that can cut the upload short (seen with curl and TLS 1.3).
+        let mut data = control.clone();
+        data.send_tls13_tickets = 0;
+        Ok(SessionConfigs {
+            control: Arc::new(control),
+            data: Arc::new(data),
+        })
     }
+}
+
+/// The rustls configurations of one control connection; see [`TlsSetup::session_configs`].
+#[derive(Debug, Clone)]
+pub(crate) struct SessionConfigs {
+    pub(crate) control: Arc<ServerConfig>,
+    pub(crate) data: Arc<ServerConfig>,
 }
 
 fn ca_der(pem: &str) -> Result<CertificateDer<'static>, Error> {
@@ -545,6 +558,12 @@ impl<S> RecordReader<S> {
     /// The wrapped stream.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The wrapped stream, to write to (reading from it directly would desynchronise the
+    /// record tracking).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// True between records (nothing of the next one read yet).
@@ -669,10 +688,12 @@ mod tests {
         let setup = TlsSetup::new(Ftps::explicit().client_auth(ClientAuth::Optional)).unwrap();
         assert!(setup.material.ca_pem().contains("BEGIN CERTIFICATE"));
         assert!(setup.material.client_key_pem().contains("PRIVATE KEY"));
-        assert!(!Arc::ptr_eq(
-            &setup.session_config().unwrap(),
-            &setup.session_config().unwrap()
-        ));
+        let (a, b) = (
+            setup.session_configs().unwrap(),
+            setup.session_configs().unwrap(),
+        );
+        assert!(!Arc::ptr_eq(&a.control, &b.control));
+        assert_eq!(a.data.send_tls13_tickets, 0);
     }
 
     #[test]

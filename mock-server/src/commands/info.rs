@@ -70,8 +70,13 @@ impl Session {
     }
 
     pub(crate) async fn help(&mut self, arg: &str) -> io::Result<Flow> {
+        // The FTPS commands exist only on a server configured for FTPS.
+        let offered = |v: &Verb| {
+            self.shared.cfg.tls.is_some()
+                || !matches!(v, Verb::Auth | Verb::Pbsz | Verb::Prot | Verb::Ccc)
+        };
         if !arg.is_empty() {
-            return match Verb::from_name(arg.trim()) {
+            return match Verb::from_name(arg.trim()).filter(offered) {
                 Some(v) => {
                     self.say(ReplyCode::HelpMessage, format!("{v} is implemented."))
                         .await
@@ -86,7 +91,8 @@ impl Session {
             };
         }
         let mut lines = vec!["The following commands are recognized.".to_owned()];
-        for chunk in Verb::ALL.chunks(10) {
+        let verbs: Vec<Verb> = Verb::ALL.iter().copied().filter(offered).collect();
+        for chunk in verbs.chunks(10) {
             lines.push(format!(
                 " {}",
                 chunk

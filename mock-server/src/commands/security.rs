@@ -14,9 +14,22 @@ use crate::events::{Channel, ControlEnd, EventKind};
 use crate::session::{ControlIo, Flow, Session};
 use crate::tls::{is_tls_record_start, RecordReader};
 
+/// How long CCC waits for the client to close TLS first before the server does.
+const CCC_CLIENT_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How long CCC waits for the client's close_notify when the client already sent its next
 /// command (pipelined) and may be waiting for the reply.
 const CCC_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What CCC does when the client has sent nothing for a while.
+enum Quiet {
+    /// Send the server's close_notify first.
+    SendOurs,
+    /// Take it that the client went on in plaintext without close_notify.
+    Plaintext,
+    /// Give up: the idle timeout.
+    Idle,
+}
 
 impl Session {
     /// Whether USER/PASS must be refused until the control connection is under TLS.
@@ -56,10 +69,10 @@ impl Session {
         let Some(setup) = self.shared.cfg.tls.as_ref() else {
             return Err(ControlEnd::Error("FTPS is not configured".into()));
         };
-        let config = match &self.tls.config {
-            Some(c) => c.clone(),
-            None => match setup.session_config() {
-                Ok(c) => self.tls.config.insert(c).clone(),
+        let config = match &self.tls.configs {
+            Some(c) => c.control.clone(),
+            None => match setup.session_configs() {
+                Ok(c) => self.tls.configs.insert(c).control.clone(),
                 Err(e) => {
                     let error = format!("cannot set up TLS for this connection: {e}");
                     self.log(EventKind::Warning {
@@ -272,23 +285,35 @@ impl Session {
                 return Ok(Flow::Continue);
             }
         };
-        tls.get_mut().1.send_close_notify();
-        tls.flush().await?;
+        // Who closes TLS first differs between clients: lftp (GnuTLS), ftplib and curl's
+        // active CCC mode send close_notify and then read the server's, and lftp takes a
+        // close_notify that arrives before it sent its own for the server hanging up; curl's
+        // passive mode waits for the server's. So the server waits a moment for the client's
+        // close_notify and answers it, and otherwise sends its own first. A client that goes
+        // straight on in plaintext gets none (its next reply would start with TLS bytes).
+        let mut sent_ours = false;
         let client_close_notify = loop {
-            // A client that pipelined a command after CCC may wait for its reply before it
-            // sends anything more: then give a close_notify a moment, not the idle timeout.
-            let (limit, on_timeout) = if buffered.contains(&b'\n') {
-                (CCC_GRACE, None)
+            let (limit, on_timeout) = if !sent_ours {
+                (CCC_CLIENT_FIRST, Quiet::SendOurs)
+            } else if buffered.contains(&b'\n') {
+                // A pipelined command may be waiting for its reply: do not wait long.
+                (CCC_GRACE, Quiet::Plaintext)
             } else {
-                (self.shared.cfg.idle_timeout, Some(ControlEnd::IdleTimeout))
+                (self.shared.cfg.idle_timeout, Quiet::Idle)
             };
             if tls.get_ref().0.at_record_boundary() {
                 let mut first = [0u8; 1];
                 match tokio::time::timeout(limit, tls.get_ref().0.get_ref().peek(&mut first)).await
                 {
                     Err(_) => match on_timeout {
-                        Some(end) => return Ok(Flow::Close(end)),
-                        None => break false,
+                        Quiet::SendOurs => {
+                            tls.get_mut().1.send_close_notify();
+                            tls.flush().await?;
+                            sent_ours = true;
+                            continue;
+                        }
+                        Quiet::Plaintext => break false,
+                        Quiet::Idle => return Ok(Flow::Close(ControlEnd::IdleTimeout)),
                     },
                     Ok(Err(e)) => return Err(e),
                     Ok(Ok(0)) => return Ok(Flow::Close(ControlEnd::ClientClosed)),
@@ -308,6 +333,10 @@ impl Session {
                 }
             }
         };
+        if client_close_notify && !sent_ours {
+            tls.get_mut().1.send_close_notify();
+            tls.flush().await?;
+        }
         let (records, _) = (*tls).into_inner();
         self.tls.control = false;
         self.log(EventKind::ControlCleared {

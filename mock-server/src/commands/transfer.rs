@@ -134,9 +134,9 @@ impl Session {
                 .await;
         };
         let cancel = CancelReason::default();
-        let tls = match (&self.tls.config, &self.shared.cfg.tls) {
-            (Some(config), Some(setup)) if self.tls.protect_data => Some(DataTls {
-                config: config.clone(),
+        let tls = match (&self.tls.configs, &self.shared.cfg.tls) {
+            (Some(configs), Some(setup)) if self.tls.protect_data => Some(DataTls {
+                config: configs.data.clone(),
                 require_reuse: setup.settings.require_session_reuse,
             }),
             _ => None,
