@@ -1,0 +1,705 @@
+//! Building and tearing down a topology, the hosts in it, and the sweep of leftovers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::spec::TopologySpec;
+use crate::Error;
+
+/// Prefix of every namespace ftpspec creates (the mock server's safety rule checks it).
+pub const PREFIX: &str = "ftpspec-";
+
+/// Where `ip netns` keeps named namespaces.
+const NETNS_DIR: &str = "/run/netns";
+
+/// Marker files of topologies kept with `FTPSPEC_KEEP=1` (the sweep leaves them alone).
+const KEEP_DIR: &str = "/run/ftpspec-netns-kept";
+
+/// Topologies alive in this process, for [`teardown_all`] (signal handlers).
+static LIVE: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+static NEXT: AtomicU32 = AtomicU32::new(1);
+
+fn live() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A built topology. Dropping it tears it down (unless `FTPSPEC_KEEP=1`); prefer
+/// [`Topology::destroy`], which reports errors.
+#[must_use = "dropping a Topology tears it down at once"]
+#[derive(Debug)]
+pub struct Topology {
+    id: String,
+    spec: TopologySpec,
+    decoys: Vec<Decoy>,
+    destroyed: bool,
+}
+
+/// One host of a topology: a network namespace.
+#[derive(Debug, Clone)]
+pub struct Host {
+    name: String,
+    netns: String,
+}
+
+/// A thread running inside a host (from [`Host::spawn`]).
+#[derive(Debug)]
+pub struct HostThread<T>(std::thread::JoinHandle<Option<T>>);
+
+impl<T> HostThread<T> {
+    /// Waits for the thread; `Err` carries its panic.
+    pub fn join(self) -> std::thread::Result<T> {
+        self.0
+            .join()
+            .map(|v| v.expect("the thread entered its namespace before running"))
+    }
+
+    /// Whether the thread has finished.
+    pub fn is_finished(&self) -> bool {
+        self.0.is_finished()
+    }
+}
+
+/// What a router or decoy saw of a TCP connection attempt.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Attempt {
+    /// The host that saw it (a router, a firewall, or a decoy).
+    pub host: String,
+    /// What happened to it.
+    pub outcome: Outcome,
+    /// The source address.
+    pub from: IpAddr,
+    /// The destination address and port.
+    pub to: SocketAddr,
+}
+
+/// What happened to a connection attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Forwarded (a new or related connection the router let through).
+    Forwarded,
+    /// Dropped by the router or firewall.
+    Dropped,
+    /// Reached a decoy.
+    ReachedDecoy,
+}
+
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.outcome {
+            Outcome::Forwarded => "forwarded",
+            Outcome::Dropped => "dropped",
+            Outcome::ReachedDecoy => "reached the decoy",
+        };
+        write!(f, "{}: {} -> {} {what}", self.host, self.from, self.to)
+    }
+}
+
+impl Topology {
+    /// Checks and builds a topology. On failure everything created so far is removed.
+    /// Namespaces left by processes that no longer exist are swept first.
+    pub fn build(spec: &TopologySpec) -> Result<Topology, Error> {
+        spec.check()?;
+        preflight(spec)?;
+        let _ = sweep(false);
+        let id = format!(
+            "{PREFIX}{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        live().insert(id.clone());
+        let mut topo = Topology {
+            id,
+            spec: spec.clone(),
+            decoys: Vec::new(),
+            destroyed: false,
+        };
+        let started = Instant::now();
+        match topo.create() {
+            Ok(()) => {
+                tracing::debug!(target: "ftpspec_netns", "built {} in {:?}", topo.id, started.elapsed());
+                Ok(topo)
+            }
+            Err(e) => {
+                topo.destroyed = true;
+                let _ = topo.remove();
+                Err(e)
+            }
+        }
+    }
+
+    fn create(&mut self) -> Result<(), Error> {
+        let mut batch = String::new();
+        for name in self.spec.hosts.keys() {
+            batch.push_str(&format!("netns add {}\n", self.netns(name)));
+        }
+        ip(&[], &batch)?;
+        let mut batch = String::new();
+        for l in &self.spec.links {
+            batch.push_str(&format!(
+                "link add {} netns {} type veth peer name {} netns {}\n",
+                l.a.iface,
+                self.netns(&l.a.host),
+                l.b.iface,
+                self.netns(&l.b.host)
+            ));
+        }
+        if !batch.is_empty() {
+            ip(&[], &batch)?;
+        }
+        for (name, host) in &self.spec.hosts {
+            let mut batch = String::from("link set lo up\n");
+            for end in self
+                .spec
+                .links
+                .iter()
+                .flat_map(|l| [&l.a, &l.b])
+                .filter(|e| &e.host == name)
+            {
+                for a in &end.addrs {
+                    let nodad = if a.addr().is_ipv6() { " nodad" } else { "" };
+                    batch.push_str(&format!("addr add {a} dev {}{nodad}\n", end.iface));
+                }
+                batch.push_str(&format!("link set {} up\n", end.iface));
+            }
+            for r in self.spec.routes.iter().filter(|r| &r.host == name) {
+                let to = r.to.map_or("default".to_owned(), |t| t.to_string());
+                let family = if r.via.is_ipv6() { "-6 " } else { "" };
+                batch.push_str(&format!("{family}route add {to} via {}\n", r.via));
+            }
+            ip(&["-n", &self.netns(name)], &batch)?;
+            let h = self.host(name).expect("declared host");
+            if host.forward {
+                h.in_thread(|| -> std::io::Result<()> {
+                    std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")?;
+                    std::fs::write("/proc/sys/net/ipv6/conf/all/forwarding", "1")
+                })?
+                .map_err(|error| Error::Namespace {
+                    namespace: h.netns.clone(),
+                    what: "enabling forwarding",
+                    error,
+                })?;
+            }
+            if let Some(rules) = &host.nft {
+                h.nft(rules)?;
+            }
+            if host.decoy {
+                h.nft(DECOY_RULES)?;
+                self.decoys.push(Decoy::start(&h)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The topology's id (`ftpspec-<pid>-<n>`); host namespaces are `<id>-<host>`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The spec it was built from.
+    pub fn spec(&self) -> &TopologySpec {
+        &self.spec
+    }
+
+    fn netns(&self, host: &str) -> String {
+        format!("{}-{host}", self.id)
+    }
+
+    /// A host by name.
+    pub fn host(&self, name: &str) -> Option<Host> {
+        self.spec.hosts.contains_key(name).then(|| Host {
+            name: name.to_owned(),
+            netns: self.netns(name),
+        })
+    }
+
+    /// Every connection attempt the routers, firewalls and decoys recorded, in a stable order.
+    pub fn attempts(&self) -> Result<Vec<Attempt>, Error> {
+        let mut out = Vec::new();
+        for (name, spec) in &self.spec.hosts {
+            if spec.nft.is_none() && !spec.decoy {
+                continue;
+            }
+            let h = self.host(name).expect("declared host");
+            let text = h.nft_output(&["-j", "list", "table", "inet", "ftpspec"])?;
+            out.extend(parse_sets(name, &text).map_err(|message| Error::Observe {
+                host: name.clone(),
+                message,
+            })?);
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Tears the topology down (or keeps it with `FTPSPEC_KEEP=1`, printing how to enter it).
+    pub fn destroy(mut self) -> Result<(), Error> {
+        self.destroyed = true;
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<(), Error> {
+        for d in self.decoys.drain(..) {
+            d.stop();
+        }
+        if std::env::var_os("FTPSPEC_KEEP").is_some_and(|v| v != "0" && !v.is_empty()) {
+            let _ = std::fs::create_dir_all(KEEP_DIR);
+            let _ = File::create(format!("{KEEP_DIR}/{}", self.id));
+            live().remove(&self.id);
+            let first = self.spec.hosts.keys().next().cloned().unwrap_or_default();
+            eprintln!(
+                "ftpspec-netns: FTPSPEC_KEEP is set, so topology {id} is kept. Enter a host with:\n  ip netns exec {id}-{first} bash\nHosts: {hosts}. Remove it with: ip -all netns delete (all namespaces!), or ip netns del {id}-<host> for each",
+                id = self.id,
+                hosts = self.spec.hosts.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+            return Ok(());
+        }
+        self.remove()
+    }
+
+    fn remove(&mut self) -> Result<(), Error> {
+        let mut batch = String::new();
+        for name in self.spec.hosts.keys() {
+            if std::path::Path::new(NETNS_DIR)
+                .join(self.netns(name))
+                .exists()
+            {
+                batch.push_str(&format!("netns del {}\n", self.netns(name)));
+            }
+        }
+        live().remove(&self.id);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        ip(&[], &batch)
+    }
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        if self.destroyed {
+            return;
+        }
+        if let Err(e) = self.finish() {
+            tracing::warn!(target: "ftpspec_netns", "tearing down {} failed: {e}", self.id);
+            eprintln!("ftpspec-netns: tearing down {} failed: {e}", self.id);
+        }
+    }
+}
+
+impl Host {
+    /// The host's name in the topology.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its network namespace (`ip netns exec <this> ...`).
+    pub fn netns(&self) -> &str {
+        &self.netns
+    }
+
+    /// A command that runs `program` inside the host (through `ip netns exec`).
+    pub fn command(&self, program: &str) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("ip");
+        cmd.args(["netns", "exec", &self.netns, program]);
+        cmd.kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs a program inside the host to its end, with stdin closed and stdout, stderr and
+    /// the exit status captured; killed after `timeout`.
+    pub async fn run(&self, args: &[&str], timeout: Duration) -> Result<Output, Error> {
+        let Some((program, rest)) = args.split_first() else {
+            return Err(Error::Invalid("run: no program given".into()));
+        };
+        let mut cmd = self.command(program);
+        cmd.args(rest).stdin(Stdio::null());
+        let command = args.join(" ");
+        match tokio::time::timeout(timeout, cmd.output()).await {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(error)) => Err(Error::Spawn {
+                program: program.to_string(),
+                error,
+            }),
+            Err(_) => Err(Error::Timeout {
+                host: self.name.clone(),
+                command,
+                timeout,
+            }),
+        }
+    }
+
+    /// Runs `f` on a new OS thread inside the host's network namespace and returns its
+    /// result. Sockets it opens, and threads it starts (a tokio runtime, a mock server),
+    /// stay in the namespace.
+    pub fn in_thread<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        match self.spawn(f)?.join() {
+            Ok(v) => Ok(v),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Starts `f` on a new OS thread inside the host's network namespace. `f` runs only
+    /// once the thread is inside; if entering fails, `f` never runs and this returns the
+    /// error.
+    pub fn spawn<T, F>(&self, f: F) -> Result<HostThread<T>, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let path = format!("{NETNS_DIR}/{}", self.netns);
+        let ns = File::open(&path).map_err(|error| Error::Namespace {
+            namespace: self.netns.clone(),
+            what: "opening",
+            error,
+        })?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let netns = self.netns.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("netns-{}", self.name))
+            .spawn(move || {
+                // A thread of its own, never switched back: nothing else runs here in the
+                // wrong namespace, and a panic cannot leave another thread switched.
+                match nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET) {
+                    Ok(()) => {
+                        let _ = tx.send(Ok(()));
+                        drop(ns);
+                        Some(f())
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(std::io::Error::from(e)));
+                        None
+                    }
+                }
+            })
+            .map_err(|error| Error::Namespace {
+                namespace: netns.clone(),
+                what: "starting a thread",
+                error,
+            })?;
+        let entered = rx
+            .recv()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the thread ended before entering")));
+        match entered {
+            Ok(()) => Ok(HostThread(handle)),
+            Err(error) => {
+                let _ = handle.join();
+                Err(Error::Namespace {
+                    namespace: netns,
+                    what: "entering (setns)",
+                    error,
+                })
+            }
+        }
+    }
+
+    fn nft(&self, rules: &str) -> Result<(), Error> {
+        run_checked(
+            Command::new("ip").args(["netns", "exec", &self.netns, "nft", "-f", "-"]),
+            Some(rules),
+            &format!("ip netns exec {} nft -f -", self.netns),
+        )
+        .map(|_| ())
+    }
+
+    fn nft_output(&self, args: &[&str]) -> Result<String, Error> {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.netns, "nft"]).args(args);
+        let out = run_checked(
+            &mut cmd,
+            None,
+            &format!("ip netns exec {} nft {}", self.netns, args.join(" ")),
+        )?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+/// A decoy's nftables: every TCP connection to any port is recorded and redirected to the
+/// decoy's listener on port 9.
+const DECOY_RULES: &str = "table inet ftpspec {
+  set seen { type ipv4_addr . ipv4_addr . inet_service; flags dynamic; }
+  chain nat_pre {
+    type nat hook prerouting priority dstnat;
+    meta l4proto tcp update @seen { ip saddr . ip daddr . tcp dport } redirect to :9
+  }
+}
+";
+
+/// The decoy's listener: accepts and holds connections until the topology goes.
+#[derive(Debug)]
+struct Decoy {
+    stop: Arc<AtomicBool>,
+    thread: HostThread<()>,
+}
+
+impl Decoy {
+    fn start(host: &Host) -> Result<Decoy, Error> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = host.spawn(move || {
+            let listener = match std::net::TcpListener::bind("0.0.0.0:9") {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = listener.set_nonblocking(true);
+            let _ = tx.send(Ok(()));
+            let mut held = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((s, _)) if held.len() < 1000 => held.push(s),
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        })?;
+        match rx.recv() {
+            Ok(Ok(())) => Ok(Decoy { stop, thread }),
+            Ok(Err(error)) => Err(Error::Namespace {
+                namespace: host.netns.clone(),
+                what: "starting the decoy listener",
+                error,
+            }),
+            Err(_) => Err(Error::Namespace {
+                namespace: host.netns.clone(),
+                what: "starting the decoy listener",
+                error: std::io::Error::other("the listener thread ended"),
+            }),
+        }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}
+
+/// Root (or CAP_SYS_ADMIN and CAP_NET_ADMIN), `ip`, and `nft` when a host has rules.
+fn preflight(spec: &TopologySpec) -> Result<(), Error> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(Error::NotPermitted(
+            "ftpspec-netns creates network namespaces, veth links and nftables rules, which needs root: \
+             run as root (CI runs the tests as root), or with sudo. Unprivileged user namespaces are not \
+             supported yet."
+                .into(),
+        ));
+    }
+    if which("ip").is_none() {
+        return Err(Error::MissingTool {
+            tool: "ip",
+            package: "iproute2",
+            purpose: "create namespaces, links, addresses and routes",
+        });
+    }
+    let needs_nft = spec.hosts.values().any(|h| h.nft.is_some() || h.decoy);
+    if needs_nft && which("nft").is_none() {
+        return Err(Error::MissingTool {
+            tool: "nft",
+            package: "nftables",
+            purpose: "load the NAT, firewall and observation rules",
+        });
+    }
+    Ok(())
+}
+
+fn which(tool: &str) -> Option<std::path::PathBuf> {
+    let paths = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&paths)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+}
+
+fn ip(global: &[&str], batch: &str) -> Result<(), Error> {
+    let mut cmd = Command::new("ip");
+    cmd.args(global).args(["-batch", "-"]);
+    run_checked(
+        &mut cmd,
+        Some(batch),
+        &format!("ip {} -batch - <<< {:?}", global.join(" "), batch.trim()),
+    )
+    .map(|_| ())
+}
+
+fn run_checked(cmd: &mut Command, stdin: Option<&str>, shown: &str) -> Result<Output, Error> {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let program = format!("{:?}", cmd.get_program());
+    let mut child = cmd
+        .spawn()
+        .map_err(|error| Error::Spawn { program, error })?;
+    if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+        let _ = input.write_all(text.as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|error| Error::Spawn {
+        program: shown.to_owned(),
+        error,
+    })?;
+    if !out.status.success() {
+        return Err(Error::Command {
+            command: shown.to_owned(),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// Reads the `forwarded`, `dropped` and `seen` sets from `nft -j list table` output.
+fn parse_sets(host: &str, json: &str) -> Result<Vec<Attempt>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("nft -j output: {e}"))?;
+    let mut out = Vec::new();
+    let items = v["nftables"].as_array().ok_or("no \"nftables\" array")?;
+    for item in items {
+        let Some(set) = item.get("set") else { continue };
+        let outcome = match set["name"].as_str() {
+            Some("forwarded") => Outcome::Forwarded,
+            Some("dropped") => Outcome::Dropped,
+            Some("seen") => Outcome::ReachedDecoy,
+            _ => continue,
+        };
+        for elem in set["elem"].as_array().into_iter().flatten() {
+            let parts = elem["concat"]
+                .as_array()
+                .or_else(|| elem["elem"]["val"]["concat"].as_array())
+                .ok_or_else(|| format!("unexpected set element {elem}"))?;
+            let (Some(from), Some(to), Some(port)) = (
+                parts.first().and_then(|p| p.as_str()),
+                parts.get(1).and_then(|p| p.as_str()),
+                parts.get(2).and_then(|p| p.as_u64()),
+            ) else {
+                return Err(format!("unexpected set element {elem}"));
+            };
+            let from: IpAddr = from.parse().map_err(|_| format!("bad address {from:?}"))?;
+            let to: IpAddr = to.parse().map_err(|_| format!("bad address {to:?}"))?;
+            out.push(Attempt {
+                host: host.to_owned(),
+                outcome,
+                from,
+                to: SocketAddr::new(
+                    to,
+                    u16::try_from(port).map_err(|_| format!("bad port {port}"))?,
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Tears down every topology this process still has (for a SIGINT/SIGTERM handler, before
+/// exiting). Returns how many.
+pub fn teardown_all() -> usize {
+    let ids: Vec<String> = live().iter().cloned().collect();
+    for id in &ids {
+        let _ = delete_prefixed(&format!("{id}-"));
+        live().remove(id);
+    }
+    ids.len()
+}
+
+/// Removes ftpspec namespaces whose process is gone (and, with `include_kept`, those kept
+/// with `FTPSPEC_KEEP=1`). Returns the namespaces removed.
+pub fn sweep(include_kept: bool) -> Result<Vec<String>, Error> {
+    let Ok(dir) = std::fs::read_dir(NETNS_DIR) else {
+        return Ok(Vec::new());
+    };
+    let mut stale = BTreeMap::new();
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let mut parts = rest.splitn(3, '-');
+        let (Some(pid), Some(n)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let id = format!("{PREFIX}{pid}-{n}");
+        let alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
+        let kept = std::path::Path::new(&format!("{KEEP_DIR}/{id}")).exists();
+        if (!alive && !kept) || (include_kept && kept && pid != std::process::id()) {
+            stale.entry(id).or_insert_with(Vec::new).push(name);
+        }
+    }
+    let mut removed = Vec::new();
+    for (id, names) in stale {
+        let batch: String = names.iter().map(|n| format!("netns del {n}\n")).collect();
+        ip(&[], &batch)?;
+        let _ = std::fs::remove_file(format!("{KEEP_DIR}/{id}"));
+        removed.extend(names);
+    }
+    Ok(removed)
+}
+
+fn delete_prefixed(prefix: &str) -> Result<(), Error> {
+    let Ok(dir) = std::fs::read_dir(NETNS_DIR) else {
+        return Ok(());
+    };
+    let batch: String = dir
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .map(|n| format!("netns del {n}\n"))
+        .collect();
+    if batch.is_empty() {
+        return Ok(());
+    }
+    ip(&[], &batch)
+}
+
+/// The namespaces of topologies this process has alive.
+pub fn live_topologies() -> Vec<String> {
+    live().iter().cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_nft_sets() {
+        let json = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}},
+          {"set": {"family": "inet", "name": "dropped", "table": "ftpspec",
+                   "type": ["ipv4_addr", "ipv4_addr", "inet_service"],
+                   "elem": [{"concat": ["203.0.113.10", "10.0.0.2", 50007]}]}},
+          {"set": {"family": "inet", "name": "forwarded", "table": "ftpspec"}},
+          {"set": {"family": "inet", "name": "other", "table": "ftpspec", "elem": [1]}}]}"#;
+        let got = parse_sets("nat", json).unwrap();
+        assert_eq!(
+            got,
+            [Attempt {
+                host: "nat".into(),
+                outcome: Outcome::Dropped,
+                from: "203.0.113.10".parse().unwrap(),
+                to: "10.0.0.2:50007".parse().unwrap(),
+            }]
+        );
+        assert_eq!(
+            got[0].to_string(),
+            "nat: 203.0.113.10 -> 10.0.0.2:50007 dropped"
+        );
+        assert!(parse_sets("nat", "not json").is_err());
+    }
+}

@@ -1,0 +1,382 @@
+//! Real traffic through each preset (plain TCP from Rust threads inside the hosts), the
+//! observations, the lifecycle (drop, failed builds, SIGKILL + sweep, keep), and that the
+//! host's own namespace is never touched. Needs root; CI runs it as root.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ftpspec_netns::{
+    Attempt, HostSpec, Outcome, PresetName, PresetOptions, Topology, TopologySpec,
+};
+
+/// Listens on `port` in `host` (all addresses); returns the peer address of the first
+/// connection, or `None` if none came in `wait`.
+fn listen_once(
+    topo: &Topology,
+    host: &str,
+    port: u16,
+    wait: Duration,
+) -> ftpspec_netns::HostThread<Option<SocketAddr>> {
+    let h = topo.host(host).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = h
+        .spawn(move || {
+            let l = TcpListener::bind(("0.0.0.0", port)).unwrap();
+            l.set_nonblocking(true).unwrap();
+            tx.send(()).unwrap();
+            let deadline = Instant::now() + wait;
+            while Instant::now() < deadline {
+                if let Ok((mut s, peer)) = l.accept() {
+                    let _ = s.write_all(b"hi");
+                    return Some(peer);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            None
+        })
+        .unwrap();
+    rx.recv().unwrap();
+    t
+}
+
+/// Connects from `host` to `to`; true if the connection was made and greeted.
+fn connect(topo: &Topology, host: &str, to: SocketAddr) -> bool {
+    topo.host(host)
+        .unwrap()
+        .in_thread(move || {
+            let Ok(mut s) = TcpStream::connect_timeout(&to, Duration::from_millis(700)) else {
+                return false;
+            };
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut buf = [0u8; 2];
+            s.read_exact(&mut buf).is_ok()
+        })
+        .unwrap()
+}
+
+fn sa(ip: std::net::IpAddr, port: u16) -> SocketAddr {
+    SocketAddr::new(ip, port)
+}
+
+fn has(attempts: &[Attempt], outcome: Outcome, to: SocketAddr) -> bool {
+    attempts.iter().any(|a| a.outcome == outcome && a.to == to)
+}
+
+#[test]
+fn direct_connects() {
+    let p = PresetName::Direct.build(&PresetOptions::default()).unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let t = listen_once(&topo, "server", 2100, Duration::from_secs(3));
+    assert!(connect(&topo, "client", sa(p.roles.server_addr, 2100)));
+    assert_eq!(t.join().unwrap().unwrap().ip(), p.roles.client_addr);
+    topo.destroy().unwrap();
+}
+
+#[test]
+fn server_nat_forwards_21_and_the_range_and_drops_the_private_address() {
+    let p = PresetName::ServerNat
+        .build(&PresetOptions::default())
+        .unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let r = &p.roles;
+    let t = listen_once(&topo, "server", 21, Duration::from_secs(3));
+    assert!(connect(&topo, "client", sa(r.server_addr, 21)));
+    assert_eq!(t.join().unwrap().unwrap().ip(), r.client_addr);
+    let t = listen_once(&topo, "server", 50005, Duration::from_secs(3));
+    assert!(
+        connect(&topo, "client", sa(r.server_addr, 50005)),
+        "the passive range is forwarded"
+    );
+    t.join().unwrap();
+    let t = listen_once(&topo, "server", 50007, Duration::from_secs(1));
+    assert!(
+        !connect(&topo, "client", sa(r.server_own_addr, 50007)),
+        "the private address is unreachable"
+    );
+    assert_eq!(t.join().unwrap(), None);
+    let attempts = topo.attempts().unwrap();
+    assert!(
+        has(&attempts, Outcome::Dropped, sa(r.server_own_addr, 50007)),
+        "{attempts:?}"
+    );
+    assert!(
+        has(&attempts, Outcome::Forwarded, sa(r.server_own_addr, 21)),
+        "{attempts:?}"
+    );
+    assert!(attempts.iter().all(|a| a.host == "nat"));
+    topo.destroy().unwrap();
+}
+
+#[test]
+fn server_nat_no_range_forwards_only_21() {
+    let p = PresetName::ServerNatNoRange
+        .build(&PresetOptions::default())
+        .unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let t = listen_once(&topo, "server", 50005, Duration::from_secs(1));
+    assert!(!connect(&topo, "client", sa(p.roles.server_addr, 50005)));
+    assert_eq!(t.join().unwrap(), None);
+    let t = listen_once(&topo, "server", 21, Duration::from_secs(3));
+    assert!(connect(&topo, "client", sa(p.roles.server_addr, 21)));
+    t.join().unwrap();
+    topo.destroy().unwrap();
+}
+
+#[test]
+fn client_nat_masquerades_and_forwards_the_active_range_when_asked() {
+    for forward in [false, true] {
+        let opts = PresetOptions {
+            forward_active_ports: forward,
+            ..PresetOptions::default()
+        };
+        let p = PresetName::ClientNat.build(&opts).unwrap();
+        let topo = Topology::build(&p.spec).unwrap();
+        let r = &p.roles;
+        let t = listen_once(&topo, "server", 21, Duration::from_secs(3));
+        assert!(connect(&topo, "client", sa(r.server_addr, 21)));
+        assert_eq!(
+            t.join().unwrap().unwrap().ip(),
+            r.client_public_addr,
+            "masqueraded"
+        );
+        let t = listen_once(&topo, "client", 50105, Duration::from_secs(1));
+        assert_eq!(
+            connect(&topo, "server", sa(r.client_public_addr, 50105)),
+            forward
+        );
+        assert_eq!(t.join().unwrap().is_some(), forward);
+        topo.destroy().unwrap();
+    }
+}
+
+#[test]
+fn both_nat_connects_through_two_nats() {
+    let p = PresetName::BothNat
+        .build(&PresetOptions::default())
+        .unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let r = &p.roles;
+    let t = listen_once(&topo, "server", 21, Duration::from_secs(3));
+    assert!(connect(&topo, "client", sa(r.server_addr, 21)));
+    assert_eq!(t.join().unwrap().unwrap().ip(), r.client_public_addr);
+    assert!(!connect(&topo, "client", sa(r.server_own_addr, 50003)));
+    let attempts = topo.attempts().unwrap();
+    assert!(
+        attempts.iter().any(|a| a.host == "snat"
+            && a.outcome == Outcome::Dropped
+            && a.to == sa(r.server_own_addr, 50003)),
+        "{attempts:?}"
+    );
+    topo.destroy().unwrap();
+}
+
+#[test]
+fn strict_firewall_admits_only_the_range() {
+    let p = PresetName::ClientStrictFirewall
+        .build(&PresetOptions::default())
+        .unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let r = &p.roles;
+    let t = listen_once(&topo, "client", 50105, Duration::from_secs(3));
+    assert!(connect(&topo, "server", sa(r.client_addr, 50105)));
+    t.join().unwrap();
+    let t = listen_once(&topo, "client", 40000, Duration::from_secs(1));
+    assert!(!connect(&topo, "server", sa(r.client_addr, 40000)));
+    assert_eq!(t.join().unwrap(), None);
+    let attempts = topo.attempts().unwrap();
+    assert!(
+        has(&attempts, Outcome::Dropped, sa(r.client_addr, 40000)),
+        "{attempts:?}"
+    );
+    assert!(
+        has(&attempts, Outcome::Forwarded, sa(r.client_addr, 50105)),
+        "{attempts:?}"
+    );
+    topo.destroy().unwrap();
+}
+
+#[test]
+fn the_decoy_accepts_and_records() {
+    let opts = PresetOptions {
+        decoy: true,
+        ..PresetOptions::default()
+    };
+    let p = PresetName::ServerNat.build(&opts).unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let decoy = p.roles.decoy.unwrap();
+    let reached = topo
+        .host("client")
+        .unwrap()
+        .in_thread(move || {
+            TcpStream::connect_timeout(&sa(decoy, 4444), Duration::from_secs(2)).is_ok()
+        })
+        .unwrap();
+    assert!(reached);
+    let attempts = topo.attempts().unwrap();
+    assert!(
+        has(&attempts, Outcome::ReachedDecoy, sa(decoy, 4444)),
+        "{attempts:?}"
+    );
+    topo.destroy().unwrap();
+}
+
+fn host_state() -> String {
+    let run = |args: &[&str]| {
+        let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    format!(
+        "{}\n{}\n{}\n{}",
+        run(&["ip", "-o", "link", "show"]),
+        run(&["ip", "route", "show", "table", "all"]),
+        run(&["nft", "list", "ruleset"]),
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap()
+    )
+}
+
+#[test]
+fn the_host_namespace_is_never_touched() {
+    let before = host_state();
+    for name in PresetName::ALL {
+        let p = name
+            .build(&PresetOptions {
+                decoy: true,
+                ..PresetOptions::default()
+            })
+            .unwrap();
+        let topo = Topology::build(&p.spec).unwrap();
+        assert_eq!(
+            host_state(),
+            before,
+            "{name} changed the host's links, routes, rules or forwarding"
+        );
+        topo.destroy().unwrap();
+    }
+    assert_eq!(host_state(), before);
+}
+
+fn namespaces_of(id: &str) -> Vec<String> {
+    std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&format!("{id}-")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_failed_build_leaves_nothing() {
+    let spec = TopologySpec::new()
+        .host(
+            "a",
+            HostSpec {
+                nft: Some("this is not nftables".into()),
+                ..HostSpec::default()
+            },
+        )
+        .host("b", HostSpec::default())
+        .link(
+            ("a", "eth0", &["10.9.0.1/24"]),
+            ("b", "eth0", &["10.9.0.2/24"]),
+        );
+    let e = Topology::build(&spec).unwrap_err().to_string();
+    assert!(e.contains("nft -f -") && e.contains("syntax error"), "{e}");
+    let mine = format!("{}{}-", ftpspec_netns::PREFIX, std::process::id());
+    let left: Vec<String> = std::fs::read_dir("/run/netns")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&mine) && n.ends_with("-a"))
+        .collect();
+    // Other tests in this process may have topologies alive; none of them has a host "a".
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn dropping_tears_down() {
+    let p = PresetName::Direct.build(&PresetOptions::default()).unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let id = topo.id().to_owned();
+    assert_eq!(namespaces_of(&id).len(), 2);
+    drop(topo);
+    assert!(namespaces_of(&id).is_empty());
+}
+
+/// Run by `sigkill_then_sweep` as a child process: builds a topology, says its id, waits.
+#[test]
+fn child_holds_a_topology() {
+    if std::env::var_os("FTPSPEC_NETNS_TEST_CHILD").is_none() {
+        return; // only meaningful as the child of sigkill_then_sweep
+    }
+    let p = PresetName::ServerNat
+        .build(&PresetOptions::default())
+        .unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    println!("TOPOLOGY {}", topo.id());
+    std::io::stdout().flush().unwrap();
+    std::thread::sleep(Duration::from_secs(60));
+    drop(topo);
+}
+
+#[test]
+fn sigkill_then_sweep() {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_holds_a_topology",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FTPSPEC_NETNS_TEST_CHILD", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut id = None;
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0 {
+        // libtest prints "test child_holds_a_topology ... " before the child's own output.
+        if let Some((_, rest)) = line.trim().split_once("TOPOLOGY ") {
+            id = Some(rest.trim().to_owned());
+            break;
+        }
+        line.clear();
+    }
+    let id = id.expect("the child built a topology");
+    assert_eq!(namespaces_of(&id).len(), 3);
+    child.kill().unwrap(); // SIGKILL: no destructor runs
+    child.wait().unwrap();
+    assert_eq!(
+        namespaces_of(&id).len(),
+        3,
+        "a killed process leaves its namespaces"
+    );
+    let removed = ftpspec_netns::sweep(false).unwrap();
+    assert!(removed.iter().any(|n| n.starts_with(&id)), "{removed:?}");
+    assert!(namespaces_of(&id).is_empty());
+}
+
+#[test]
+fn setup_and_teardown_times() {
+    // Printed for the record (cargo test -- --nocapture); never asserted: timings here are noisy.
+    for name in PresetName::ALL {
+        let p = name.build(&PresetOptions::default()).unwrap();
+        let mut times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                Topology::build(&p.spec).unwrap().destroy().unwrap();
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        println!(
+            "{name:<24} setup+teardown median {:?} ({} hosts)",
+            times[2],
+            p.spec.hosts.len()
+        );
+    }
+}
