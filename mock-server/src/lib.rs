@@ -54,8 +54,3 @@ pub use events::{
 };
 pub use server::MockServer;
 pub use tls::{ClientAuth, Ftps, FtpsMode, TlsMaterial, TlsSpec, TlsVersion};
-
-/// The README's example, compiled as a doctest so it stays true.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -76,7 +76,9 @@ pub struct Attempt {
     pub outcome: Outcome,
     /// The source address.
     pub from: IpAddr,
-    /// The destination address and port.
+    /// The destination address and port. For a forwarded attempt, after the router's own
+    /// DNAT (a client's connection to a NAT's public port shows the server's private
+    /// address); for a dropped one, what the sender asked for.
     pub to: SocketAddr,
 }
 

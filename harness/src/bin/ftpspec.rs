@@ -15,31 +15,50 @@ struct Cli {
 enum Command {
     /// Run the scriptable mock FTP server in the foreground, logging every command.
     Serve(ftpspec::serve::ServeArgs),
+    /// Build a simulated network (namespaces, NAT, firewalls), start the mock server in its
+    /// server host, and run a command (or a shell) in its client host. Needs root.
+    Lab(ftpspec::lab::LabArgs),
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
-    let filter = if args.verbose {
-        "ftpspec=debug,ftpspec_mock=debug"
+    let verbose = matches!(&cli.command, Command::Serve(a) if a.verbose);
+    let filter = if verbose {
+        "ftpspec=debug,ftpspec_mock=debug,ftpspec_netns=debug"
     } else {
-        "ftpspec=info,ftpspec_mock=info"
+        "ftpspec=info,ftpspec_mock=info,ftpspec_netns=info"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FTPSPEC_LOG")
         .unwrap_or_else(|_| filter.into());
+    let lab = matches!(cli.command, Command::Lab(_));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .without_time()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
+        // The lab's mock server would interleave its log with the command's output.
+        .with_max_level(if lab {
+            tracing::Level::WARN
+        } else {
+            tracing::Level::TRACE
+        })
         .init();
-    match ftpspec::serve::run(args).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ftpspec serve: error: {e:#}");
-            std::process::ExitCode::from(2)
-        }
+    match cli.command {
+        Command::Serve(args) => match ftpspec::serve::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ftpspec serve: error: {e:#}");
+                std::process::ExitCode::from(2)
+            }
+        },
+        Command::Lab(args) => match ftpspec::lab::run(args).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("ftpspec lab: error: {e:#}");
+                std::process::ExitCode::from(2)
+            }
+        },
     }
 }
