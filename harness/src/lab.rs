@@ -289,14 +289,15 @@ fn print_header(
     for n in notes {
         println!("  note: {n}");
     }
-    let hosts: Vec<&String> = topo.spec().hosts.keys().collect();
+    let hosts: Vec<&str> = topo.spec().hosts.keys().map(|h| h.as_str()).collect();
+    let only_inside = if std::env::var_os("FTPSPEC_USERNS").is_some() {
+        "; not root: from the command's shell only, the namespaces live in the lab's own user namespace"
+    } else {
+        ""
+    };
     println!(
-        "  other hosts: ip netns exec {}-<host> bash   (hosts: {})",
+        "  other hosts: ip netns exec {}-<host> bash   (hosts: {}{only_inside})",
         topo.id(),
-        hosts
-            .iter()
-            .map(|h| h.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        hosts.join(", ")
     );
 }

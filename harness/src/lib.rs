@@ -9,6 +9,7 @@ pub use ftpspec_netns as netns;
 
 pub mod lab;
 pub mod serve;
+pub mod userns;
 
 /// The README's examples, compiled as doctests so they stay true (here, where both
 /// ftpspec-mock and ftpspec-netns are dependencies).

@@ -134,3 +134,30 @@ fn sigterm_tears_down() {
     assert_eq!(status.code(), Some(130), "{rest}");
     assert_eq!(namespaces_of(&id), 0, "torn down on SIGTERM");
 }
+
+#[test]
+fn runs_unprivileged_in_a_user_namespace() {
+    // As user nobody: the lab re-runs itself in a user namespace of its own. A copy of the
+    // binary where nobody can reach it (the checkout may be in a private directory).
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("ftpspec");
+    std::fs::copy(env!("CARGO_BIN_EXE_ftpspec"), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&exe)
+        .args(["lab", "server-smart-firewall", "--", "sh", "-c"])
+        .arg("curl -sS --disable-epsv --no-ftp-skip-pasv-ip ftp://203.0.113.1/gen/1K | wc -c")
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("\n1024\n"), "{stdout}");
+    assert!(stdout.contains("from the command's shell only"), "{stdout}");
+    // Nothing of it is visible, or left, outside.
+    assert_eq!(namespaces_of(&lab_id(&stdout)), 0);
+}

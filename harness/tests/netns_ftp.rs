@@ -355,3 +355,37 @@ async fn lftp_fixes_the_private_227_behind_a_nat() {
     assert_eq!(out.stdout, b"Hello through the lab\n");
     assert!(lab.attempts().iter().all(|a| a.outcome != Outcome::Dropped));
 }
+
+/// curl's defaults (EPSV, then the control address) in every preset: passive mode works
+/// wherever the server's passive ports are reachable.
+#[rstest::rstest]
+#[case::direct(PresetName::Direct, true)]
+#[case::server_nat(PresetName::ServerNat, true)]
+#[case::server_nat_no_range(PresetName::ServerNatNoRange, false)]
+#[case::client_nat(PresetName::ClientNat, true)]
+#[case::both_nat(PresetName::BothNat, true)]
+#[case::server_smart_firewall(PresetName::ServerSmartFirewall, true)]
+#[case::client_smart_firewall(PresetName::ClientSmartFirewall, true)]
+#[case::client_strict_firewall(PresetName::ClientStrictFirewall, true)]
+#[tokio::test]
+async fn curl_passive_defaults_in_every_preset(#[case] name: PresetName, #[case] works: bool) {
+    let lab = Lab::new(name, PresetOptions::default(), |b| {
+        b.pasv_ports(50000..=50010)
+    });
+    let out = lab
+        .client(&["--connect-timeout", "2", &lab.url("/readme.txt")])
+        .await;
+    assert_eq!(out.status.success(), works, "{name}: {}", lab.explain(&out));
+    if works {
+        assert_eq!(out.stdout, b"Hello through the lab\n");
+        let data = &lab.log().data_connections()[0];
+        assert_eq!(
+            data.peer.ip(),
+            lab.preset.roles.client_public_addr,
+            "{name}"
+        );
+    } else {
+        // EPSV and then PASV: both data ports are closed on the NAT (only 21 is forwarded).
+        assert!(lab.log().data_connections().is_empty());
+    }
+}

@@ -147,7 +147,7 @@ impl Topology {
         let mut batch = String::new();
         for l in &self.spec.links {
             batch.push_str(&format!(
-                "link add {} netns {} type veth peer name {} netns {}\n",
+                "link add name {} netns {} type veth peer name {} netns {}\n",
                 l.a.iface,
                 self.netns(&l.a.host),
                 l.b.iface,
@@ -257,7 +257,7 @@ impl Topology {
             live().remove(&self.id);
             let first = self.spec.hosts.keys().next().cloned().unwrap_or_default();
             eprintln!(
-                "ftpspec-netns: FTPSPEC_KEEP is set, so topology {id} is kept. Enter a host with:\n  ip netns exec {id}-{first} bash\nHosts: {hosts}. Remove it with: ip -all netns delete (all namespaces!), or ip netns del {id}-<host> for each",
+                "ftpspec-netns: FTPSPEC_KEEP is set, so topology {id} is kept. Enter a host with:\n  ip netns exec {id}-{first} bash\nHosts: {hosts}. Remove it with `ftpspec lab --sweep` (or ftpspec_netns::sweep(true))",
                 id = self.id,
                 hosts = self.spec.hosts.keys().cloned().collect::<Vec<_>>().join(", ")
             );
@@ -495,8 +495,9 @@ fn preflight(spec: &TopologySpec) -> Result<(), Error> {
     if !nix::unistd::geteuid().is_root() {
         return Err(Error::NotPermitted(
             "ftpspec-netns creates network namespaces, veth links and nftables rules, which needs root: \
-             run as root (CI runs the tests as root), or with sudo. Unprivileged user namespaces are not \
-             supported yet."
+             run as root (CI runs the tests as root) or with sudo. (`ftpspec lab` re-runs itself in an \
+             unprivileged user namespace when the kernel allows it; a library cannot, since that needs a \
+             single-threaded process.)"
                 .into(),
         ));
     }

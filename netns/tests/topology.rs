@@ -360,12 +360,64 @@ fn sigkill_then_sweep() {
     assert!(namespaces_of(&id).is_empty());
 }
 
+/// Run by `keep_leaves_a_topology_for_debugging` as a child process with FTPSPEC_KEEP=1.
+#[test]
+fn child_keeps_a_topology() {
+    if std::env::var_os("FTPSPEC_NETNS_TEST_KEEP").is_none() {
+        return; // only meaningful as the child of keep_leaves_a_topology_for_debugging
+    }
+    let p = PresetName::Direct.build(&PresetOptions::default()).unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    println!("TOPOLOGY {}", topo.id());
+    drop(topo);
+}
+
+#[test]
+fn keep_leaves_a_topology_for_debugging() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_keeps_a_topology",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FTPSPEC_NETNS_TEST_KEEP", "1")
+        .env("FTPSPEC_KEEP", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = stdout
+        .split_once("TOPOLOGY ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("ip netns exec {id}-client bash")),
+        "{stderr}"
+    );
+    assert_eq!(namespaces_of(&id).len(), 2, "kept after its process ended");
+    ftpspec_netns::sweep(false).unwrap();
+    assert_eq!(
+        namespaces_of(&id).len(),
+        2,
+        "the ordinary sweep leaves kept ones"
+    );
+    let removed = ftpspec_netns::sweep(true).unwrap();
+    assert!(removed.iter().any(|n| n.starts_with(&id)), "{removed:?}");
+    assert!(namespaces_of(&id).is_empty());
+}
+
 #[test]
 fn setup_and_teardown_times() {
     // Printed for the record (cargo test -- --nocapture); never asserted: timings here are noisy.
     for name in PresetName::ALL {
         let p = name.build(&PresetOptions::default()).unwrap();
-        let mut times: Vec<Duration> = (0..5)
+        let mut times: Vec<Duration> = (0..11)
             .map(|_| {
                 let t = Instant::now();
                 Topology::build(&p.spec).unwrap().destroy().unwrap();
@@ -374,8 +426,10 @@ fn setup_and_teardown_times() {
             .collect();
         times.sort();
         println!(
-            "{name:<24} setup+teardown median {:?} ({} hosts)",
-            times[2],
+            "{name:<24} setup+teardown over 11 runs: median {:?}, min {:?}, max {:?} ({} hosts)",
+            times[5],
+            times[0],
+            times[10],
             p.spec.hosts.len()
         );
     }

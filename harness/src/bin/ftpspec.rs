@@ -23,6 +23,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Lab(_)) && !nix::unistd::geteuid().is_root() {
+        return ftpspec::userns::reexec();
+    }
     let verbose = matches!(&cli.command, Command::Serve(a) if a.verbose);
     let filter = if verbose {
         "ftpspec=debug,ftpspec_mock=debug,ftpspec_netns=debug"
