@@ -256,6 +256,19 @@ fn forward_chain(outside: &str, inside: &str, admit: &str, helper_port: Option<u
     )
 }
 
+/// An input chain: new TCP connections from `outside` to the router itself are dropped (and
+/// recorded), as a firewall that offers no services does; a port it does not forward is
+/// filtered, not refused.
+fn input_chain(outside: &str) -> String {
+    format!(
+        "  chain filter_input {{
+    type filter hook input priority filter; policy accept;
+    ct state new iifname \"{outside}\" meta l4proto tcp update @dropped {{ ip saddr . ip daddr . tcp dport }} drop
+  }}
+"
+    )
+}
+
 fn helper_object(port: u16) -> String {
     format!("  ct helper ftp-{port} {{ type \"ftp\" protocol tcp; }}\n")
 }
@@ -302,7 +315,7 @@ fn server_nat(opts: &PresetOptions, forward_range: bool, helper: bool) -> Preset
     type nat hook postrouting priority srcnat;
     oifname \"wan\" masquerade
   }}
-{forward}}}
+{forward}{input}}}
 ",
         helpers = if helper {
             helper_object(21)
@@ -310,6 +323,7 @@ fn server_nat(opts: &PresetOptions, forward_range: bool, helper: bool) -> Preset
             String::new()
         },
         forward = forward_chain("wan", "lan", "ct status dnat", helper.then_some(21)),
+        input = input_chain("wan"),
     );
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
@@ -364,7 +378,7 @@ fn client_nat(opts: &PresetOptions, helper: bool) -> Preset {
     type nat hook postrouting priority srcnat;
     oifname \"wan\" masquerade
   }}
-{forward}}}
+{forward}{input}}}
 ",
         helpers = if helper {
             helper_object(21)
@@ -372,6 +386,7 @@ fn client_nat(opts: &PresetOptions, helper: bool) -> Preset {
             String::new()
         },
         forward = forward_chain("wan", "lan", "ct status dnat", helper.then_some(21)),
+        input = input_chain("wan"),
     );
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
@@ -415,9 +430,10 @@ fn both_nat(opts: &PresetOptions) -> Preset {
     type nat hook postrouting priority srcnat;
     oifname \"wan\" masquerade
   }}
-{forward}}}
+{forward}{input}}}
 ",
         forward = forward_chain("wan", "lan", "ct status dnat", None),
+        input = input_chain("wan"),
     );
     let snat = format!(
         "table inet ftpspec {{
@@ -430,10 +446,11 @@ fn both_nat(opts: &PresetOptions) -> Preset {
     type nat hook postrouting priority srcnat;
     oifname \"wan\" masquerade
   }}
-{forward}}}
+{forward}{input}}}
 ",
         pasv = range(&opts.pasv_ports),
         forward = forward_chain("wan", "lan", "ct status dnat", None),
+        input = input_chain("wan"),
     );
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
@@ -486,7 +503,7 @@ fn both_nat(opts: &PresetOptions) -> Preset {
 fn client_strict_firewall(opts: &PresetOptions) -> Preset {
     let nft = format!(
         "table inet ftpspec {{
-{SETS}{forward}}}
+{SETS}{forward}{input}}}
 ",
         forward = forward_chain(
             "wan",
@@ -494,6 +511,7 @@ fn client_strict_firewall(opts: &PresetOptions) -> Preset {
             &format!("tcp dport {}", range(&opts.active_ports)),
             None
         ),
+        input = input_chain("wan"),
     );
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
