@@ -7,7 +7,12 @@
 pub use ftpspec_mock as mock;
 pub use ftpspec_netns as netns;
 
+pub mod clients;
 pub mod lab;
+pub mod results;
+pub mod run;
+pub mod runner;
+pub mod scenario;
 pub mod serve;
 pub mod userns;
 

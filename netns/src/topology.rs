@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::spec::TopologySpec;
 use crate::Error;
@@ -68,7 +68,7 @@ impl<T> HostThread<T> {
 }
 
 /// What a router or decoy saw of a TCP connection attempt.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Attempt {
     /// The host that saw it (a router, a firewall, or a decoy).
     pub host: String,
@@ -83,7 +83,7 @@ pub struct Attempt {
 }
 
 /// What happened to a connection attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Forwarded (a new or related connection the router let through).

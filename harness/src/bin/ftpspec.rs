@@ -18,12 +18,18 @@ enum Command {
     /// Build a simulated network (namespaces, NAT, firewalls), start the mock server in its
     /// server host, and run a command (or a shell) in its client host. Needs root.
     Lab(ftpspec::lab::LabArgs),
+    /// Run the scenario catalogue against FTP clients; writes results.json, junit.xml and
+    /// index.html. Needs root (or unprivileged user namespaces).
+    Run(ftpspec::run::RunArgs),
+    /// List the scenarios (id, title, requirement) without running anything.
+    List(ftpspec::run::ListArgs),
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Lab(_)) && !nix::unistd::geteuid().is_root() {
+    if matches!(cli.command, Command::Lab(_) | Command::Run(_)) && !nix::unistd::geteuid().is_root()
+    {
         return ftpspec::userns::reexec();
     }
     let verbose = matches!(&cli.command, Command::Serve(a) if a.verbose);
@@ -34,7 +40,7 @@ async fn main() -> std::process::ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FTPSPEC_LOG")
         .unwrap_or_else(|_| filter.into());
-    let lab = matches!(cli.command, Command::Lab(_));
+    let lab = matches!(cli.command, Command::Lab(_) | Command::Run(_));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -60,6 +66,20 @@ async fn main() -> std::process::ExitCode {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("ftpspec lab: error: {e:#}");
+                std::process::ExitCode::from(2)
+            }
+        },
+        Command::Run(args) => match ftpspec::run::run(args).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("ftpspec run: error: {e:#}");
+                std::process::ExitCode::from(2)
+            }
+        },
+        Command::List(args) => match ftpspec::run::list(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ftpspec list: error: {e:#}");
                 std::process::ExitCode::from(2)
             }
         },

@@ -1,0 +1,326 @@
+//! `ftpspec run` and `ftpspec list`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+
+use crate::clients::{Client, BUILTIN};
+use crate::results::{ClientInfo, RunResults, SCHEMA};
+use crate::runner::{run_case, CaseResult, Verdict};
+use crate::scenario::{self, Scenario};
+
+/// Options of `ftpspec run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// A built-in client (repeatable): curl, lftp, wget, python-ftplib, tnftp, suppaftp.
+    /// Default: every built-in client installed on this machine.
+    #[arg(long = "client", value_name = "NAME")]
+    pub clients: Vec<String>,
+    /// A client file (TOML) for another client (repeatable).
+    #[arg(long = "client-file", value_name = "FILE")]
+    pub client_files: Vec<PathBuf>,
+    /// A directory of your own scenarios (`<group>/<name>.toml`), added to the catalogue.
+    #[arg(long = "scenarios", value_name = "DIR")]
+    pub scenario_dirs: Vec<PathBuf>,
+    /// Only scenarios whose id starts with this (repeatable), e.g. passive/ or ftps/implicit.
+    #[arg(long = "filter", value_name = "PREFIX")]
+    pub filters: Vec<String>,
+    /// Where to write results.json, junit.xml and index.html.
+    #[arg(long, value_name = "DIR", default_value = "ftpspec-results")]
+    pub out: PathBuf,
+    /// Cases run at once (each has its own network).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
+    /// A previous results.json: exit 1 if any verdict got worse.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// Options of `ftpspec list`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ListArgs {
+    /// Only scenarios whose id starts with this (repeatable).
+    #[arg(long = "filter", value_name = "PREFIX")]
+    pub filters: Vec<String>,
+    /// A directory of your own scenarios, added to the catalogue.
+    #[arg(long = "scenarios", value_name = "DIR")]
+    pub scenario_dirs: Vec<PathBuf>,
+}
+
+/// `ftpspec list`.
+pub fn list(args: ListArgs) -> anyhow::Result<()> {
+    let scenarios = scenario::select(&args.scenario_dirs, &args.filters)?;
+    if scenarios.is_empty() {
+        bail!("no scenario matches {:?}", args.filters);
+    }
+    for s in &scenarios {
+        let kind = if s.file.informational {
+            " (informational)"
+        } else {
+            ""
+        };
+        println!(
+            "{}{kind}\n    {}\n    {}",
+            s.id,
+            s.file.title,
+            s.file.requirement.replace('\n', " ")
+        );
+        if !s.file.references.is_empty() {
+            println!("    references: {}", s.file.references.join("; "));
+        }
+    }
+    println!("{} scenario(s)", scenarios.len());
+    Ok(())
+}
+
+/// The clients a run uses, and the built-in ones that are missing.
+pub fn resolve_clients(args: &RunArgs) -> anyhow::Result<(Vec<Client>, Vec<String>)> {
+    let mut clients = Vec::new();
+    let mut missing = Vec::new();
+    let names: Vec<String> = if args.clients.is_empty() && args.client_files.is_empty() {
+        BUILTIN.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.clients.clone()
+    };
+    for name in &names {
+        let Some(c) = Client::builtin(name) else {
+            bail!("unknown client {name:?}; the built-in clients are {}; for another client write a client file (--client-file)", BUILTIN.join(", "));
+        };
+        if c.available() {
+            clients.push(c);
+        } else if args.clients.is_empty() {
+            missing.push(name.clone());
+        } else {
+            bail!(
+                "client {name}: `{}` is not installed (Debian: apt-get install {}); scripts/install-deps installs every built-in client",
+                c.program().unwrap_or_default(),
+                c.program().unwrap_or_default()
+            );
+        }
+    }
+    for file in &args.client_files {
+        let c = Client::from_file(file).map_err(anyhow::Error::msg)?;
+        if !c.available() {
+            bail!(
+                "{}: `{}` not found on PATH",
+                file.display(),
+                c.program().unwrap_or_default()
+            );
+        }
+        clients.push(c);
+    }
+    if clients.is_empty() {
+        bail!("no client to run: none of the built-in clients is installed (scripts/install-deps installs them)");
+    }
+    Ok((clients, missing))
+}
+
+/// Runs scenarios against clients, `jobs` at a time, reporting progress on stderr through
+/// `progress`. Stops early (returning what finished) when `stop` resolves.
+pub async fn run_matrix(
+    scenarios: &[Scenario],
+    clients: &[Client],
+    jobs: usize,
+    mut progress: impl FnMut(usize, usize, &CaseResult),
+    stop: impl std::future::Future<Output = ()>,
+) -> (Vec<CaseResult>, bool) {
+    let versions: Vec<String> = clients.iter().map(|c| c.version()).collect();
+    let cases: Vec<(Scenario, Client, String)> = scenarios
+        .iter()
+        .flat_map(|s| {
+            clients
+                .iter()
+                .zip(&versions)
+                .map(move |(c, v)| (s.clone(), c.clone(), v.clone()))
+        })
+        .collect();
+    let total = cases.len();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (s, c, v) in cases {
+        let sem = semaphore.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            run_case(&s, &c, &v).await
+        });
+    }
+    let mut results = Vec::new();
+    tokio::pin!(stop);
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            next = set.join_next() => match next {
+                None => break,
+                Some(Ok(r)) => {
+                    progress(results.len() + 1, total, &r);
+                    results.push(r);
+                }
+                Some(Err(e)) => {
+                    eprintln!("ftpspec run: a case crashed: {e}");
+                }
+            },
+            _ = &mut stop, if !interrupted => {
+                interrupted = true;
+                // Dropping the running cases tears their networks down.
+                set.abort_all();
+            }
+        }
+    }
+    (results, interrupted)
+}
+
+/// `ftpspec run`.
+pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let scenarios = scenario::select(&args.scenario_dirs, &args.filters)?;
+    if scenarios.is_empty() {
+        bail!(
+            "no scenario matches {:?} (ftpspec list shows them)",
+            args.filters
+        );
+    }
+    let (clients, missing) = resolve_clients(&args)?;
+    let baseline = match &args.baseline {
+        Some(p) => Some(RunResults::read(p).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    if !missing.is_empty() {
+        eprintln!(
+            "ftpspec run: not installed, so not run: {} (scripts/install-deps installs them)",
+            missing.join(", ")
+        );
+    }
+    eprintln!(
+        "ftpspec run: {} scenario(s) x {} client(s) ({}), {} at a time",
+        scenarios.len(),
+        clients.len(),
+        clients
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        args.jobs
+    );
+    let started = Instant::now();
+    let (results, interrupted) = run_matrix(
+        &scenarios,
+        &clients,
+        args.jobs,
+        |done, total, r| {
+            eprintln!(
+                "[{done:>3}/{total}] {:<14} {:<40} {:<13} {:.1} s",
+                r.client,
+                r.scenario,
+                r.verdict.as_str(),
+                r.duration_ms as f64 / 1000.0
+            );
+        },
+        async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("ftpspec run: interrupted; tearing down and writing the results so far");
+        },
+    )
+    .await;
+    let mut run = RunResults {
+        schema: SCHEMA,
+        ftpspec_version: env!("CARGO_PKG_VERSION").into(),
+        clients: clients
+            .iter()
+            .map(|c| ClientInfo {
+                name: c.name().into(),
+                version: c.version(),
+            })
+            .collect(),
+        missing_clients: missing,
+        interrupted,
+        results,
+    };
+    run.sort();
+    run.write(&args.out)
+        .with_context(|| format!("cannot write the results to {}", args.out.display()))?;
+    println!("{}", run.table());
+    let counts: Vec<String> = run
+        .counts()
+        .iter()
+        .map(|(v, n)| format!("{n} {}", v.as_str()))
+        .collect();
+    println!(
+        "ftpspec run: {} in {:.0} s; wrote {}/results.json, junit.xml, index.html",
+        counts.join(", "),
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    for r in run.results.iter().filter(|r| r.verdict == Verdict::Error) {
+        println!("  error: {} {}: {}", r.client, r.scenario, r.reason);
+    }
+    if interrupted {
+        return Ok(ExitCode::from(130));
+    }
+    if let Some(base) = baseline {
+        let mut worse = Vec::new();
+        for r in &run.results {
+            if let Some(b) = base
+                .results
+                .iter()
+                .find(|b| b.client == r.client && b.scenario == r.scenario)
+            {
+                if r.verdict.rank() < b.verdict.rank() {
+                    worse.push(format!(
+                        "{} {}: {} -> {}",
+                        r.client,
+                        r.scenario,
+                        b.verdict.as_str(),
+                        r.verdict.as_str()
+                    ));
+                }
+            }
+        }
+        if !worse.is_empty() {
+            println!(
+                "ftpspec run: {} regression(s) against the baseline:",
+                worse.len()
+            );
+            for w in &worse {
+                println!("  {w}");
+            }
+            return Ok(ExitCode::from(1));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(if run.results.iter().any(|r| r.verdict == Verdict::Error) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs one scenario of the catalogue (or of `extra` directories) against a client; for
+/// `cargo test` in a client project.
+///
+/// ```no_run
+/// use ftpspec::clients::Client;
+/// use ftpspec::runner::Verdict;
+/// # async fn demo() {
+/// let client = Client::builtin("curl").unwrap();
+/// let result = ftpspec::run::run_scenario("passive/unroutable-address", &client).await.unwrap();
+/// assert_eq!(result.verdict, Verdict::Pass, "{}", result.reason);
+/// # }
+/// ```
+pub async fn run_scenario(id: &str, client: &Client) -> Result<CaseResult, String> {
+    let all = scenario::catalogue().map_err(|e| e.to_string())?;
+    let Some(s) = all.into_iter().find(|s| s.id == id) else {
+        return Err(format!(
+            "no scenario {id:?} in the catalogue (ftpspec list shows them)"
+        ));
+    };
+    let version = client.version();
+    Ok(run_case(&s, client, &version).await)
+}

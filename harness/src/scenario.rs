@@ -1,0 +1,457 @@
+//! Scenario files: one TOML file per case, `scenarios/<group>/<name>.toml`, the id being the
+//! path without `.toml`. The catalogue is embedded in the crate; a user's own directory can
+//! add to it or replace cases (same id).
+//!
+//! ```toml
+//! title = "Server behind NAT advertises its private address"
+//! requirement = "A client must not connect to an unroutable 227 address ..."
+//! references = ["RFC 1123 §4.1.2.6", "curl CVE-2020-8284"]
+//! informational = false        # true: record the behaviour, no pass or fail
+//! timeout_secs = 30            # the client is killed after this long
+//!
+//! [topology]                   # a preset and its options (see ftpspec-netns)
+//! preset = "server-nat"
+//! decoy = false
+//!
+//! [server]                     # the ftpspec-mock server file: advertise, epsv, [[script]], [tls]
+//! epsv = false
+//!
+//! [client]
+//! action = "download"          # list | download | upload
+//! path = "/gen/64K"
+//! mode = "passive"             # passive | active
+//! settings = ["disable_epsv"]  # what the case needs the client to be told
+//!
+//! [expect]                     # checks on observations; all must hold for a pass
+//! transfer = "ok"              # ok | failed
+//! data_via_control_address = true
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ftpspec_mock::ServerSpec;
+use ftpspec_netns::{PresetName, PresetOptions};
+use serde::{Deserialize, Serialize};
+
+/// The catalogue shipped with ftpspec.
+static CATALOGUE: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/scenarios");
+
+/// A loaded scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// `group/name`.
+    pub id: String,
+    /// Where it came from (`catalogue:passive/x.toml` or a path).
+    pub origin: String,
+    /// Its content.
+    pub file: ScenarioFile,
+}
+
+/// A scenario file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// One line.
+    pub title: String,
+    /// The rule or documented behaviour checked, quoted or paraphrased, with its source.
+    pub requirement: String,
+    /// RFC sections, CVEs, documentation pages.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Record the behaviour only: the verdict is `informational`.
+    #[serde(default)]
+    pub informational: bool,
+    /// The client is killed after this long (default 30).
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// The network.
+    pub topology: TopologyFile,
+    /// The mock server (ftpspec-mock's server file).
+    #[serde(default)]
+    pub server: ServerSpec,
+    /// What the client does.
+    pub client: ClientFile,
+    /// What must hold.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+/// `[topology]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyFile {
+    /// A preset name.
+    pub preset: String,
+    /// The server's passive range (`MIN-MAX`; default 50000-50010).
+    pub pasv_ports: Option<String>,
+    /// The client's active range (`MIN-MAX`; default 50100-50110).
+    pub active_ports: Option<String>,
+    /// client-nat: forward the active range to the client.
+    #[serde(default)]
+    pub forward_active_ports: bool,
+    /// Add the decoy host.
+    #[serde(default)]
+    pub decoy: bool,
+}
+
+/// `[client]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFile {
+    /// What to do.
+    pub action: Action,
+    /// The server path (download, list) or target path (upload).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Upload size, e.g. `64K` (default 64K).
+    pub size: Option<String>,
+    /// Passive (default) or active.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Settings the client must be given.
+    #[serde(default)]
+    pub settings: Vec<Setting>,
+}
+
+fn default_path() -> String {
+    "/gen/64K".into()
+}
+
+/// The client action.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// List a directory.
+    List,
+    /// Download a file.
+    Download,
+    /// Upload a file.
+    Upload,
+}
+
+/// Passive or active data connections.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// PASV/EPSV.
+    #[default]
+    Passive,
+    /// PORT/EPRT.
+    Active,
+}
+
+/// A client setting a scenario may need. A client that has no way to do it gets
+/// `unsupported` for that scenario.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Setting {
+    /// Never send EPSV (use PASV).
+    DisableEpsv,
+    /// Never send EPRT (use PORT).
+    DisableEprt,
+    /// Ignore the 227 address and use the control connection's ("force IP").
+    ForcePasvIp,
+    /// Listen for active-mode connections only on the scenario's active port range.
+    PortRange,
+    /// Announce the NAT's public address in PORT/EPRT.
+    ExternalIp,
+    /// Explicit FTPS (AUTH TLS), data protected.
+    FtpsExplicit,
+    /// Implicit FTPS.
+    FtpsImplicit,
+    /// CCC after login.
+    Ccc,
+}
+
+impl Setting {
+    /// The name in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setting::DisableEpsv => "disable_epsv",
+            Setting::DisableEprt => "disable_eprt",
+            Setting::ForcePasvIp => "force_pasv_ip",
+            Setting::PortRange => "port_range",
+            Setting::ExternalIp => "external_ip",
+            Setting::FtpsExplicit => "ftps_explicit",
+            Setting::FtpsImplicit => "ftps_implicit",
+            Setting::Ccc => "ccc",
+        }
+    }
+}
+
+/// `[expect]`: checks on the observations. Every check given must hold.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// `ok`: the client succeeded and the bytes match; `failed`: it reported failure.
+    pub transfer: Option<Outcome>,
+    /// Every data connection reached the server through the address the client connected
+    /// the control connection to, never through the server's own (private) address.
+    pub data_via_control_address: Option<bool>,
+    /// The client never connected to the decoy.
+    pub no_decoy_connection: Option<bool>,
+    /// Every PORT/EPRT port lies in the scenario's active range.
+    pub active_ports_in_range: Option<bool>,
+    /// Every PORT/EPRT carried the client's public address (the NAT's).
+    pub active_address_public: Option<bool>,
+    /// When the client sent EPSV (refused), it then sent PASV.
+    pub pasv_after_refused_epsv: Option<bool>,
+    /// The client ended (by itself) within this many seconds.
+    pub ends_within_secs: Option<u64>,
+    /// Data connections used TLS (PROT P).
+    pub data_tls: Option<bool>,
+}
+
+/// `transfer` outcomes.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Succeeded with the right bytes.
+    Ok,
+    /// Reported failure (non-zero exit).
+    Failed,
+}
+
+impl Scenario {
+    /// The group (`passive` of `passive/x`).
+    pub fn group(&self) -> &str {
+        self.id.split('/').next().unwrap_or("")
+    }
+
+    /// The preset and its options.
+    pub fn preset(&self) -> Result<(PresetName, PresetOptions), String> {
+        let t = &self.file.topology;
+        let name: PresetName = t.preset.parse()?;
+        let mut opts = PresetOptions {
+            forward_active_ports: t.forward_active_ports,
+            decoy: t.decoy,
+            ..PresetOptions::default()
+        };
+        if let Some(r) = &t.pasv_ports {
+            opts.pasv_ports = ftpspec_mock::parse_port_range(r)
+                .map_err(|e| format!("topology.pasv_ports: {e}"))?;
+        }
+        if let Some(r) = &t.active_ports {
+            opts.active_ports = ftpspec_mock::parse_port_range(r)
+                .map_err(|e| format!("topology.active_ports: {e}"))?;
+        }
+        Ok((name, opts))
+    }
+}
+
+/// Why scenarios could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file is not a valid scenario.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        origin: String,
+        /// 1-based line (0 when not known).
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A directory or file could not be read.
+    #[error("{}: {error}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        error: std::io::Error,
+    },
+}
+
+/// Parses and checks one scenario file.
+pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario, LoadError> {
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+        LoadError::Invalid {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message: e.message().to_owned(),
+        }
+    })?;
+    let scenario = Scenario {
+        id: id.to_owned(),
+        origin: origin.to_owned(),
+        file,
+    };
+    let bad = |key: &str, message: String| {
+        let (line, column) = find_key(text, key);
+        LoadError::Invalid {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message,
+        }
+    };
+    scenario.preset().map_err(|e| bad("preset", e))?;
+    ftpspec_mock::MockServer::builder()
+        .spec(&scenario.file.server)
+        .build()
+        .map(|_| ())
+        .or_else(|e| match e {
+            // The safety rule applies where the server runs: inside the namespaces.
+            ftpspec_mock::Error::UnsafeAddress { .. } => Ok(()),
+            other => Err(other),
+        })
+        .map_err(|e| bad("server", format!("[server]: {e}")))?;
+    if let Some(size) = &scenario.file.client.size {
+        if ftpspec_mock::generated::parse_size(size).is_none() {
+            return Err(bad(
+                "size",
+                format!("client.size = {size:?} is not a size such as 64K"),
+            ));
+        }
+    }
+    if !scenario.file.client.path.starts_with('/') {
+        return Err(bad(
+            "path",
+            "client.path must be absolute, like /gen/64K".into(),
+        ));
+    }
+    Ok(scenario)
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    (
+        before.matches('\n').count() + 1,
+        before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+    )
+}
+
+/// The line and column of a key, for errors found after parsing.
+fn find_key(text: &str, key: &str) -> (usize, usize) {
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with(key) && t[key.len()..].trim_start().starts_with(['=', ']']) {
+            return (i + 1, line.len() - t.len() + 1);
+        }
+        if t.starts_with(&format!("[{key}")) || t.starts_with(&format!("[[{key}")) {
+            return (i + 1, line.len() - t.len() + 1);
+        }
+    }
+    (0, 0)
+}
+
+/// The built-in catalogue, in id order.
+pub fn catalogue() -> Result<Vec<Scenario>, LoadError> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![&CATALOGUE];
+    while let Some(dir) = stack.pop() {
+        for entry in dir.entries() {
+            match entry {
+                include_dir::DirEntry::Dir(d) => stack.push(d),
+                include_dir::DirEntry::File(f) => {
+                    let path = f.path().to_string_lossy().replace('\\', "/");
+                    let Some(id) = path.strip_suffix(".toml") else {
+                        continue;
+                    };
+                    let text = f.contents_utf8().unwrap_or_default();
+                    out.insert(
+                        id.to_owned(),
+                        parse(id, &format!("catalogue:{path}"), text)?,
+                    );
+                }
+            }
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+/// Scenarios from a directory (`<dir>/<group>/<name>.toml`), in id order.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, LoadError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |error| LoadError::Io { path, error }
+    };
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(io(&d))? {
+            let entry = entry.map_err(io(&d))?;
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
+                let id = rel.to_string_lossy().replace('\\', "/");
+                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+                out.insert(id.clone(), parse(&id, &path.display().to_string(), &text)?);
+            }
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+/// The catalogue plus the scenarios in `extra` (which replace catalogue cases of the same
+/// id), filtered by id prefixes (none: all).
+pub fn select(extra: &[PathBuf], filters: &[String]) -> Result<Vec<Scenario>, LoadError> {
+    let mut all: BTreeMap<String, Scenario> = catalogue()?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    for dir in extra {
+        for s in load_dir(dir)? {
+            all.insert(s.id.clone(), s);
+        }
+    }
+    Ok(all
+        .into_values()
+        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.id.starts_with(f.as_str())))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_loads() {
+        let all = catalogue().unwrap();
+        assert!(all.len() >= 20, "{}", all.len());
+        for s in &all {
+            assert!(s.id.contains('/'), "{}", s.id);
+            assert!(!s.file.requirement.is_empty(), "{}", s.id);
+        }
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let text = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"server-nat\"\n[client]\naction = \"dowload\"\n";
+        let e = parse("a/b", "a/b.toml", text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("a/b.toml:6:10:") && e.contains("unknown variant `dowload`"),
+            "{e}"
+        );
+        let text = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"server-mat\"\n[client]\naction = \"download\"\n";
+        let e = parse("a/b", "a/b.toml", text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("a/b.toml:4:1:") && e.contains("unknown preset \"server-mat\""),
+            "{e}"
+        );
+        let text = "title = \"t\"\nrequirement = \"r\"\ncolour = 1\n[topology]\npreset = \"direct\"\n[client]\naction = \"list\"\n";
+        let e = parse("a/b", "a/b.toml", text).unwrap_err().to_string();
+        assert!(
+            e.contains("a/b.toml:3:1:") && e.contains("unknown field `colour`"),
+            "{e}"
+        );
+        let text = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"direct\"\n[server]\npasv_ports = \"9-1\"\n[client]\naction = \"list\"\n";
+        let e = parse("a/b", "a/b.toml", text).unwrap_err().to_string();
+        assert!(
+            e.contains("a/b.toml:5:1:") && e.contains("pasv_ports"),
+            "{e}"
+        );
+    }
+}
