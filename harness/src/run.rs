@@ -324,3 +324,43 @@ pub async fn run_scenario(id: &str, client: &Client) -> Result<CaseResult, Strin
     let version = client.version();
     Ok(run_case(&s, client, &version).await)
 }
+
+/// Runs the catalogue's scenarios whose ids start with one of `filters` (none: all) against
+/// `clients`, four cases at a time; for `cargo test` in a client project.
+///
+/// ```no_run
+/// use ftpspec::clients::Client;
+/// use ftpspec::runner::Verdict;
+/// # async fn demo() {
+/// let client = Client::from_file("tests/myclient.toml".as_ref()).unwrap();
+/// let run = ftpspec::run::run_catalogue(&["passive/"], &[client]).await.unwrap();
+/// for r in &run.results {
+///     assert_ne!(r.verdict, Verdict::Fail, "{} {}: {}", r.client, r.scenario, r.reason);
+/// }
+/// # }
+/// ```
+pub async fn run_catalogue(filters: &[&str], clients: &[Client]) -> Result<RunResults, String> {
+    let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+    let scenarios = scenario::select(&[], &filters).map_err(|e| e.to_string())?;
+    if scenarios.is_empty() {
+        return Err(format!("no scenario matches {filters:?}"));
+    }
+    let (results, _) =
+        run_matrix(&scenarios, clients, 4, |_, _, _| {}, std::future::pending()).await;
+    let mut run = RunResults {
+        schema: SCHEMA,
+        ftpspec_version: env!("CARGO_PKG_VERSION").into(),
+        clients: clients
+            .iter()
+            .map(|c| ClientInfo {
+                name: c.name().into(),
+                version: c.version(),
+            })
+            .collect(),
+        missing_clients: Vec::new(),
+        interrupted: false,
+        results,
+    };
+    run.sort();
+    Ok(run)
+}

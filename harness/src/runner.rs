@@ -294,11 +294,15 @@ async fn run_inner(
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;
-            rt.block_on(async move {
+            let result = rt.block_on(async move {
                 tokio::time::timeout(limit, run(t))
                     .await
                     .unwrap_or_else(|_| Err("timed out".into()))
-            })
+            });
+            // Do not wait for a client still stuck in a blocking call: it is abandoned (its
+            // sockets go with the namespaces).
+            rt.shutdown_background();
+            result
         })?;
         let joined = tokio::task::spawn_blocking(move || thread.join()).await?;
         match joined {
@@ -310,7 +314,12 @@ async fn run_inner(
     }
     obs.client_ms = started.elapsed().as_millis() as u64;
 
-    // Observations.
+    // Observations, once the server has finished with the client's connections (a moment
+    // at most: the client has ended).
+    let settle = Instant::now();
+    while server.active_sessions() > 0 && settle.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let log = server.events();
     match f.client.action {
         Action::Download => {
