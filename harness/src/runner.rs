@@ -276,16 +276,12 @@ async fn run_inner(
     if let Some(inv) = client.invocation(&target) {
         obs.command = inv.argv.clone();
         let argv: Vec<&str> = inv.argv.iter().map(String::as_str).collect();
-        match client_host.run(&argv, target.timeout).await {
-            Ok(out) => {
-                obs.exit_code = out.status.code();
-                obs.client_ok = out.status.success();
-                obs.stdout = trunc(&out.stdout);
-                obs.stderr = trunc(&out.stderr);
-            }
-            Err(ftpspec_netns::Error::Timeout { .. }) => obs.timed_out = true,
-            Err(e) => return Err(e.into()),
-        }
+        let out = client_host.run_captured(&argv, target.timeout).await?;
+        obs.exit_code = out.status.and_then(|s| s.code());
+        obs.client_ok = out.status.is_some_and(|s| s.success());
+        obs.timed_out = out.timed_out;
+        obs.stdout = trunc(&out.stdout);
+        obs.stderr = trunc(&out.stderr);
     } else if let Some(run) = client.in_process() {
         let t = target.clone();
         let limit = target.timeout;
@@ -393,9 +389,19 @@ pub fn judge<'a>(scenario: &Scenario, client: &str, o: &'a Observations) -> (Ver
     let f = &scenario.file;
     let e = &f.expect;
     let secs = o.client_ms as f64 / 1000.0;
+    let said_line = |text: &'a str| {
+        text.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty() && !l.starts_with(['*', '>', '<', '{', '}']))
+            .map(str::trim)
+    };
     let how_ended = if o.timed_out {
+        let last = said_line(&o.stderr).or_else(|| said_line(&o.stdout));
+        let said = last
+            .map(|l| format!("; its last words: \"{l}\""))
+            .unwrap_or_default();
         format!(
-            "{client} was still running after {} s and was killed",
+            "{client} was still running after {} s and was killed{said}",
             f.timeout_secs
         )
     } else if let Some(err) = &o.client_error {
@@ -403,12 +409,6 @@ pub fn judge<'a>(scenario: &Scenario, client: &str, o: &'a Observations) -> (Ver
     } else if o.client_ok {
         format!("{client} reported success after {secs:.1} s")
     } else {
-        let said_line = |text: &'a str| {
-            text.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty() && !l.starts_with(['*', '>', '<', '{', '}']))
-                .map(str::trim)
-        };
         let last = said_line(&o.stderr)
             .or_else(|| said_line(&o.stdout))
             .unwrap_or("");

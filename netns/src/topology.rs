@@ -49,6 +49,19 @@ pub struct Host {
     netns: String,
 }
 
+/// What a program run with [`Host::run_captured`] did.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// Its exit status (`None`: killed at the timeout).
+    pub status: Option<std::process::ExitStatus>,
+    /// What it printed on stdout.
+    pub stdout: Vec<u8>,
+    /// What it printed on stderr.
+    pub stderr: Vec<u8>,
+    /// It was still running at the timeout and was killed.
+    pub timed_out: bool,
+}
+
 /// A thread running inside a host (from [`Host::spawn`]).
 #[derive(Debug)]
 pub struct HostThread<T>(std::thread::JoinHandle<Option<T>>);
@@ -336,6 +349,79 @@ impl Host {
                 timeout,
             }),
         }
+    }
+
+    /// Like [`Host::run`], but a program still running at `timeout` is killed and what it
+    /// printed until then is kept ([`Captured::timed_out`]).
+    pub async fn run_captured(&self, args: &[&str], timeout: Duration) -> Result<Captured, Error> {
+        use tokio::io::AsyncReadExt;
+        let Some((program, rest)) = args.split_first() else {
+            return Err(Error::Invalid("run: no program given".into()));
+        };
+        let mut cmd = self.command(program);
+        cmd.args(rest)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, so a timeout kills what it started too.
+            .process_group(0);
+        let mut child = cmd.spawn().map_err(|error| Error::Spawn {
+            program: program.to_string(),
+            error,
+        })?;
+        let pid = child.id();
+        type Pipe = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+        let drain = |pipe: Option<Pipe>| {
+            let buf = Arc::new(Mutex::new(Vec::new()));
+            let sink = buf.clone();
+            let task = tokio::spawn(async move {
+                let Some(mut p) = pipe else { return };
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = p.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend_from_slice(&chunk[..n]);
+                }
+            });
+            (buf, task)
+        };
+        let (out, out_task) = drain(child.stdout.take().map(|p| Box::new(p) as Pipe));
+        let (err, err_task) = drain(child.stderr.take().map(|p| Box::new(p) as Pipe));
+        let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(status) => (
+                Some(status.map_err(|error| Error::Spawn {
+                    program: program.to_string(),
+                    error,
+                })?),
+                false,
+            ),
+            Err(_) => {
+                if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+                let _ = child.kill().await;
+                (None, true)
+            }
+        };
+        // Whatever still holds the pipes open gets a moment; what was read is kept anyway.
+        for task in [out_task, err_task] {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        let take = |b: Arc<Mutex<Vec<u8>>>| {
+            std::mem::take(&mut *b.lock().unwrap_or_else(|e| e.into_inner()))
+        };
+        Ok(Captured {
+            status,
+            stdout: take(out),
+            stderr: take(err),
+            timed_out,
+        })
     }
 
     /// Runs `f` on a new OS thread inside the host's network namespace and returns its

@@ -296,6 +296,47 @@ fn a_failed_build_leaves_nothing() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+#[tokio::test]
+async fn a_command_that_hangs_is_killed_and_its_output_kept() {
+    let p = PresetName::Direct.build(&PresetOptions::default()).unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let client = topo.host("client").unwrap();
+    let started = Instant::now();
+    let out = client
+        .run_captured(
+            &["sh", "-c", "echo started; ip -br addr show eth0; sleep 30"],
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    assert!(out.timed_out && out.status.is_none());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("started\n") && stdout.contains("198.51.100.10/24"),
+        "it ran inside the client: {stdout}"
+    );
+    let out = client
+        .run_captured(
+            &["sh", "-c", "echo oops >&2; exit 3"],
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.status.and_then(|s| s.code()), Some(3));
+    assert_eq!(out.stderr, b"oops\n");
+    let e = client
+        .run(&["sleep", "5"], Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("did not finish within 200ms; it was killed"),
+        "{e}"
+    );
+    topo.destroy().unwrap();
+}
+
 #[test]
 fn dropping_tears_down() {
     let p = PresetName::Direct.build(&PresetOptions::default()).unwrap();
