@@ -357,6 +357,7 @@ fn action_of(key: &str) -> Option<Action> {
 fn setting_of(key: &str) -> Option<Setting> {
     Some(match key {
         "disable_epsv" => Setting::DisableEpsv,
+        "prefer_epsv" => Setting::PreferEpsv,
         "disable_eprt" => Setting::DisableEprt,
         "force_pasv_ip" => Setting::ForcePasvIp,
         "port_range" => Setting::PortRange,
@@ -376,6 +377,7 @@ fn builtin_support(b: Builtin) -> (Vec<Action>, Vec<Setting>) {
             vec![List, Download, Upload],
             vec![
                 DisableEpsv,
+                PreferEpsv,
                 DisableEprt,
                 ForcePasvIp,
                 PortRange,
@@ -389,6 +391,7 @@ fn builtin_support(b: Builtin) -> (Vec<Action>, Vec<Setting>) {
             vec![List, Download, Upload],
             vec![
                 DisableEpsv,
+                PreferEpsv,
                 DisableEprt,
                 ForcePasvIp,
                 PortRange,
@@ -408,8 +411,8 @@ fn builtin_support(b: Builtin) -> (Vec<Action>, Vec<Setting>) {
             vec![List, Download, Upload],
             vec![DisableEpsv, DisableEprt, ForcePasvIp, FtpsExplicit, Ccc],
         ),
-        // tnftp's EPSV/EPRT toggle (epsv4) is an interactive command, not an option.
-        Builtin::Tnftp => (vec![Download, Upload], vec![]),
+        // tnftp uses EPSV first; its toggle (epsv4) is an interactive command, not an option.
+        Builtin::Tnftp => (vec![Download, Upload], vec![PreferEpsv]),
     }
 }
 
@@ -514,6 +517,9 @@ fn lftp(t: &Target) -> Invocation {
     }
     if t.has(Setting::DisableEpsv) {
         sets.push(s("set ftp:prefer-epsv no"));
+    }
+    if t.has(Setting::PreferEpsv) {
+        sets.push(s("set ftp:prefer-epsv yes"));
     }
     if t.has(Setting::FtpsExplicit) {
         sets.push(s("set ftp:ssl-force yes"));
@@ -651,6 +657,7 @@ fn suppaftp_client() -> Client {
         &[Action::List, Action::Download, Action::Upload],
         &[
             Setting::DisableEpsv,
+            Setting::PreferEpsv,
             Setting::DisableEprt,
             Setting::ForcePasvIp,
             Setting::FtpsExplicit,
@@ -709,6 +716,8 @@ fn suppaftp_run(t: &Target) -> Result<(), String> {
     ftp.set_passive_nat_workaround(t.has(Setting::ForcePasvIp));
     if t.mode == Mode::Active {
         ftp = ftp.active_mode(timeout);
+    } else if t.has(Setting::PreferEpsv) {
+        ftp.set_mode(suppaftp::Mode::ExtendedPassive);
     }
     ftp.transfer_type(FileType::Binary)
         .map_err(step("TYPE I"))?;

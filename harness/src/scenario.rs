@@ -153,6 +153,8 @@ pub enum Mode {
 pub enum Setting {
     /// Never send EPSV (use PASV).
     DisableEpsv,
+    /// Use EPSV (RFC 2428) for passive mode, also on IPv4.
+    PreferEpsv,
     /// Never send EPRT (use PORT).
     DisableEprt,
     /// Ignore the 227 address and use the control connection's ("force IP").
@@ -174,6 +176,7 @@ impl Setting {
     pub fn as_str(self) -> &'static str {
         match self {
             Setting::DisableEpsv => "disable_epsv",
+            Setting::PreferEpsv => "prefer_epsv",
             Setting::DisableEprt => "disable_eprt",
             Setting::ForcePasvIp => "force_pasv_ip",
             Setting::PortRange => "port_range",
