@@ -171,13 +171,12 @@ async fn run_inner(
     obs: &mut Observations,
 ) -> anyhow::Result<()> {
     let f = &scenario.file;
-    let (name, opts) = scenario.preset().map_err(anyhow::Error::msg)?;
-    let preset = name.build(&opts)?;
-    let roles: Roles = preset.roles.clone();
-    obs.topology = name.to_string();
+    let net = scenario.network().map_err(anyhow::Error::msg)?;
+    let roles: Roles = net.roles.clone();
+    obs.topology = net.name.clone();
     obs.server_addr = Some(roles.server_addr);
     obs.server_own_addr = Some(roles.server_own_addr);
-    let spec = preset.spec.clone();
+    let spec = net.spec.clone();
     let topo = tokio::task::spawn_blocking(move || Topology::build(&spec)).await??;
     let work = tempfile::tempdir()?;
 
@@ -206,7 +205,13 @@ async fn run_inner(
     } else {
         21
     };
-    let pasv = opts.pasv_ports.clone();
+    let pasv = net.pasv_ports.clone();
+    // Dual-stack when the server is reached over IPv6.
+    let any: IpAddr = if roles.server_addr.is_ipv6() {
+        std::net::Ipv6Addr::UNSPECIFIED.into()
+    } else {
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    };
     let data_timeout = Duration::from_secs(f.timeout_secs.clamp(5, 20));
     let server_host = topo.host(&roles.server).expect("preset server host");
     let server: MockServer = server_host.in_thread(move || {
@@ -214,7 +219,7 @@ async fn run_inner(
             .enable_all()
             .build()?;
         let builder = MockServer::builder()
-            .bind(SocketAddr::from(([0, 0, 0, 0], port)))
+            .bind(SocketAddr::new(any, port))
             .pasv_ports(pasv)
             .data_timeout(data_timeout)
             .idle_timeout(Duration::from_secs(120))
@@ -260,7 +265,7 @@ async fn run_inner(
         mode: f.client.mode,
         settings: f.client.settings.clone(),
         ca_file,
-        active_ports: opts.active_ports.clone(),
+        active_ports: net.active_ports.clone(),
         client_addr: roles.client_addr,
         client_public_addr: roles.client_public_addr,
         timeout: Duration::from_secs(f.timeout_secs),
@@ -499,8 +504,8 @@ pub fn judge<'a>(scenario: &Scenario, client: &str, o: &'a Observations) -> (Ver
     }
     if e.active_ports_in_range == Some(true) {
         let range = scenario
-            .preset()
-            .map(|(_, o)| o.active_ports)
+            .network()
+            .map(|n| n.active_ports)
             .unwrap_or(50100..=50110);
         if let Some(bad) = o.active_targets.iter().find(|t| !range.contains(&t.port())) {
             failures.push(format!(
@@ -515,11 +520,7 @@ pub fn judge<'a>(scenario: &Scenario, client: &str, o: &'a Observations) -> (Ver
         }
     }
     if e.active_address_public == Some(true) {
-        let public = scenario
-            .preset()
-            .ok()
-            .and_then(|(n, opts)| n.build(&opts).ok())
-            .map(|p| p.roles.client_public_addr);
+        let public = scenario.network().ok().map(|n| n.roles.client_public_addr);
         if let Some(bad) = o.active_targets.iter().find(|t| Some(t.ip()) != public) {
             failures.push(format!(
                 "expected PORT/EPRT to carry the public address {}; {client} announced {bad}",

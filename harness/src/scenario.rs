@@ -83,11 +83,13 @@ fn default_timeout() -> u64 {
 }
 
 /// `[topology]`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TopologyFile {
-    /// A preset name.
-    pub preset: String,
+    /// A preset name; or leave it out and describe the network inline (`hosts`, `link`,
+    /// `route` as in an ftpspec-netns topology file) with `client`, `server` and
+    /// `server_addr`.
+    pub preset: Option<String>,
     /// The server's passive range (`MIN-MAX`; default 50000-50010).
     pub pasv_ports: Option<String>,
     /// The client's active range (`MIN-MAX`; default 50100-50110).
@@ -98,6 +100,37 @@ pub struct TopologyFile {
     /// Add the decoy host.
     #[serde(default)]
     pub decoy: bool,
+    /// Inline: the client's host.
+    pub client: Option<String>,
+    /// Inline: the server's host.
+    pub server: Option<String>,
+    /// Inline: the address the client connects to for the server.
+    pub server_addr: Option<std::net::IpAddr>,
+    /// Inline: the server's own address, when a NAT stands between (default `server_addr`).
+    pub server_own_addr: Option<std::net::IpAddr>,
+    /// Inline: the client's address as the server sees it (default its own).
+    pub client_public_addr: Option<std::net::IpAddr>,
+    /// Inline: hosts (see ftpspec-netns).
+    pub hosts: Option<toml::Table>,
+    /// Inline: links.
+    pub link: Option<Vec<toml::Table>>,
+    /// Inline: routes.
+    pub route: Option<Vec<toml::Table>>,
+}
+
+/// A scenario's network: the topology, who is who, and the port ranges.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// The preset's name, or `inline`.
+    pub name: String,
+    /// The topology.
+    pub spec: ftpspec_netns::TopologySpec,
+    /// Who is who.
+    pub roles: ftpspec_netns::Roles,
+    /// The server's passive range.
+    pub pasv_ports: std::ops::RangeInclusive<u16>,
+    /// The client's active range.
+    pub active_ports: std::ops::RangeInclusive<u16>,
 }
 
 /// `[client]`.
@@ -227,10 +260,9 @@ impl Scenario {
         self.id.split('/').next().unwrap_or("")
     }
 
-    /// The preset and its options.
-    pub fn preset(&self) -> Result<(PresetName, PresetOptions), String> {
+    /// The network: a preset with its options, or the inline topology.
+    pub fn network(&self) -> Result<Network, String> {
         let t = &self.file.topology;
-        let name: PresetName = t.preset.parse()?;
         let mut opts = PresetOptions {
             forward_active_ports: t.forward_active_ports,
             decoy: t.decoy,
@@ -244,7 +276,73 @@ impl Scenario {
             opts.active_ports = ftpspec_mock::parse_port_range(r)
                 .map_err(|e| format!("topology.active_ports: {e}"))?;
         }
-        Ok((name, opts))
+        let inline = t.hosts.is_some() || t.link.is_some() || t.route.is_some();
+        match (&t.preset, inline) {
+            (Some(_), true) => Err("give either a preset or an inline topology (hosts, link, route), not both".into()),
+            (None, false) => Err("[topology] needs a preset, or an inline topology (hosts, link, route with client, server, server_addr)".into()),
+            (Some(p), false) => {
+                let name: PresetName = p.parse()?;
+                let preset = name.build(&opts).map_err(|e| e.to_string())?;
+                Ok(Network {
+                    name: name.to_string(),
+                    spec: preset.spec,
+                    roles: preset.roles,
+                    pasv_ports: opts.pasv_ports,
+                    active_ports: opts.active_ports,
+                })
+            }
+            (None, true) => {
+                let mut table = toml::Table::new();
+                if let Some(h) = &t.hosts {
+                    table.insert("hosts".into(), toml::Value::Table(h.clone()));
+                }
+                for (key, list) in [("link", &t.link), ("route", &t.route)] {
+                    if let Some(l) = list {
+                        table.insert(key.into(), toml::Value::Array(l.iter().cloned().map(toml::Value::Table).collect()));
+                    }
+                }
+                let text = toml::to_string(&table).map_err(|e| e.to_string())?;
+                let spec = ftpspec_netns::TopologySpec::from_toml(&text, "the inline topology")
+                    .map_err(|e| e.to_string())?;
+                let need = |v: &Option<String>, key: &str| {
+                    v.clone().ok_or_else(|| format!("an inline topology needs topology.{key}"))
+                };
+                let client = need(&t.client, "client")?;
+                let server = need(&t.server, "server")?;
+                let server_addr = t.server_addr.ok_or("an inline topology needs topology.server_addr")?;
+                let first_addr = |host: &str| {
+                    spec.links
+                        .iter()
+                        .flat_map(|l| [&l.a, &l.b])
+                        .find(|e| e.host == host)
+                        .and_then(|e| e.addrs.first())
+                        .map(|a| a.addr())
+                };
+                for h in [&client, &server] {
+                    if !spec.hosts.contains_key(h) {
+                        return Err(format!("topology: no host {h:?} in the inline topology"));
+                    }
+                }
+                let client_addr = first_addr(&client).ok_or_else(|| format!("topology: host {client} has no address"))?;
+                let decoy = spec.hosts.iter().find(|(_, h)| h.decoy).and_then(|(n, _)| first_addr(n));
+                Ok(Network {
+                    name: "inline".into(),
+                    roles: ftpspec_netns::Roles {
+                        client,
+                        server,
+                        server_addr,
+                        server_own_addr: t.server_own_addr.unwrap_or(server_addr),
+                        client_addr,
+                        client_public_addr: t.client_public_addr.unwrap_or(client_addr),
+                        routers: spec.hosts.iter().filter(|(_, h)| h.forward).map(|(n, _)| n.clone()).collect(),
+                        decoy,
+                    },
+                    spec,
+                    pasv_ports: opts.pasv_ports,
+                    active_ports: opts.active_ports,
+                })
+            }
+        }
     }
 }
 
@@ -298,7 +396,12 @@ pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario, LoadError> 
             message,
         }
     };
-    scenario.preset().map_err(|e| bad("preset", e))?;
+    let key = if scenario.file.topology.preset.is_some() {
+        "preset"
+    } else {
+        "topology"
+    };
+    scenario.network().map_err(|e| bad(key, e))?;
     ftpspec_mock::MockServer::builder()
         .spec(&scenario.file.server)
         .build()
@@ -428,6 +531,25 @@ mod tests {
             assert!(s.id.contains('/'), "{}", s.id);
             assert!(!s.file.requirement.is_empty(), "{}", s.id);
         }
+    }
+
+    #[test]
+    fn inline_topologies() {
+        let head = "title = \"t\"\nrequirement = \"r\"\n[client]\naction = \"download\"\n";
+        let good = format!("{head}[topology]\nclient = \"c\"\nserver = \"s\"\nserver_addr = \"10.7.0.2\"\n[topology.hosts.c]\n[topology.hosts.s]\n[[topology.link]]\na = {{ host = \"c\", iface = \"eth0\", addr = [\"10.7.0.1/24\"] }}\nb = {{ host = \"s\", iface = \"eth0\", addr = [\"10.7.0.2/24\"] }}\n");
+        let s = parse("x/y", "x/y.toml", &good).unwrap();
+        let n = s.network().unwrap();
+        assert_eq!(n.name, "inline");
+        assert_eq!(n.roles.client_addr.to_string(), "10.7.0.1");
+        let missing = good.replace("server_addr = \"10.7.0.2\"\n", "");
+        let e = parse("x/y", "x/y.toml", &missing).unwrap_err().to_string();
+        assert!(e.contains("needs topology.server_addr"), "{e}");
+        let both = good.replace("client = \"c\"", "preset = \"direct\"\nclient = \"c\"");
+        let e = parse("x/y", "x/y.toml", &both).unwrap_err().to_string();
+        assert!(e.contains("either a preset or an inline topology"), "{e}");
+        let unknown = good.replace("host = \"s\"", "host = \"q\"");
+        let e = parse("x/y", "x/y.toml", &unknown).unwrap_err().to_string();
+        assert!(e.contains("unknown host \"q\""), "{e}");
     }
 
     #[test]
