@@ -244,7 +244,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         results,
     };
     run.sort();
-    run.write(&args.out)
+    run.write(&args.out, baseline.as_ref())
         .with_context(|| format!("cannot write the results to {}", args.out.display()))?;
     println!("{}", run.table());
     let counts: Vec<String> = run
@@ -265,34 +265,24 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     if let Some(base) = baseline {
-        let mut worse = Vec::new();
-        for r in &run.results {
-            if let Some(b) = base
-                .results
-                .iter()
-                .find(|b| b.client == r.client && b.scenario == r.scenario)
-            {
-                if r.verdict.rank() < b.verdict.rank() {
-                    worse.push(format!(
-                        "{} {}: {} -> {}",
-                        r.client,
-                        r.scenario,
-                        b.verdict.as_str(),
-                        r.verdict.as_str()
-                    ));
-                }
-            }
-        }
-        if !worse.is_empty() {
+        let d = ftpspec_report::diff(&base, &run);
+        if d.has_regressions() {
             println!(
                 "ftpspec run: {} regression(s) against the baseline:",
-                worse.len()
+                d.regressions.len()
             );
-            for w in &worse {
-                println!("  {w}");
+            for c in &d.regressions {
+                println!(
+                    "  {} {}: {} -> {}",
+                    c.client,
+                    c.scenario,
+                    c.old.map_or("-", Verdict::as_str),
+                    c.new.map_or("-", Verdict::as_str)
+                );
             }
             return Ok(ExitCode::from(1));
         }
+        println!("ftpspec run: no regression against the baseline");
         return Ok(ExitCode::SUCCESS);
     }
     Ok(if run.results.iter().any(|r| r.verdict == Verdict::Error) {
@@ -363,4 +353,34 @@ pub async fn run_catalogue(filters: &[&str], clients: &[Client]) -> Result<RunRe
     };
     run.sort();
     Ok(run)
+}
+
+/// Options of `ftpspec diff`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiffArgs {
+    /// The earlier results.json.
+    pub old: PathBuf,
+    /// The later results.json.
+    pub new: PathBuf,
+    /// Also write the later run's report, with the changes marked and regressions first.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// `ftpspec diff`: exit 1 when a verdict got worse.
+pub fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    let old = RunResults::read(&args.old).map_err(anyhow::Error::msg)?;
+    let new = RunResults::read(&args.new).map_err(anyhow::Error::msg)?;
+    let d = ftpspec_report::diff(&old, &new);
+    print!("{}", d.text());
+    if let Some(path) = &args.html {
+        std::fs::write(path, ftpspec_report::html::html(&new, Some(&old)))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("ftpspec diff: wrote {}", path.display());
+    }
+    Ok(if d.has_regressions() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -6,118 +6,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ftpspec_mock::{generated, DataMode, EventLog, MockServer, TlsSpec};
-use ftpspec_netns::{Attempt, Outcome as NetOutcome, Roles, Topology};
-use serde::Serialize;
+use ftpspec_netns::{Roles, Topology};
+use ftpspec_report::{Attempt, AttemptOutcome, HostSummary, LinkSummary, NetworkSummary, Role};
 
 use crate::clients::{Client, Target};
 use crate::scenario::{Action, Mode, Outcome, Scenario, Setting};
 
-/// A verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// Every expectation held.
-    Pass,
-    /// An expectation did not hold (the reason says which and what happened).
-    Fail,
-    /// Behaviour recorded, no right answer.
-    Informational,
-    /// The client has no way to do what the case needs.
-    Unsupported,
-    /// The harness itself failed; never the client's fault.
-    Error,
-}
-
-impl Verdict {
-    /// The word used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::Informational => "informational",
-            Verdict::Unsupported => "unsupported",
-            Verdict::Error => "error",
-        }
-    }
-
-    /// Better-or-equal ordering for regressions: pass > informational/unsupported > fail > error.
-    pub fn rank(self) -> u8 {
-        match self {
-            Verdict::Pass => 3,
-            Verdict::Informational | Verdict::Unsupported => 2,
-            Verdict::Fail => 1,
-            Verdict::Error => 0,
-        }
-    }
-}
-
-/// What was seen during a case.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
-pub struct Observations {
-    /// The client's command line (empty for in-process clients).
-    pub command: Vec<String>,
-    /// Its exit code (`None`: killed, or in-process).
-    pub exit_code: Option<i32>,
-    /// Whether it succeeded by its own account.
-    pub client_ok: bool,
-    /// The in-process client's error, or why the run failed.
-    pub client_error: Option<String>,
-    /// Killed at the scenario's timeout.
-    pub timed_out: bool,
-    /// How long the client ran, in milliseconds.
-    pub client_ms: u64,
-    /// Its stdout (at most 16 KiB).
-    pub stdout: String,
-    /// Its stderr (at most 16 KiB).
-    pub stderr: String,
-    /// The transferred bytes were right (download: content; upload: what the server kept).
-    pub bytes_ok: Option<bool>,
-    /// Bytes the client ended up with (download) or the server kept (upload).
-    pub bytes: Option<u64>,
-    /// The server's control dialogue (`C:`/`S:` lines and TLS marks).
-    pub dialogue: String,
-    /// The server's full event log as text.
-    pub transcript: String,
-    /// Data connections: mode, server end, client end, bytes, TLS.
-    pub data_connections: Vec<String>,
-    /// Whether every data connection used TLS (`None`: no data connection).
-    pub data_tls: Option<bool>,
-    /// Addresses announced with PORT/EPRT.
-    pub active_targets: Vec<SocketAddr>,
-    /// Connection attempts the routers and the decoy recorded.
-    pub attempts: Vec<Attempt>,
-    /// The preset and who is who.
-    pub topology: String,
-    /// The address the client was given for the server.
-    pub server_addr: Option<IpAddr>,
-    /// The server's own address.
-    pub server_own_addr: Option<IpAddr>,
-}
-
-/// The result of one (client, scenario) case.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct CaseResult {
-    /// The client's name.
-    pub client: String,
-    /// Its version.
-    pub client_version: String,
-    /// The scenario id.
-    pub scenario: String,
-    /// Its title.
-    pub title: String,
-    /// Its requirement.
-    pub requirement: String,
-    /// Its references.
-    pub references: Vec<String>,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// One plain sentence: expected vs observed.
-    pub reason: String,
-    /// Wall time of the whole case.
-    pub duration_ms: u64,
-    /// What was seen.
-    pub observations: Observations,
-}
+pub use ftpspec_report::{CaseResult, Observations, Verdict};
 
 fn trunc(bytes: &[u8]) -> String {
     const MAX: usize = 16 * 1024;
@@ -176,6 +71,7 @@ async fn run_inner(
     obs.topology = net.name.clone();
     obs.server_addr = Some(roles.server_addr);
     obs.server_own_addr = Some(roles.server_own_addr);
+    obs.network = Some(summary(&net.spec, &roles));
     let spec = net.spec.clone();
     let topo = tokio::task::spawn_blocking(move || Topology::build(&spec)).await??;
     let work = tempfile::tempdir()?;
@@ -344,7 +240,21 @@ async fn run_inner(
         }
     }
     fill_from_log(obs, &log);
-    obs.attempts = topo.attempts().unwrap_or_default();
+    obs.attempts = topo
+        .attempts()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| Attempt {
+            host: a.host,
+            outcome: match a.outcome {
+                ftpspec_netns::Outcome::Forwarded => AttemptOutcome::Forwarded,
+                ftpspec_netns::Outcome::Dropped => AttemptOutcome::Dropped,
+                ftpspec_netns::Outcome::ReachedDecoy => AttemptOutcome::ReachedDecoy,
+            },
+            from: a.from,
+            to: a.to,
+        })
+        .collect();
     drop(server);
     tokio::task::spawn_blocking(move || topo.destroy()).await??;
     Ok(())
@@ -432,13 +342,13 @@ pub fn judge<'a>(scenario: &Scenario, client: &str, o: &'a Observations) -> (Ver
         .attempts
         .iter()
         .filter(|a| {
-            a.outcome == NetOutcome::Dropped && Some(a.to.ip()) == own && o.server_addr != own
+            a.outcome == AttemptOutcome::Dropped && Some(a.to.ip()) == own && o.server_addr != own
         })
         .collect();
     let decoy_hits: Vec<&Attempt> = o
         .attempts
         .iter()
-        .filter(|a| a.outcome == NetOutcome::ReachedDecoy)
+        .filter(|a| a.outcome == AttemptOutcome::ReachedDecoy)
         .collect();
     let transferred = o.client_ok && o.bytes_ok == Some(true);
 
@@ -605,5 +515,45 @@ fn action_noun(a: Action) -> &'static str {
         Action::List => "listing",
         Action::Download => "download",
         Action::Upload => "upload",
+    }
+}
+
+/// The network, for the report's diagram.
+fn summary(spec: &ftpspec_netns::TopologySpec, roles: &Roles) -> NetworkSummary {
+    NetworkSummary {
+        hosts: spec
+            .hosts
+            .iter()
+            .map(|(name, h)| {
+                let nft = h.nft.as_deref().unwrap_or("");
+                HostSummary {
+                    name: name.clone(),
+                    role: if *name == roles.client {
+                        Role::Client
+                    } else if *name == roles.server {
+                        Role::Server
+                    } else if h.decoy {
+                        Role::Decoy
+                    } else if h.forward {
+                        Role::Router
+                    } else {
+                        Role::Other
+                    },
+                    nat: nft.contains("masquerade") || nft.contains("dnat"),
+                    helper: nft.contains("ct helper"),
+                    firewall: nft.contains(" drop"),
+                }
+            })
+            .collect(),
+        links: spec
+            .links
+            .iter()
+            .map(|l| LinkSummary {
+                a: l.a.host.clone(),
+                a_addrs: l.a.addrs.iter().map(|a| a.addr().to_string()).collect(),
+                b: l.b.host.clone(),
+                b_addrs: l.b.addrs.iter().map(|a| a.addr().to_string()).collect(),
+            })
+            .collect(),
     }
 }

@@ -56,7 +56,12 @@ impl Lab {
         self.server.as_ref().unwrap()
     }
 
+    /// The event log, once the server is done with the sessions of clients that ended.
     fn log(&self) -> EventLog {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while self.server().active_sessions() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         self.server().events()
     }
 

@@ -227,7 +227,14 @@ fn run_writes_results_junit_and_html() {
         "unsupported cases are skipped: {junit}"
     );
     let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
-    assert!(html.contains("<td class=\"fail\"><b>fail</b>"), "{html}");
+    assert!(
+        html.contains("class=\"cell v-fail \" data-client=\"wget\" data-verdict=\"fail\""),
+        "the matrix shows wget's failure"
+    );
+    assert!(
+        html.contains("id=\"case-wget--passive-unroutable-address\""),
+        "and its detail"
+    );
 
     // The same run against a baseline where wget passed: a regression, exit 1.
     let mut base = results.clone();
@@ -366,4 +373,57 @@ fn ctrl_c_tears_down_and_writes_what_it_has() {
     let left = String::from_utf8_lossy(&left.stdout);
     let mine = format!("ftpspec-{}-", child.id());
     assert!(!left.contains(&mine), "namespaces left: {left}");
+}
+
+#[test]
+fn diff_shows_regressions_first_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = |client: &str, verdict: &str| {
+        format!(
+            r#"{{"client":"{client}","client_version":"1","scenario":"passive/unroutable-address","title":"t","requirement":"r","references":[],"verdict":"{verdict}","reason":"because","duration_ms":1,"observations":{{"command":[],"exit_code":null,"client_ok":false,"client_error":null,"timed_out":false,"client_ms":1,"stdout":"","stderr":"","bytes_ok":null,"bytes":null,"dialogue":"","transcript":"","data_connections":[],"data_tls":null,"active_targets":[],"attempts":[],"topology":"server-nat","server_addr":null,"server_own_addr":null}}}}"#
+        )
+    };
+    let run = |cases: &[String]| {
+        format!(
+            r#"{{"schema":1,"ftpspec_version":"0.1.0","clients":[],"results":[{}]}}"#,
+            cases.join(",")
+        )
+    };
+    let old = dir.path().join("old.json");
+    let new = dir.path().join("new.json");
+    std::fs::write(&old, run(&[case("curl", "pass"), case("wget", "fail")])).unwrap();
+    std::fs::write(&new, run(&[case("curl", "fail"), case("wget", "pass")])).unwrap();
+    let html = dir.path().join("diff.html");
+    let out = ftpspec()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("1 regressions:\n  curl passive/unroutable-address: pass -> fail"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 improvements:\n  wget passive/unroutable-address: fail -> pass"),
+        "{stdout}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("1 regression(s)") && page.contains("▼ was pass"));
+    let same = ftpspec().arg("diff").arg(&new).arg(&new).output().unwrap();
+    assert_eq!(same.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&same.stdout), "no change\n");
+    fails_with(
+        &["diff", "/nonexistent.json", new.to_str().unwrap()],
+        "/nonexistent.json: No such file",
+    );
+    std::fs::write(&old, "{\"schema\": 7}").unwrap();
+    fails_with(
+        &["diff", old.to_str().unwrap(), new.to_str().unwrap()],
+        "schema 7; this ftpspec reads schema 1",
+    );
 }

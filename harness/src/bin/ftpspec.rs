@@ -23,6 +23,8 @@ enum Command {
     Run(ftpspec::run::RunArgs),
     /// List the scenarios (id, title, requirement) without running anything.
     List(ftpspec::run::ListArgs),
+    /// Compare two results.json files: regressions first; exit 1 if any verdict got worse.
+    Diff(ftpspec::run::DiffArgs),
 }
 
 #[tokio::main]
@@ -73,6 +75,13 @@ async fn main() -> std::process::ExitCode {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("ftpspec run: error: {e:#}");
+                std::process::ExitCode::from(2)
+            }
+        },
+        Command::Diff(args) => match ftpspec::run::diff(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("ftpspec diff: error: {e:#}");
                 std::process::ExitCode::from(2)
             }
         },

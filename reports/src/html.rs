@@ -1,0 +1,488 @@
+//! The HTML report: one self-contained file (inline CSS, SVG and a little JavaScript; no
+//! fetches), readable opened from disk.
+//!
+//! Built with maud: the markup is Rust, checked at compile time, and every interpolated
+//! value is HTML-escaped unless marked otherwise, so text from clients and the wire cannot
+//! inject markup. (askama and minijinja keep templates in separate files, which a single
+//! self-contained report does not need, and escape by configuration rather than by default
+//! in the type system.)
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use maud::{html as m, Markup, PreEscaped, DOCTYPE};
+
+use crate::diff::diff;
+use crate::model::{AttemptOutcome, CaseResult, NetworkSummary, Role, RunResults, Verdict};
+use crate::text::{clean, truncate};
+
+const CSS: &str = r#"
+:root{--pass:#1a7f37;--fail:#cf222e;--error:#8250df;--inf:#0969da;--uns:#6e7781;--bg-pass:#dafbe1;--bg-fail:#ffebe9;--bg-error:#fbefff;--bg-inf:#ddf4ff;--bg-uns:#f6f8fa}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328;background:#fff}
+header,main{padding:0 24px}header{border-bottom:1px solid #d0d7de;padding-top:12px;padding-bottom:8px}
+h1{font-size:22px;margin:4px 0}h2{font-size:18px;margin:24px 0 8px}h3{font-size:16px;margin:0 0 6px}h4{font-size:14px;margin:14px 0 4px}
+.meta{color:#57606a;margin:0}
+table{border-collapse:collapse}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+table.summary td.n{text-align:right;font-variant-numeric:tabular-nums}
+.matrix th.scenario{font-weight:normal;min-width:260px}.matrix th.scenario a{font-weight:600;color:#1f2328;text-decoration:none}
+.matrix .title{display:block;color:#57606a;font-size:12px}.matrix tr.group th{background:#f6f8fa;font-size:13px;text-transform:uppercase;letter-spacing:.04em}
+.matrix td.cell{min-width:96px;font-weight:600}.matrix td.cell a{color:inherit;text-decoration:none;display:block}
+.v-pass{background:var(--bg-pass);color:var(--pass)}.v-fail{background:var(--bg-fail);color:var(--fail)}.v-error{background:var(--bg-error);color:var(--error)}
+.v-informational{background:var(--bg-inf);color:var(--inf)}.v-unsupported{background:var(--bg-uns);color:var(--uns)}
+.mark{display:inline-block;font-size:11px;font-weight:600;margin-left:4px;padding:0 4px;border-radius:3px;background:#fff}
+.worse .mark{color:var(--fail);border:1px solid var(--fail)}.better .mark{color:var(--pass);border:1px solid var(--pass)}
+td.worse{outline:2px solid var(--fail);outline-offset:-2px}
+#filters{display:flex;gap:16px;margin:8px 0 12px;flex-wrap:wrap}#filters label{font-size:13px;color:#57606a}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;font-size:12px;border:1px solid currentColor}
+.case{display:none;border:1px solid #d0d7de;border-radius:6px;padding:12px 16px;margin:12px 0}.case:target,.case.open{display:block}
+.reason{font-size:15px;margin:6px 0 10px}
+dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 12px;margin:0}dl.facts dt{color:#57606a}dl.facts dd{margin:0}
+pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;padding:8px;overflow:auto;max-height:420px;font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;white-space:pre-wrap;word-break:break-all}
+.dialogue .c{color:#0550ae}.dialogue .s{color:#1f2328}.dialogue .tls{color:#8250df;font-weight:600}
+ul.attempts{list-style:none;padding:0;margin:0}ul.attempts li{font-family:ui-monospace,monospace;font-size:12px}
+.dropped{color:var(--fail)}.forwarded{color:var(--pass)}.reached-decoy{color:var(--error)}
+.changes li{margin:2px 0}.back{font-size:12px}
+svg.net{max-width:100%;height:auto;border:1px solid #d0d7de;border-radius:4px;background:#fff}
+[hidden]{display:none !important}
+"#;
+
+const JS: &str = r#"
+(function(){
+  function params(){var h=location.hash.slice(1),p={};if(h.indexOf('=')<0)return p;
+    h.split('&').forEach(function(kv){var i=kv.indexOf('=');if(i>0)p[decodeURIComponent(kv.slice(0,i))]=decodeURIComponent(kv.slice(i+1));});return p;}
+  var fv=document.getElementById('f-verdict'),fc=document.getElementById('f-client'),fg=document.getElementById('f-group');
+  function apply(){
+    var v=fv.value,c=fc.value,g=fg.value;
+    document.querySelectorAll('.matrix [data-client]').forEach(function(el){el.hidden=!!c&&el.getAttribute('data-client')!==c;});
+    document.querySelectorAll('.matrix tbody').forEach(function(tb){tb.hidden=!!g&&tb.getAttribute('data-group')!==g;});
+    document.querySelectorAll('.matrix tr.row').forEach(function(tr){
+      var cells=tr.querySelectorAll('td.cell'),any=false;
+      cells.forEach(function(td){var ok=(!c||td.getAttribute('data-client')===c)&&(!v||td.getAttribute('data-verdict')===v);if(ok)any=true;td.classList.toggle('dim',!!v&&td.getAttribute('data-verdict')!==v);});
+      tr.hidden=!any;});
+    document.getElementById('shown').textContent=document.querySelectorAll('.matrix tr.row:not([hidden])').length;
+  }
+  function open(){
+    var p=params();
+    if(p.verdict!==undefined)fv.value=p.verdict;if(p.client!==undefined)fc.value=p.client;if(p.group!==undefined)fg.value=p.group;
+    apply();
+    document.querySelectorAll('.case.open').forEach(function(a){a.classList.remove('open');});
+    var id=location.hash.slice(1);if(id&&id.indexOf('=')<0){var el=document.getElementById(id);if(el&&el.classList.contains('case'))el.classList.add('open');}
+  }
+  [fv,fc,fg].forEach(function(s){s.addEventListener('change',apply);});
+  window.addEventListener('hashchange',open);open();
+})();
+"#;
+
+/// A fragment id for a case.
+pub fn case_id(client: &str, scenario: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect()
+    };
+    format!("case-{}--{}", clean(client), clean(scenario))
+}
+
+/// The whole report. With `baseline`, cells that got worse or better are marked and the
+/// regressions are listed first.
+pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
+    let clients = run.client_names();
+    let mut groups: BTreeMap<&str, BTreeMap<&str, BTreeMap<&str, &CaseResult>>> = BTreeMap::new();
+    for r in &run.results {
+        groups
+            .entry(r.group())
+            .or_default()
+            .entry(&r.scenario)
+            .or_default()
+            .insert(&r.client, r);
+    }
+    let changes = baseline.map(|b| diff(b, run));
+    let old = |r: &CaseResult| {
+        baseline
+            .and_then(|b| b.get(&r.client, &r.scenario))
+            .map(|o| o.verdict)
+    };
+    let scenarios: usize = groups.values().map(|g| g.len()).sum();
+    let counts_by_client: BTreeMap<&str, BTreeMap<Verdict, usize>> = {
+        let mut m: BTreeMap<&str, BTreeMap<Verdict, usize>> = BTreeMap::new();
+        for r in &run.results {
+            *m.entry(&r.client)
+                .or_default()
+                .entry(r.verdict)
+                .or_default() += 1;
+        }
+        m
+    };
+    let version_of = |c: &str| {
+        run.clients
+            .iter()
+            .find(|i| i.name == c)
+            .map(|i| i.version.clone())
+            .or_else(|| {
+                run.results
+                    .iter()
+                    .find(|r| r.client == c)
+                    .map(|r| r.client_version.clone())
+            })
+            .unwrap_or_default()
+    };
+    let page = m! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "ftpspec report" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                header {
+                    h1 { "ftpspec report" }
+                    p.meta {
+                        "ftpspec " (run.ftpspec_version) " · " (scenarios) " scenarios × " (clients.len()) " clients · "
+                        @for (v, n) in run_counts(run) { span class={"v-" (v.as_str())} { (n) " " (v.as_str()) } " " }
+                        @if run.interrupted { strong.fail { " · interrupted: these are the results collected before it stopped" } }
+                    }
+                }
+                main {
+                    @if let Some(d) = &changes {
+                        section #changes .changes {
+                            h2 { "Compared with the baseline" }
+                            @if d.regressions.is_empty() { p { "No regression." } }
+                            @else {
+                                h3.v-fail { (d.regressions.len()) " regression(s)" }
+                                ul { @for c in &d.regressions { li {
+                                    a href={"#" (case_id(&c.client, &c.scenario))} { (c.client) " · " (c.scenario) }
+                                    ": " (c.old.map_or("-", Verdict::as_str)) " → " strong { (c.new.map_or("-", Verdict::as_str)) }
+                                    " — " (clean(&truncate(&c.reason, 600)))
+                                } } }
+                            }
+                            @if !d.improvements.is_empty() {
+                                h3.v-pass { (d.improvements.len()) " improvement(s)" }
+                                ul { @for c in &d.improvements { li {
+                                    a href={"#" (case_id(&c.client, &c.scenario))} { (c.client) " · " (c.scenario) }
+                                    ": " (c.old.map_or("-", Verdict::as_str)) " → " (c.new.map_or("-", Verdict::as_str))
+                                } } }
+                            }
+                            @if !d.added.is_empty() || !d.removed.is_empty() || !d.changed.is_empty() {
+                                p.meta { (d.added.len()) " new case(s), " (d.removed.len()) " gone, " (d.changed.len()) " changed without getting better or worse." }
+                            }
+                        }
+                    }
+                    @let failed: Vec<&CaseResult> = run.results.iter().filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error)).collect();
+                    @if !failed.is_empty() {
+                        section #failed {
+                            h2 { "What failed" }
+                            ul.changes { @for r in &failed { li {
+                                span class={"badge v-" (r.verdict.as_str())} { (r.verdict.as_str()) } " "
+                                a href={"#" (case_id(&r.client, &r.scenario))} { (r.client) " · " (r.scenario) }
+                                ": " (clean(&truncate(&r.reason, 600)))
+                            } } }
+                        }
+                    }
+                    section #summary {
+                        h2 { "Clients" }
+                        table.summary {
+                            thead { tr { th { "client" } th { "version" }
+                                @for v in Verdict::ALL { th class={"v-" (v.as_str())} { (v.as_str()) } } } }
+                            tbody { @for c in &clients { tr {
+                                td { a href={"#client=" (c)} { (c) } }
+                                td { (clean(&version_of(c))) }
+                                @for v in Verdict::ALL { td.n { (counts_by_client.get(c).and_then(|m| m.get(&v)).copied().unwrap_or(0)) } }
+                            } } }
+                        }
+                        @if !run.missing_clients.is_empty() {
+                            p.meta { "Not installed, so not run: " (run.missing_clients.join(", ")) "." }
+                        }
+                    }
+                    section #matrix {
+                        h2 { "Matrix" }
+                        form #filters onsubmit="return false" {
+                            label { "verdict " select #f-verdict { option value="" { "any" } @for v in Verdict::ALL { option value=(v.as_str()) { (v.as_str()) } } } }
+                            label { "client " select #f-client { option value="" { "all" } @for c in &clients { option value=(c) { (c) } } } }
+                            label { "group " select #f-group { option value="" { "all" } @for g in groups.keys() { option value=(g) { (g) } } } }
+                            span.meta { span #shown { (scenarios) } " scenario(s) shown. Click a cell for what happened." }
+                        }
+                        table.matrix {
+                            thead { tr { th { "scenario" } @for c in &clients { th data-client=(c) { (c) } } } }
+                            @for (group, rows) in &groups {
+                                tbody data-group=(group) {
+                                    tr.group { th colspan=(clients.len() + 1) { (group) } }
+                                    @for (scenario, row) in rows {
+                                        @let any = row.values().next().expect("a row has a result");
+                                        tr.row data-scenario=(scenario) {
+                                            th.scenario title=(clean(&any.requirement)) {
+                                                a href={"#" (case_id(&any.client, scenario))} { (scenario) }
+                                                span.title { (clean(&any.title)) }
+                                            }
+                                            @for c in &clients {
+                                                @match row.get(c) {
+                                                    Some(r) => {
+                                                        @let was = old(r);
+                                                        @let change = match was { Some(w) if w.rank() > r.verdict.rank() => "worse", Some(w) if w.rank() < r.verdict.rank() => "better", _ => "" };
+                                                        td class={"cell v-" (r.verdict.as_str()) " " (change)} data-client=(c) data-verdict=(r.verdict.as_str()) title=(clean(&truncate(&r.reason, 400))) {
+                                                            a href={"#" (case_id(c, scenario))} {
+                                                                (r.verdict.as_str())
+                                                                @if !change.is_empty() { span.mark { @if change == "worse" { "▼ " } @else { "▲ " } "was " (was.map_or("-", Verdict::as_str)) } }
+                                                            }
+                                                        }
+                                                    }
+                                                    None => { td.cell data-client=(c) data-verdict="" { "–" } }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    section #cases {
+                        h2 { "Cases" }
+                        p.meta { "Each case opens from the matrix." }
+                        @for r in &run.results { (case(r, old(r))) }
+                    }
+                }
+                script { (PreEscaped(JS)) }
+            }
+        }
+    };
+    page.into_string()
+}
+
+fn run_counts(run: &RunResults) -> Vec<(Verdict, usize)> {
+    let counts = run.counts();
+    Verdict::ALL
+        .iter()
+        .filter_map(|v| counts.get(v).map(|n| (*v, *n)))
+        .collect()
+}
+
+fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
+    let o = &r.observations;
+    let ended = if o.timed_out {
+        "killed at the scenario's time limit".to_owned()
+    } else if let Some(e) = &o.client_error {
+        format!("error: {e}")
+    } else {
+        match o.exit_code {
+            Some(c) => format!("exit status {c}"),
+            None if o.client_ok => "succeeded (in-process)".into(),
+            None => "no exit status".into(),
+        }
+    };
+    m! {
+        article.case id=(case_id(&r.client, &r.scenario)) {
+            h3 {
+                span class={"badge v-" (r.verdict.as_str())} { (r.verdict.as_str()) } " "
+                (r.client) " · " (r.scenario)
+            }
+            p.reason { (clean(&truncate(&r.reason, 2000))) }
+            dl.facts {
+                dt { "scenario" } dd { (clean(&r.title)) }
+                dt { "requirement" } dd { (clean(&r.requirement)) }
+                @if !r.references.is_empty() { dt { "references" } dd { (r.references.join("; ")) } }
+                dt { "client" } dd { (clean(&r.client_version)) }
+                dt { "network" } dd { (o.topology)
+                    @if let Some(a) = o.server_addr { ", server at " (a) }
+                    @if let (Some(a), Some(own)) = (o.server_addr, o.server_own_addr) { @if a != own { " (its own address " (own) ")" } } }
+                dt { "client ended" } dd { (ended) " after " (format!("{:.1}", o.client_ms as f64 / 1000.0)) " s; whole case " (format!("{:.1}", r.duration_ms as f64 / 1000.0)) " s" }
+                @if let Some(ok) = o.bytes_ok { dt { "data" } dd { @if ok { "right" } @else { "wrong or missing" } @if let Some(b) = o.bytes { " (" (b) " bytes)" } } }
+                @if let Some(w) = was { dt { "baseline" } dd { (w.as_str()) } }
+            }
+            @if let Some(net) = &o.network { h4 { "Network" } (diagram(net, r)) }
+            @if !o.attempts.is_empty() {
+                h4 { "What the routers saw" }
+                ul.attempts { @for a in &o.attempts {
+                    li class=(outcome_class(a.outcome)) { (outcome_sign(a.outcome)) " " (a.host) ": " (a.from) " → " (a.to) " " (outcome_word(a.outcome)) }
+                } }
+            }
+            h4 { "Control connection" }
+            pre.dialogue { @for line in clean(&truncate(&o.dialogue, 128 * 1024)).lines() {
+                @if let Some(rest) = line.strip_prefix("C: ") { span.c { "C: " (rest) } "\n" }
+                @else if line.starts_with("==") { span.tls { (line) } "\n" }
+                @else { span.s { (line) } "\n" }
+            } }
+            @if !o.data_connections.is_empty() || !o.active_targets.is_empty() {
+                h4 { "Data connections" }
+                ul { @for d in &o.data_connections { li { code { (clean(d)) } } }
+                     @for t in &o.active_targets { li { "announced with PORT/EPRT: " code { (t) } } } }
+            }
+            @if !o.command.is_empty() { h4 { "Client command" } pre { (clean(&shell_line(&o.command))) } }
+            @if !o.stdout.trim().is_empty() { h4 { "stdout" } pre { (clean(&truncate(&o.stdout, 32 * 1024))) } }
+            @if !o.stderr.trim().is_empty() { h4 { "stderr" } pre { (clean(&truncate(&o.stderr, 32 * 1024))) } }
+            details { summary { "Server event log" } pre { (clean(&truncate(&o.transcript, 256 * 1024))) } }
+            p.back { a href="#matrix" { "back to the matrix" } }
+        }
+    }
+}
+
+fn shell_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn outcome_class(o: AttemptOutcome) -> &'static str {
+    match o {
+        AttemptOutcome::Forwarded => "forwarded",
+        AttemptOutcome::Dropped => "dropped",
+        AttemptOutcome::ReachedDecoy => "reached-decoy",
+    }
+}
+
+fn outcome_sign(o: AttemptOutcome) -> &'static str {
+    match o {
+        AttemptOutcome::Forwarded => "✓",
+        AttemptOutcome::Dropped => "✗",
+        AttemptOutcome::ReachedDecoy => "⚠",
+    }
+}
+
+fn outcome_word(o: AttemptOutcome) -> &'static str {
+    match o {
+        AttemptOutcome::Forwarded => "forwarded",
+        AttemptOutcome::Dropped => "dropped",
+        AttemptOutcome::ReachedDecoy => "reached the decoy",
+    }
+}
+
+/// The network as a row of hosts from the client to the server, routers between them
+/// labelled with what they do, a decoy below the client, the addresses on each link, and
+/// each router's recorded attempts under it.
+fn diagram(net: &NetworkSummary, r: &CaseResult) -> Markup {
+    // Order: a walk from the client along the links, decoys aside.
+    let decoys: BTreeSet<&str> = net
+        .hosts
+        .iter()
+        .filter(|h| h.role == Role::Decoy)
+        .map(|h| h.name.as_str())
+        .collect();
+    let start = net
+        .hosts
+        .iter()
+        .find(|h| h.role == Role::Client)
+        .map(|h| h.name.as_str());
+    let mut order: Vec<&str> = Vec::new();
+    if let Some(s) = start {
+        order.push(s);
+        let mut i = 0;
+        while i < order.len() {
+            let cur = order[i];
+            for l in &net.links {
+                for (x, y) in [(&l.a, &l.b), (&l.b, &l.a)] {
+                    if x == cur && !order.contains(&y.as_str()) && !decoys.contains(y.as_str()) {
+                        order.push(y);
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    for h in &net.hosts {
+        if !order.contains(&h.name.as_str()) && !decoys.contains(h.name.as_str()) {
+            order.push(&h.name);
+        }
+    }
+    let (w, gap, top) = (150.0_f64, 110.0_f64, 30.0_f64);
+    let x_of = |name: &str| -> Option<f64> {
+        order
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| 20.0 + i as f64 * (w + gap))
+    };
+    let attempts_of = |host: &str| -> Vec<&crate::model::Attempt> {
+        r.observations
+            .attempts
+            .iter()
+            .filter(|a| a.host == host)
+            .collect()
+    };
+    let max_attempts = order
+        .iter()
+        .chain(decoys.iter())
+        .map(|h| attempts_of(h).len())
+        .max()
+        .unwrap_or(0);
+    let decoy_row = if decoys.is_empty() { 0.0 } else { 110.0 };
+    let height = top + 70.0 + decoy_row + 18.0 * max_attempts as f64 + 40.0;
+    let width = 20.0 + order.len().max(1) as f64 * (w + gap);
+    let host = |name: &str| net.hosts.iter().find(|h| h.name == name);
+    let label = |name: &str| -> String {
+        match host(name) {
+            Some(h) if h.role == Role::Router => {
+                let mut parts = Vec::new();
+                if h.nat {
+                    parts.push("NAT");
+                }
+                if h.firewall && !h.nat {
+                    parts.push("firewall");
+                }
+                if h.helper {
+                    parts.push("FTP helper");
+                }
+                if parts.is_empty() {
+                    "router".into()
+                } else {
+                    parts.join(" + ")
+                }
+            }
+            Some(h) if h.role == Role::Client => "FTP client".into(),
+            Some(h) if h.role == Role::Server => "FTP server".into(),
+            Some(h) if h.role == Role::Decoy => "decoy".into(),
+            _ => String::new(),
+        }
+    };
+    let decoy_x = start.and_then(x_of).unwrap_or(20.0);
+    m! {
+        svg.net xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (width) " " (height)} width=(width) height=(height) role="img" aria-label={"network of " (r.scenario)} {
+            @for l in &net.links {
+                @let (xa, xb) = (x_of(&l.a).or(if decoys.contains(l.a.as_str()) { Some(decoy_x) } else { None }), x_of(&l.b).or(if decoys.contains(l.b.as_str()) { Some(decoy_x) } else { None }));
+                @if let (Some(xa), Some(xb)) = (xa, xb) {
+                    @let ya = if decoys.contains(l.a.as_str()) { top + 30.0 + decoy_row } else { top + 30.0 };
+                    @let yb = if decoys.contains(l.b.as_str()) { top + 30.0 + decoy_row } else { top + 30.0 };
+                    @if ya == yb {
+                        @let (left, right, laddr, raddr) = if xa < xb { (xa, xb, &l.a_addrs, &l.b_addrs) } else { (xb, xa, &l.b_addrs, &l.a_addrs) };
+                        line x1=(left + w) y1=(ya) x2=(right) y2=(yb) stroke="#57606a" stroke-width="2" {}
+                        text x=(left + w + 4.0) y=(ya - 6.0) font-size="10" fill="#57606a" { (laddr.join(" ")) }
+                        text x=(right - 4.0) y=(ya + 14.0) font-size="10" fill="#57606a" text-anchor="end" { (raddr.join(" ")) }
+                    } @else {
+                        @let (upper_addr, lower_addr) = if ya < yb { (&l.a_addrs, &l.b_addrs) } else { (&l.b_addrs, &l.a_addrs) };
+                        line x1=(decoy_x + w / 2.0) y1=(top + 60.0) x2=(decoy_x + w / 2.0) y2=(top + decoy_row) stroke="#57606a" stroke-width="2" stroke-dasharray="4 3" {}
+                        text x=(decoy_x + w / 2.0 + 6.0) y=(top + 76.0) font-size="10" fill="#57606a" { (upper_addr.join(" ")) }
+                        text x=(decoy_x + w / 2.0 + 6.0) y=(top + decoy_row - 4.0) font-size="10" fill="#57606a" { (lower_addr.join(" ")) }
+                    }
+                }
+            }
+            @for name in &order {
+                @let x = x_of(name).unwrap_or(20.0);
+                @let fill = match host(name).map(|h| h.role) { Some(Role::Router) => "#fff8c5", Some(Role::Client) => "#ddf4ff", Some(Role::Server) => "#dafbe1", _ => "#f6f8fa" };
+                rect x=(x) y=(top) width=(w) height="60" rx="6" fill=(fill) stroke="#57606a" {}
+                text x=(x + w / 2.0) y=(top + 24.0) font-size="13" font-weight="600" text-anchor="middle" { (name) }
+                text x=(x + w / 2.0) y=(top + 42.0) font-size="11" text-anchor="middle" fill="#57606a" { (label(name)) }
+                @for (i, a) in attempts_of(name).iter().enumerate() {
+                    text x=(x) y=(top + 84.0 + decoy_row + 18.0 * i as f64) font-size="11" fill=(match a.outcome { AttemptOutcome::Dropped => "#cf222e", AttemptOutcome::Forwarded => "#1a7f37", AttemptOutcome::ReachedDecoy => "#8250df" }) {
+                        (outcome_sign(a.outcome)) " " (a.from) " → " (a.to)
+                    }
+                }
+            }
+            @for name in &decoys {
+                @let y = top + decoy_row;
+                @let hit = !attempts_of(name).is_empty();
+                rect x=(decoy_x) y=(y) width=(w) height="60" rx="6" fill=(if hit { "#ffebe9" } else { "#f6f8fa" }) stroke=(if hit { "#cf222e" } else { "#57606a" }) {}
+                text x=(decoy_x + w / 2.0) y=(y + 24.0) font-size="13" font-weight="600" text-anchor="middle" { (name) }
+                text x=(decoy_x + w / 2.0) y=(y + 42.0) font-size="11" text-anchor="middle" fill=(if hit { "#cf222e" } else { "#57606a" }) {
+                    @if hit { "reached: " (attempts_of(name).len()) } @else { "decoy, untouched" }
+                }
+            }
+        }
+    }
+}

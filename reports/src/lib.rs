@@ -1,0 +1,26 @@
+//! ftpspec-report: what an ftpspec run produces and how people read it.
+//!
+//! - [`RunResults`]: the `results.json` schema ([`SCHEMA`]), documented in [`model`].
+//! - [`html::html`]: one self-contained `index.html`: counts per client, the matrix of
+//!   clients x scenarios grouped by scenario group (colour and a word in every cell),
+//!   filters by verdict, client and group that work opened from disk, and a detail view per
+//!   case with the topology drawn as SVG (what the client tried, what was dropped where), the
+//!   control-connection transcript, the data connections, the client's command and output.
+//!   With a baseline, changed cells are marked and regressions listed first.
+//! - [`junit::junit`]: JUnit XML, one testsuite per client.
+//! - [`diff::diff`]: regressions and improvements between two runs.
+//!
+//! Everything from a client's output or the wire is escaped (maud escapes all interpolated
+//! text), control characters are made visible, and long output is cut with a note.
+
+pub mod diff;
+pub mod html;
+pub mod junit;
+pub mod model;
+pub mod text;
+
+pub use diff::{diff, Change, Diff};
+pub use model::{
+    Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, NetworkSummary,
+    Observations, Role, RunResults, Verdict, SCHEMA,
+};

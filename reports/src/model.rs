@@ -1,0 +1,377 @@
+//! The result data: the `results.json` schema (version [`SCHEMA`]).
+//!
+//! ```json
+//! {
+//!   "schema": 1,
+//!   "ftpspec_version": "0.1.0",
+//!   "clients": [{"name": "curl", "version": "curl 7.88.1 ..."}],
+//!   "missing_clients": ["tnftp"],
+//!   "interrupted": false,
+//!   "results": [{
+//!     "client": "curl", "client_version": "curl 7.88.1 ...",
+//!     "scenario": "passive/unroutable-address", "title": "...", "requirement": "...",
+//!     "references": ["RFC 1123 §4.1.2.6"],
+//!     "verdict": "pass",            // pass | fail | informational | unsupported | error
+//!     "reason": "one plain sentence",
+//!     "duration_ms": 1234,
+//!     "observations": {
+//!       "command": ["curl", "..."], "exit_code": 0, "client_ok": true, "client_error": null,
+//!       "timed_out": false, "client_ms": 812, "stdout": "...", "stderr": "...",
+//!       "bytes_ok": true, "bytes": 65536, "dialogue": "C: USER ...", "transcript": "...",
+//!       "data_connections": ["passive 10.0.0.2:50003 <-> 203.0.113.10:41234, ..."],
+//!       "data_tls": false, "active_targets": ["198.51.100.1:50100"],
+//!       "attempts": [{"host": "nat", "outcome": "dropped", "from": "203.0.113.10", "to": "10.0.0.2:50003"}],
+//!       "topology": "server-nat", "server_addr": "203.0.113.1", "server_own_addr": "10.0.0.2",
+//!       "network": {"hosts": [{"name": "nat", "role": "router", "nat": true, "helper": false, "firewall": true}],
+//!                   "links": [{"a": "client", "a_addrs": ["203.0.113.10/24"], "b": "nat", "b_addrs": ["203.0.113.1/24"]}]}
+//!     }
+//!   }]
+//! }
+//! ```
+//!
+//! Results are ordered by scenario id, then client name; no field holds a wall-clock time.
+//! Within a schema version fields are only ever added (readers ignore unknown ones).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The schema version of `results.json`.
+pub const SCHEMA: u32 = 1;
+
+/// A verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every expectation held.
+    Pass,
+    /// An expectation did not hold (the reason says which and what happened).
+    Fail,
+    /// Behaviour recorded, no right answer.
+    Informational,
+    /// The client has no way to do what the case needs.
+    Unsupported,
+    /// The harness itself failed; never the client's fault.
+    Error,
+}
+
+impl Verdict {
+    /// Every verdict, in report order.
+    pub const ALL: [Verdict; 5] = [
+        Verdict::Fail,
+        Verdict::Error,
+        Verdict::Pass,
+        Verdict::Informational,
+        Verdict::Unsupported,
+    ];
+
+    /// The word used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Informational => "informational",
+            Verdict::Unsupported => "unsupported",
+            Verdict::Error => "error",
+        }
+    }
+
+    /// For regressions: pass > informational, unsupported > fail > error.
+    pub fn rank(self) -> u8 {
+        match self {
+            Verdict::Pass => 3,
+            Verdict::Informational | Verdict::Unsupported => 2,
+            Verdict::Fail => 1,
+            Verdict::Error => 0,
+        }
+    }
+}
+
+/// A connection attempt a router, firewall or decoy recorded.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Attempt {
+    /// The host that saw it.
+    pub host: String,
+    /// What happened to it.
+    pub outcome: AttemptOutcome,
+    /// Source address.
+    pub from: IpAddr,
+    /// Destination (after the router's own DNAT, when forwarded).
+    pub to: SocketAddr,
+}
+
+/// What happened to an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttemptOutcome {
+    /// Let through.
+    Forwarded,
+    /// Dropped.
+    Dropped,
+    /// Reached the decoy.
+    ReachedDecoy,
+}
+
+/// A host's part in the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The FTP client's host.
+    Client,
+    /// The FTP server's host.
+    Server,
+    /// A router, NAT or firewall.
+    Router,
+    /// The decoy.
+    Decoy,
+    /// Anything else.
+    Other,
+}
+
+/// A host, for the diagram.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostSummary {
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// Translates addresses.
+    #[serde(default)]
+    pub nat: bool,
+    /// Runs the conntrack FTP helper.
+    #[serde(default)]
+    pub helper: bool,
+    /// Drops some connections.
+    #[serde(default)]
+    pub firewall: bool,
+}
+
+/// A link, for the diagram.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkSummary {
+    /// One host.
+    pub a: String,
+    /// Its addresses on the link.
+    pub a_addrs: Vec<String>,
+    /// The other host.
+    pub b: String,
+    /// Its addresses on the link.
+    pub b_addrs: Vec<String>,
+}
+
+/// The network of a case, for the diagram.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkSummary {
+    /// Hosts.
+    pub hosts: Vec<HostSummary>,
+    /// Links.
+    pub links: Vec<LinkSummary>,
+}
+
+/// What was seen during a case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observations {
+    /// The client's command line (empty for in-process clients).
+    pub command: Vec<String>,
+    /// Its exit code (`None`: killed, or in-process).
+    pub exit_code: Option<i32>,
+    /// Whether it succeeded by its own account.
+    pub client_ok: bool,
+    /// The in-process client's error.
+    pub client_error: Option<String>,
+    /// Killed at the scenario's timeout.
+    pub timed_out: bool,
+    /// How long the client ran, in milliseconds.
+    pub client_ms: u64,
+    /// Its stdout (truncated).
+    pub stdout: String,
+    /// Its stderr (truncated).
+    pub stderr: String,
+    /// The transferred bytes were right.
+    pub bytes_ok: Option<bool>,
+    /// Bytes the client ended up with (download) or the server kept (upload).
+    pub bytes: Option<u64>,
+    /// The control dialogue (`C:`/`S:` lines, `==` marks for TLS and CCC).
+    pub dialogue: String,
+    /// The server's full event log as text.
+    pub transcript: String,
+    /// Data connections, one line each.
+    pub data_connections: Vec<String>,
+    /// Whether every data connection used TLS (`None`: none made).
+    pub data_tls: Option<bool>,
+    /// Addresses announced with PORT/EPRT.
+    pub active_targets: Vec<SocketAddr>,
+    /// What the routers and the decoy recorded.
+    pub attempts: Vec<Attempt>,
+    /// The preset's name, or `inline`.
+    pub topology: String,
+    /// The address the client was given for the server.
+    pub server_addr: Option<IpAddr>,
+    /// The server's own address.
+    pub server_own_addr: Option<IpAddr>,
+    /// The network, for the diagram.
+    #[serde(default)]
+    pub network: Option<NetworkSummary>,
+}
+
+/// The result of one (client, scenario) case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// The client's name.
+    pub client: String,
+    /// Its version.
+    pub client_version: String,
+    /// The scenario id.
+    pub scenario: String,
+    /// Its title.
+    pub title: String,
+    /// Its requirement.
+    pub requirement: String,
+    /// Its references.
+    pub references: Vec<String>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// One plain sentence: expected vs observed.
+    pub reason: String,
+    /// Wall time of the whole case, in milliseconds.
+    pub duration_ms: u64,
+    /// What was seen.
+    pub observations: Observations,
+}
+
+impl CaseResult {
+    /// The scenario's group (`passive` of `passive/x`).
+    pub fn group(&self) -> &str {
+        self.scenario.split('/').next().unwrap_or("")
+    }
+}
+
+/// A client in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// A whole run: the content of `results.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResults {
+    /// [`SCHEMA`].
+    pub schema: u32,
+    /// The ftpspec that made it.
+    pub ftpspec_version: String,
+    /// The clients run.
+    pub clients: Vec<ClientInfo>,
+    /// Built-in clients not installed, so not run.
+    #[serde(default)]
+    pub missing_clients: Vec<String>,
+    /// The run was interrupted: the results are those collected so far.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// The results, by scenario then client.
+    pub results: Vec<CaseResult>,
+}
+
+impl RunResults {
+    /// Sorts the results (scenario, then client) and the clients (name).
+    pub fn sort(&mut self) {
+        self.results
+            .sort_by(|a, b| (&a.scenario, &a.client).cmp(&(&b.scenario, &b.client)));
+        self.clients.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+
+    /// Counts per verdict.
+    pub fn counts(&self) -> BTreeMap<Verdict, usize> {
+        let mut c = BTreeMap::new();
+        for r in &self.results {
+            *c.entry(r.verdict).or_default() += 1;
+        }
+        c
+    }
+
+    /// The result of one case.
+    pub fn get(&self, client: &str, scenario: &str) -> Option<&CaseResult> {
+        self.results
+            .iter()
+            .find(|r| r.client == client && r.scenario == scenario)
+    }
+
+    /// The clients that have results, in name order.
+    pub fn client_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.results.iter().map(|r| r.client.as_str()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Reads a `results.json`, refusing other schema versions.
+    pub fn read(path: &Path) -> Result<RunResults, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses `results.json` text.
+    pub fn from_json(text: &str) -> Result<RunResults, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        match v.get("schema").and_then(|s| s.as_u64()) {
+            Some(s) if s == u64::from(SCHEMA) => {}
+            Some(s) => return Err(format!("schema {s}; this ftpspec reads schema {SCHEMA}")),
+            None => return Err("no \"schema\" field: not an ftpspec results.json".into()),
+        }
+        serde_json::from_value(v).map_err(|e| format!("not ftpspec results: {e}"))
+    }
+
+    /// The JSON text (pretty, stable field order).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("results serialize") + "\n"
+    }
+
+    /// Writes `results.json`, `junit.xml` and `index.html` into `dir`; with a baseline, the
+    /// HTML marks what changed and lists regressions first.
+    pub fn write(&self, dir: &Path, baseline: Option<&RunResults>) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("results.json"), self.to_json())?;
+        std::fs::write(dir.join("junit.xml"), crate::junit::junit(self))?;
+        std::fs::write(dir.join("index.html"), crate::html::html(self, baseline))?;
+        Ok(())
+    }
+
+    /// A plain-text matrix for the terminal.
+    pub fn table(&self) -> String {
+        let clients = self.client_names();
+        let mut by_scenario: BTreeMap<&str, BTreeMap<&str, Verdict>> = BTreeMap::new();
+        for r in &self.results {
+            by_scenario
+                .entry(&r.scenario)
+                .or_default()
+                .insert(&r.client, r.verdict);
+        }
+        let width = by_scenario
+            .keys()
+            .map(|s| s.len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        let cw: Vec<usize> = clients.iter().map(|c| c.len().max(13)).collect();
+        let mut out = format!("{:<width$}", "scenario");
+        for (c, w) in clients.iter().zip(&cw) {
+            let _ = write!(out, "  {c:<w$}");
+        }
+        out.push('\n');
+        for (s, row) in &by_scenario {
+            let _ = write!(out, "{s:<width$}");
+            for (c, w) in clients.iter().zip(&cw) {
+                let v = row.get(c).map(|v| v.as_str()).unwrap_or("-");
+                let _ = write!(out, "  {v:<w$}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -1,0 +1,134 @@
+//! The report in a real browser: headless Chromium (Debian's `chromium`, installed by
+//! scripts/install-deps) opens it from disk; the DOM after its script ran shows that the
+//! filters and the detail view work, and a screenshot is taken.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+fn chromium() -> &'static str {
+    for c in ["chromium", "chromium-browser", "google-chrome"] {
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {c}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return c;
+        }
+    }
+    panic!("no Chromium found: apt-get install chromium (scripts/install-deps installs it)");
+}
+
+/// Runs headless Chromium with a fresh profile on `url`; returns stdout.
+fn run_chromium(profile: &Path, extra: &[&str], url: &str) -> String {
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+            assert!(status.success(), "chromium failed ({status}) on {url}");
+            return out;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish on {url} within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn row<'a>(dom: &'a str, scenario: &str) -> &'a str {
+    let start = dom
+        .find(&format!("data-scenario=\"{scenario}\""))
+        .unwrap_or_else(|| panic!("no row for {scenario}"));
+    let open = dom[..start].rfind("<tr").unwrap();
+    &dom[open..start + dom[start..].find('>').unwrap()]
+}
+
+#[test]
+fn filters_and_detail_view_work_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("index.html");
+    std::fs::write(&page, ftpspec_report::html::html(&common::fixture(), None)).unwrap();
+    let url = format!("file://{}", page.display());
+    let profile = dir.path().join("profile");
+
+    // As opened: every row shown, no case open.
+    let dom = run_chromium(&profile, &["--dump-dom"], &url);
+    assert!(
+        dom.contains("<span id=\"shown\">3</span>"),
+        "all 3 scenarios shown"
+    );
+    assert!(!row(&dom, "passive/epsv-blocked").contains("hidden"));
+    assert!(!dom.contains("class=\"case open\""));
+
+    // Verdict filter: only rows with a failure remain.
+    let dom = run_chromium(&profile, &["--dump-dom"], &format!("{url}#verdict=fail"));
+    assert!(
+        !row(&dom, "passive/unroutable-address").contains("hidden"),
+        "{}",
+        row(&dom, "passive/unroutable-address")
+    );
+    assert!(row(&dom, "passive/epsv-blocked").contains("hidden"));
+    assert!(row(&dom, "upload/passive-upload").contains("hidden"));
+    assert!(dom.contains("<span id=\"shown\">1</span>"));
+
+    // Client filter: the other client's column is hidden.
+    let dom = run_chromium(&profile, &["--dump-dom"], &format!("{url}#client=wget"));
+    assert!(
+        dom.contains("<th data-client=\"curl\" hidden=\"\">"),
+        "curl's column hidden"
+    );
+    assert!(dom.contains("<th data-client=\"wget\">"));
+
+    // Detail view: the case named in the address opens.
+    let dom = run_chromium(
+        &profile,
+        &["--dump-dom"],
+        &format!("{url}#case-wget--passive-unroutable-address"),
+    );
+    assert!(
+        dom.contains("class=\"case open\" id=\"case-wget--passive-unroutable-address\""),
+        "the case opened"
+    );
+    assert_eq!(dom.matches("class=\"case open\"").count(), 1);
+
+    // A screenshot, to look at (kept next to the test's temporary report while it runs).
+    let shot = dir.path().join("report.png");
+    run_chromium(
+        &profile,
+        &[
+            "--window-size=1400,2400",
+            &format!("--screenshot={}", shot.display()),
+        ],
+        &format!("{url}#case-wget--passive-unroutable-address"),
+    );
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size > 20_000,
+        "a real screenshot, not a blank page: {size} bytes"
+    );
+    if let Ok(keep) = std::env::var("FTPSPEC_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+}

@@ -1,0 +1,105 @@
+//! A fixed run: two clients, four scenarios, every verdict, a network with a NAT and a
+//! decoy, attempts, a TLS dialogue.
+#![allow(dead_code)]
+
+use ftpspec_report::{
+    Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, NetworkSummary,
+    Observations, Role, RunResults, Verdict, SCHEMA,
+};
+
+pub fn network() -> NetworkSummary {
+    let host = |name: &str, role, nat| HostSummary {
+        name: name.into(),
+        role,
+        nat,
+        helper: false,
+        firewall: nat,
+    };
+    NetworkSummary {
+        hosts: vec![
+            host("client", Role::Client, false),
+            host("decoy", Role::Decoy, false),
+            host("nat", Role::Router, true),
+            host("server", Role::Server, false),
+        ],
+        links: vec![
+            LinkSummary {
+                a: "client".into(),
+                a_addrs: vec!["203.0.113.10".into()],
+                b: "nat".into(),
+                b_addrs: vec!["203.0.113.1".into()],
+            },
+            LinkSummary {
+                a: "nat".into(),
+                a_addrs: vec!["10.0.0.1".into()],
+                b: "server".into(),
+                b_addrs: vec!["10.0.0.2".into()],
+            },
+            LinkSummary {
+                a: "client".into(),
+                a_addrs: vec!["192.0.2.1".into()],
+                b: "decoy".into(),
+                b_addrs: vec!["192.0.2.66".into()],
+            },
+        ],
+    }
+}
+
+fn case(client: &str, scenario: &str, verdict: Verdict, reason: &str) -> CaseResult {
+    CaseResult {
+        client: client.into(),
+        client_version: format!("{client} 1.0"),
+        scenario: scenario.into(),
+        title: format!("title of {scenario}"),
+        requirement: format!("requirement of {scenario}"),
+        references: vec!["RFC 959 §4.1.2".into()],
+        verdict,
+        reason: reason.into(),
+        duration_ms: 1234,
+        observations: Observations {
+            command: vec![client.into(), "--flag".into(), "ftp://203.0.113.1/gen/64K".into()],
+            exit_code: Some(if verdict == Verdict::Pass { 0 } else { 7 }),
+            client_ok: verdict == Verdict::Pass,
+            client_ms: 812,
+            stderr: "some output".into(),
+            bytes_ok: Some(verdict == Verdict::Pass),
+            bytes: Some(65536),
+            dialogue: "S: 220 ready\nC: AUTH TLS\nS: 234 ok\n== control TLS: TLSv1.3, new session\nC: USER ftpspec\nS: 331 password\n".into(),
+            transcript: "   0.001s #1 connected\n".into(),
+            data_connections: vec!["passive 10.0.0.2:50000 <-> 203.0.113.10:41000, 65536 bytes sent, 0 received".into()],
+            data_tls: Some(false),
+            attempts: vec![
+                Attempt { host: "nat".into(), outcome: AttemptOutcome::Forwarded, from: "203.0.113.10".parse().unwrap(), to: "10.0.0.2:21".parse().unwrap() },
+                Attempt { host: "nat".into(), outcome: AttemptOutcome::Dropped, from: "203.0.113.10".parse().unwrap(), to: "10.0.0.2:50000".parse().unwrap() },
+                Attempt { host: "decoy".into(), outcome: AttemptOutcome::ReachedDecoy, from: "192.0.2.1".parse().unwrap(), to: "192.0.2.66:50001".parse().unwrap() },
+            ],
+            topology: "server-nat".into(),
+            server_addr: Some("203.0.113.1".parse().unwrap()),
+            server_own_addr: Some("10.0.0.2".parse().unwrap()),
+            network: Some(network()),
+            ..Observations::default()
+        },
+    }
+}
+
+pub fn fixture() -> RunResults {
+    let mut run = RunResults {
+        schema: SCHEMA,
+        ftpspec_version: "0.1.0".into(),
+        clients: vec![
+            ClientInfo { name: "wget".into(), version: "wget 1.0".into() },
+            ClientInfo { name: "curl".into(), version: "curl 1.0".into() },
+        ],
+        missing_clients: vec!["tnftp".into()],
+        interrupted: false,
+        results: vec![
+            case("curl", "passive/unroutable-address", Verdict::Pass, "curl reported success after 0.8 s, 65536 bytes right"),
+            case("wget", "passive/unroutable-address", Verdict::Fail, "expected the data connection via the control address 203.0.113.1; wget tried 10.0.0.2:50000, unroutable from its network"),
+            case("curl", "passive/epsv-blocked", Verdict::Informational, "curl exited 28 after 10.0 s"),
+            case("wget", "upload/passive-upload", Verdict::Unsupported, "wget cannot upload, which this case needs"),
+            case("curl", "upload/passive-upload", Verdict::Error, "the harness failed, not the client: cannot build the topology"),
+        ],
+    };
+    run.sort();
+    run
+}

@@ -1,0 +1,138 @@
+//! Golden files for the HTML, JUnit and JSON of a fixed run; diffs; hostile input.
+
+mod common;
+
+use ftpspec_report::{diff, html, junit, RunResults, Verdict};
+
+/// One element a line, so that a change to the report reads as a small diff.
+fn lines(page: &str) -> String {
+    page.replace("><", ">\n<")
+}
+
+#[test]
+fn html_golden() {
+    insta::assert_snapshot!("index_html", lines(&html::html(&common::fixture(), None)));
+}
+
+#[test]
+fn html_with_baseline_golden() {
+    let new = common::fixture();
+    let mut old = new.clone();
+    for r in &mut old.results {
+        if r.client == "wget" && r.scenario == "passive/unroutable-address" {
+            r.verdict = Verdict::Pass;
+        }
+        if r.client == "curl" && r.scenario == "passive/epsv-blocked" {
+            r.verdict = Verdict::Fail;
+        }
+    }
+    let page = html::html(&new, Some(&old));
+    // Regressions come first, before the counts and the matrix.
+    let regressions = page.find("1 regression(s)").expect("a regressions list");
+    assert!(regressions < page.find("id=\"summary\"").unwrap());
+    assert!(page.contains("▼ was pass"), "the worse cell is marked");
+    insta::assert_snapshot!("index_html_baseline", lines(&page));
+}
+
+#[test]
+fn junit_golden() {
+    let xml = junit::junit(&common::fixture());
+    assert!(xml.contains("<testsuite name=\"curl\"") && xml.contains("<testsuite name=\"wget\""));
+    insta::assert_snapshot!("junit_xml", xml);
+}
+
+#[test]
+fn json_golden_and_round_trip() {
+    let run = common::fixture();
+    let text = run.to_json();
+    insta::assert_snapshot!("results_json", text);
+    assert_eq!(RunResults::from_json(&text).unwrap(), run);
+    let e = RunResults::from_json(&text.replace("\"schema\": 1", "\"schema\": 2")).unwrap_err();
+    assert!(e.contains("schema 2; this ftpspec reads schema 1"), "{e}");
+    assert!(RunResults::from_json("{}")
+        .unwrap_err()
+        .contains("not an ftpspec results.json"));
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = common::fixture();
+    let mut b = a.clone();
+    b.results.reverse();
+    b.clients.reverse();
+    b.sort();
+    assert_eq!(html::html(&a, None), html::html(&b, None));
+    assert_eq!(junit::junit(&a), junit::junit(&b));
+    assert_eq!(a.to_json(), b.to_json());
+}
+
+#[test]
+fn diffs() {
+    let new = common::fixture();
+    let mut old = new.clone();
+    old.results[0].verdict = Verdict::Fail; // curl epsv-blocked: informational now, was fail
+    old.results
+        .retain(|r| r.scenario != "upload/passive-upload" || r.client != "wget");
+    let mut gone = old.results[0].clone();
+    gone.scenario = "passive/gone".into();
+    old.results.push(gone);
+    let d = diff(&old, &new);
+    assert!(!d.has_regressions());
+    assert_eq!(d.improvements.len(), 1);
+    assert_eq!(d.added.len(), 1);
+    assert_eq!(d.removed.len(), 1);
+    let text = d.text();
+    assert!(
+        text.contains("1 improvements:\n  curl passive/epsv-blocked: fail -> informational"),
+        "{text}"
+    );
+    old.results[2].verdict = Verdict::Pass; // wget unroutable: now worse
+    let d = diff(&old, &new);
+    assert!(d.has_regressions());
+    assert!(
+        d.text()
+            .starts_with("1 regressions:\n  wget passive/unroutable-address: pass -> fail"),
+        "{}",
+        d.text()
+    );
+}
+
+#[test]
+fn hostile_text_is_escaped_made_visible_and_cut() {
+    let mut run = common::fixture();
+    let r = &mut run.results[1];
+    r.reason = "<script>alert('reason')</script>".into();
+    r.client = "<b>evil</b>".into();
+    r.title = "\"quoted\" & <i>".into();
+    r.observations.stdout = format!("\x1b[31mred\x1b[0m\0{}", "A".repeat(1 << 20));
+    r.observations.stderr = "<img src=x onerror=alert(1)>".into();
+    r.observations.dialogue = "S: 220 <script>x</script>\nC: USER \u{7}bell\n".into();
+    r.observations.command = vec!["sh".into(), "-c".into(), "echo '</pre><script>'".into()];
+    run.sort();
+    let page = html::html(&run, None);
+    for bad in [
+        "<script>alert",
+        "<img src=x",
+        "<b>evil</b>",
+        "<i>",
+        "</pre><script>",
+        "\x1b",
+        "\0",
+        "\u{7}",
+    ] {
+        assert!(!page.contains(bad), "{bad:?} reached the page unescaped");
+    }
+    assert!(page.contains("&lt;script&gt;alert('reason')&lt;/script&gt;"));
+    assert!(
+        page.contains("\u{241b}[31mred"),
+        "escape characters are shown, not sent"
+    );
+    assert!(
+        page.len() < 400 * 1024,
+        "1 MiB of output is cut: {} bytes",
+        page.len()
+    );
+    assert!(page.contains("more bytes not shown"));
+    let xml = junit::junit(&run);
+    assert!(!xml.contains("<script>") && !xml.contains("\x1b") && !xml.contains('\0'));
+}
