@@ -465,6 +465,34 @@ pub(crate) struct SessionConfigs {
     pub(crate) data: Arc<ServerConfig>,
 }
 
+/// A certificate chain and key for `names`, signed by a fresh test CA: what
+/// [`Ftps`] generates, for use elsewhere (another server under test, a benchmark ceiling).
+#[derive(Debug, Clone)]
+pub struct GeneratedIdentity {
+    /// The leaf certificate then the CA, PEM.
+    pub chain_pem: String,
+    /// The leaf's private key, PEM.
+    pub key_pem: String,
+    /// The CA certificate to trust, PEM.
+    pub ca_pem: String,
+}
+
+/// Generates a [`GeneratedIdentity`].
+pub fn generate_identity<S: AsRef<str>>(names: &[S]) -> Result<GeneratedIdentity, Error> {
+    let err =
+        |what: &str, e: &dyn std::fmt::Display| Error::Invalid(format!("generating {what}: {e}"));
+    let (ca_key, ca_params, ca_pem) = generate_ca().map_err(|e| err("the test CA", &e))?;
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let names: Vec<String> = names.iter().map(|n| n.as_ref().to_owned()).collect();
+    let (cert, key) = leaf(&names, rcgen::ExtendedKeyUsagePurpose::ServerAuth, &issuer)
+        .map_err(|e| err("the certificate", &e))?;
+    Ok(GeneratedIdentity {
+        chain_pem: format!("{}{ca_pem}", cert.pem()),
+        key_pem: key.serialize_pem(),
+        ca_pem,
+    })
+}
+
 fn ca_der(pem: &str) -> Result<CertificateDer<'static>, Error> {
     CertificateDer::from_pem_slice(pem.as_bytes())
         .map_err(|e| Error::Invalid(format!("FTPS setup: test CA: {e}")))

@@ -637,7 +637,11 @@ async fn a_tls_handshake_on_the_plain_port_gets_500_and_a_close() {
         .await
         .unwrap_err();
     assert!(!err.to_string().is_empty());
-    wait_for(&server, |log| !log.warnings().is_empty()).await;
+    // The warning is logged before the 500 goes out; wait for both.
+    wait_for(&server, |log| {
+        !log.warnings().is_empty() && log.reply_codes().contains(&500)
+    })
+    .await;
     let log = server.events();
     assert!(log.reply_codes().contains(&500), "{}", log.transcript());
     assert!(

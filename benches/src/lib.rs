@@ -1,0 +1,440 @@
+//! Shared pieces of ftpspec's benchmarks: a small in-process FTP client on tokio (so a bench
+//! measures the server, not a client program), the ceilings (raw TCP and raw rustls streams
+//! of the same bytes), an optional vsftpd peer, and the ratio table printed at the end.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Bytes moved per iteration.
+pub const MIB: u64 = 1 << 20;
+
+/// A buffer size for reading and writing data (what the mock uses too).
+pub const CHUNK: usize = 256 * 1024;
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// How the client gets its data connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataMode {
+    /// EPSV.
+    Passive,
+    /// EPRT to a listener of the client's.
+    Active,
+}
+
+/// A minimal FTP client: one control connection, binary transfers.
+pub struct FtpClient {
+    ctl: BufReader<Box<dyn Io>>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    server: SocketAddr,
+}
+
+fn io_err(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// A rustls client config trusting `ca_pem`.
+pub fn client_tls(ca_pem: &str) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.expect("CA PEM")).expect("CA");
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+impl FtpClient {
+    /// Connects, logs in, TYPE I; with `tls`, AUTH TLS + PBSZ 0 + PROT P first.
+    pub async fn connect(
+        server: SocketAddr,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> std::io::Result<FtpClient> {
+        Self::connect_as(server, tls, "bench", "bench").await
+    }
+
+    /// [`FtpClient::connect`] with a user and password.
+    pub async fn connect_as(
+        server: SocketAddr,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        user: &str,
+        password: &str,
+    ) -> std::io::Result<FtpClient> {
+        let tcp = TcpStream::connect(server).await?;
+        tcp.set_nodelay(true)?;
+        let mut c = FtpClient {
+            ctl: BufReader::new(Box::new(tcp)),
+            tls: None,
+            server,
+        };
+        c.expect(220).await?;
+        if let Some(cfg) = tls {
+            c.cmd("AUTH TLS", 234).await?;
+            let io = std::mem::replace(&mut c.ctl, BufReader::new(Box::new(empty::EmptyDuplex)));
+            let tls = tokio_rustls::TlsConnector::from(cfg.clone())
+                .connect(
+                    ServerName::try_from("localhost").map_err(io_err)?,
+                    io.into_inner(),
+                )
+                .await?;
+            c.ctl = BufReader::new(Box::new(tls));
+            c.tls = Some(cfg);
+        }
+        c.cmd(&format!("USER {user}"), 331).await?;
+        c.cmd(&format!("PASS {password}"), 230).await?;
+        if c.tls.is_some() {
+            c.cmd("PBSZ 0", 200).await?;
+            c.cmd("PROT P", 200).await?;
+        }
+        c.cmd("TYPE I", 200).await?;
+        Ok(c)
+    }
+
+    async fn reply(&mut self) -> std::io::Result<(u16, String)> {
+        let mut line = String::new();
+        if self.ctl.read_line(&mut line).await? == 0 {
+            return Err(io_err("control connection closed"));
+        }
+        let code: u16 = line.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
+        if line.as_bytes().get(3) == Some(&b'-') {
+            loop {
+                let mut next = String::new();
+                if self.ctl.read_line(&mut next).await? == 0
+                    || next.starts_with(&format!("{code} "))
+                {
+                    break;
+                }
+            }
+        }
+        Ok((code, line))
+    }
+
+    async fn expect(&mut self, code: u16) -> std::io::Result<String> {
+        let (got, text) = self.reply().await?;
+        if got != code {
+            return Err(io_err(format!("expected {code}, got {}", text.trim_end())));
+        }
+        Ok(text)
+    }
+
+    async fn cmd(&mut self, line: &str, code: u16) -> std::io::Result<String> {
+        self.ctl
+            .get_mut()
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await?;
+        self.ctl.get_mut().flush().await?;
+        self.expect(code).await
+    }
+
+    async fn data(&mut self, mode: DataMode, line: &str) -> std::io::Result<Box<dyn Io>> {
+        let tcp = match mode {
+            DataMode::Passive => {
+                let text = self.cmd("EPSV", 229).await?;
+                let port: u16 = text
+                    .split("|||")
+                    .nth(1)
+                    .and_then(|r| r.split('|').next())
+                    .and_then(|p| p.parse().ok())
+                    .ok_or_else(|| io_err(format!("bad 229: {text}")))?;
+                let tcp = TcpStream::connect(SocketAddr::new(self.server.ip(), port)).await?;
+                self.cmd(line, 150).await?;
+                tcp
+            }
+            DataMode::Active => {
+                let local = self.local_ip();
+                let listener = TcpListener::bind(SocketAddr::new(local, 0)).await?;
+                let port = listener.local_addr()?.port();
+                self.cmd(&format!("EPRT |1|{local}|{port}|"), 200).await?;
+                self.ctl
+                    .get_mut()
+                    .write_all(format!("{line}\r\n").as_bytes())
+                    .await?;
+                let (tcp, _) = listener.accept().await?;
+                self.expect(150).await?;
+                tcp
+            }
+        };
+        tcp.set_nodelay(true)?;
+        match &self.tls {
+            None => Ok(Box::new(tcp)),
+            Some(cfg) => {
+                let tls = tokio_rustls::TlsConnector::from(cfg.clone())
+                    .connect(ServerName::try_from("localhost").map_err(io_err)?, tcp)
+                    .await?;
+                Ok(Box::new(tls))
+            }
+        }
+    }
+
+    fn local_ip(&self) -> std::net::IpAddr {
+        // The control connection's local address is where the server can reach us.
+        match self.server.ip() {
+            std::net::IpAddr::V4(v4) if v4.is_loopback() => "127.0.0.1".parse().expect("ip"),
+            _ => std::env::var("FTPSPEC_BENCH_CLIENT_IP")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| "127.0.0.1".parse().expect("ip")),
+        }
+    }
+
+    /// RETR `path`, reading everything into a fixed buffer; returns the bytes.
+    pub async fn retr(&mut self, mode: DataMode, path: &str) -> std::io::Result<u64> {
+        let mut data = self.data(mode, &format!("RETR {path}")).await?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut total = 0u64;
+        loop {
+            match data.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => total += n as u64,
+                // A TLS peer that closes without close_notify after sending everything.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(e),
+            }
+        }
+        self.expect(226).await?;
+        Ok(total)
+    }
+
+    /// STOR `size` bytes to `path`.
+    pub async fn stor(&mut self, mode: DataMode, path: &str, size: u64) -> std::io::Result<()> {
+        let mut data = self.data(mode, &format!("STOR {path}")).await?;
+        let buf = vec![0x5au8; CHUNK];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(CHUNK as u64) as usize;
+            data.write_all(&buf[..n]).await?;
+            left -= n as u64;
+        }
+        data.shutdown().await?;
+        drop(data);
+        self.expect(226).await?;
+        Ok(())
+    }
+}
+
+/// A stream that is empty both ways (placeholder while the control stream is upgraded).
+mod empty {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+    pub struct EmptyDuplex;
+
+    impl AsyncRead for EmptyDuplex {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for EmptyDuplex {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            b: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            Poll::Ready(Ok(b.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+}
+
+/// The ceiling for plain transfers: a tokio TCP server writing `size` bytes of a static
+/// buffer to one connection; the client reads them as [`FtpClient::retr`] does.
+pub struct RawTcp {
+    addr: SocketAddr,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl RawTcp {
+    /// Starts the sender on `bind`.
+    pub async fn start(bind: SocketAddr, size: u64) -> RawTcp {
+        let listener = TcpListener::bind(bind).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let buf = vec![0x5au8; CHUNK];
+            while let Ok((mut s, _)) = listener.accept().await {
+                let buf = buf.clone();
+                tokio::spawn(async move {
+                    let _ = s.set_nodelay(true);
+                    let mut left = size;
+                    while left > 0 {
+                        let n = left.min(CHUNK as u64) as usize;
+                        if s.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                        left -= n as u64;
+                    }
+                    let _ = s.shutdown().await;
+                });
+            }
+        });
+        RawTcp { addr, _task: task }
+    }
+
+    /// Reads one stream to its end.
+    pub async fn fetch(&self) -> u64 {
+        fetch_from(self.addr).await
+    }
+}
+
+/// Reads one plain TCP stream from `addr` to its end.
+pub async fn fetch_from(addr: SocketAddr) -> u64 {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let _ = s.set_nodelay(true);
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0;
+    loop {
+        let n = s.read(&mut buf).await.expect("read");
+        if n == 0 {
+            return total;
+        }
+        total += n as u64;
+    }
+}
+
+/// The ceiling for PROT P: the same over a rustls stream with the mock's certificate.
+pub struct RawTls {
+    addr: SocketAddr,
+    client: Arc<rustls::ClientConfig>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl RawTls {
+    /// Starts the sender with a certificate from ftpspec-mock's test PKI generator.
+    pub async fn start(size: u64) -> RawTls {
+        let id =
+            ftpspec_mock::tls::generate_identity(&["localhost", "127.0.0.1"]).expect("identity");
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(id.chain_pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .expect("chain");
+        let key =
+            rustls::pki_types::PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).expect("key");
+        let client = client_tls(&id.ca_pem);
+        let server = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("cert"),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let acceptor = tokio_rustls::TlsAcceptor::from(server);
+        let task = tokio::spawn(async move {
+            let buf = vec![0x5au8; CHUNK];
+            while let Ok((s, _)) = listener.accept().await {
+                let (acceptor, buf) = (acceptor.clone(), buf.clone());
+                tokio::spawn(async move {
+                    let _ = s.set_nodelay(true);
+                    let Ok(mut s) = acceptor.accept(s).await else {
+                        return;
+                    };
+                    let mut left = size;
+                    while left > 0 {
+                        let n = left.min(CHUNK as u64) as usize;
+                        if s.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                        left -= n as u64;
+                    }
+                    let _ = s.shutdown().await;
+                });
+            }
+        });
+        RawTls {
+            addr,
+            client,
+            _task: task,
+        }
+    }
+
+    /// Reads one stream to its end.
+    pub async fn fetch(&self) -> u64 {
+        let tcp = TcpStream::connect(self.addr).await.expect("connect");
+        let _ = tcp.set_nodelay(true);
+        let mut s = tokio_rustls::TlsConnector::from(self.client.clone())
+            .connect(ServerName::try_from("localhost").expect("name"), tcp)
+            .await
+            .expect("tls");
+        let mut buf = vec![0u8; CHUNK];
+        let mut total = 0;
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) => return total,
+                Ok(n) => total += n as u64,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return total,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+}
+
+/// Per-iteration times of each benchmark, recorded by [`record`] for the ratio table.
+static TIMES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
+
+/// Records that one iteration of `name` took `d`.
+pub fn record(name: &str, d: Duration) {
+    TIMES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(name.to_owned())
+        .or_default()
+        .push(d.as_secs_f64());
+}
+
+/// Median seconds per iteration of `name`.
+pub fn median(name: &str) -> Option<f64> {
+    let times = TIMES.lock().unwrap_or_else(|e| e.into_inner());
+    let mut v = times.get(name)?.clone();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    Some(v[v.len() / 2])
+}
+
+/// Times `f` once and records it under `name`.
+pub async fn timed<F: std::future::Future<Output = T>, T>(name: &str, f: F) -> (Duration, T) {
+    let t = Instant::now();
+    let out = f.await;
+    let d = t.elapsed();
+    record(name, d);
+    (d, out)
+}
+
+/// Prints `name`'s median throughput and its ratio to `ceiling`'s.
+pub fn ratio_line(name: &str, bytes: u64, ceiling: &str) -> String {
+    let mbs = |n: &str| median(n).map(|s| bytes as f64 / s / MIB as f64);
+    match (mbs(name), mbs(ceiling)) {
+        (Some(a), Some(c)) => format!("{name:<40} {a:>8.0} MiB/s   {:>5.2}x {ceiling}", a / c),
+        (Some(a), None) => format!("{name:<40} {a:>8.0} MiB/s   (no {ceiling})"),
+        _ => format!("{name:<40} not measured"),
+    }
+}
