@@ -22,7 +22,13 @@ fn rt() -> tokio::runtime::Runtime {
 
 fn loopback(c: &mut Criterion, rt: &tokio::runtime::Runtime, size: u64, label: &str, full: bool) {
     let path = format!("/gen/{}M", size / MIB);
-    let plain = rt.block_on(async { MockServer::builder().start().await.expect("mock") });
+    let plain = rt.block_on(async {
+        MockServer::builder()
+            .upload_limit(u64::MAX)
+            .start()
+            .await
+            .expect("mock")
+    });
     let tls = rt.block_on(async {
         MockServer::builder()
             .ftps(Ftps::explicit())
@@ -277,7 +283,7 @@ impl Vsftpd {
             &conf,
             format!(
                 "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\n\
-                 anonymous_enable=YES\nlocal_enable=NO\nno_anon_password=YES\nanon_root={}\nftp_username=nobody\n\
+                 anonymous_enable=YES\nlocal_enable=NO\nanon_root={}\n\
                  secure_chroot_dir={}\nseccomp_sandbox=NO\nxferlog_enable=NO\npasv_enable=YES\n\
                  pasv_min_port=52000\npasv_max_port=52100\n",
                 root.display(),

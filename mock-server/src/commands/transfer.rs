@@ -425,7 +425,7 @@ impl Task {
         };
         match (moved, fault) {
             (Ok(true), Some((_, action))) => {
-                self.store(&kept, &rec);
+                self.store(&mut kept, &rec);
                 return self.fault(action, stream, rec, "mid-transfer").await;
             }
             (Ok(_), _) => {
@@ -441,13 +441,13 @@ impl Task {
                         },
                     );
                 }
-                self.store(&kept, &rec);
+                self.store(&mut kept, &rec);
                 drop(rec);
             }
             (Err(e), _) => {
                 drop(stream);
                 rec.end = Some(DataEnd::Error(e.to_string()));
-                self.store(&kept, &rec);
+                self.store(&mut kept, &rec);
                 drop(rec);
                 self.final_reply(Reply::new(
                     ReplyCode::ConnectionClosedTransferAborted,
@@ -541,15 +541,20 @@ impl Task {
         ))
     }
 
-    /// Stores an upload (complete or partial) and logs it.
-    fn store(&self, kept: &Option<Vec<u8>>, rec: &DataRecord) {
+    /// Stores an upload (complete or partial) and logs it. The data moves into the file tree
+    /// (`kept` is left empty but `Some`, so "not kept" stays visible as `None`).
+    fn store(&self, kept: &mut Option<Vec<u8>>, rec: &DataRecord) {
         let Job::Receive { path, base, .. } = &self.job else {
             return;
         };
         let (size, was_kept) = match kept {
             Some(data) => {
                 let size = data.len() as u64;
-                if let Err(e) = self.shared.vfs().store(path, Bytes::from(data.clone())) {
+                if let Err(e) = self
+                    .shared
+                    .vfs()
+                    .store(path, Bytes::from(std::mem::take(data)))
+                {
                     self.shared.log(
                         self.session,
                         EventKind::Warning {
