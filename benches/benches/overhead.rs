@@ -12,17 +12,6 @@ use ftpspec::scenario::Action;
 use ftpspec_mock::MockServer;
 use ftpspec_netns::{PresetName, PresetOptions, Topology};
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -50,7 +39,7 @@ fn main() {
     });
     g.finish();
 
-    if !is_root() {
+    if !ftpspec_benches::is_root() {
         eprintln!(
             "overhead: topologies and scenarios need root (network namespaces); not measured"
         );

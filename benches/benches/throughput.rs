@@ -142,7 +142,7 @@ fn loopback(c: &mut Criterion, rt: &tokio::runtime::Runtime, size: u64, label: &
 }
 
 fn through_nat(c: &mut Criterion) {
-    if !ftpspec_netns_is_root() {
+    if !ftpspec_benches::is_root() {
         eprintln!("throughput: the server-nat path needs root (network namespaces); not measured");
         return;
     }
@@ -225,17 +225,6 @@ fn through_nat(c: &mut Criterion) {
     g.finish();
     drop(mock);
     topo.destroy().expect("teardown");
-}
-
-fn ftpspec_netns_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 /// vsftpd serving a file of `size` bytes on loopback, when installed.

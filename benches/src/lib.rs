@@ -438,3 +438,15 @@ pub fn ratio_line(name: &str, bytes: u64, ceiling: &str) -> String {
         _ => format!("{name:<40} not measured"),
     }
 }
+
+/// Whether this process is root (the network benchmarks need it).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}

@@ -277,7 +277,10 @@ impl Client {
             } => (actions.clone(), settings.clone()),
             Kind::File(f) => (
                 f.actions.keys().filter_map(|k| action_of(k)).collect(),
-                f.settings.keys().filter_map(|k| setting_of(k)).collect(),
+                f.settings
+                    .keys()
+                    .filter_map(|k| Setting::from_name(k))
+                    .collect(),
             ),
         };
         if !actions.contains(&action) {
@@ -354,53 +357,12 @@ fn action_of(key: &str) -> Option<Action> {
     }
 }
 
-fn setting_of(key: &str) -> Option<Setting> {
-    Some(match key {
-        "disable_epsv" => Setting::DisableEpsv,
-        "prefer_epsv" => Setting::PreferEpsv,
-        "disable_eprt" => Setting::DisableEprt,
-        "force_pasv_ip" => Setting::ForcePasvIp,
-        "port_range" => Setting::PortRange,
-        "external_ip" => Setting::ExternalIp,
-        "ftps_explicit" => Setting::FtpsExplicit,
-        "ftps_implicit" => Setting::FtpsImplicit,
-        "ccc" => Setting::Ccc,
-        _ => return None,
-    })
-}
-
 fn builtin_support(b: Builtin) -> (Vec<Action>, Vec<Setting>) {
     use Action::*;
     use Setting::*;
     match b {
-        Builtin::Curl => (
-            vec![List, Download, Upload],
-            vec![
-                DisableEpsv,
-                PreferEpsv,
-                DisableEprt,
-                ForcePasvIp,
-                PortRange,
-                ExternalIp,
-                FtpsExplicit,
-                FtpsImplicit,
-                Ccc,
-            ],
-        ),
-        Builtin::Lftp => (
-            vec![List, Download, Upload],
-            vec![
-                DisableEpsv,
-                PreferEpsv,
-                DisableEprt,
-                ForcePasvIp,
-                PortRange,
-                ExternalIp,
-                FtpsExplicit,
-                FtpsImplicit,
-                Ccc,
-            ],
-        ),
+        // curl and lftp have a setting for everything a scenario asks.
+        Builtin::Curl | Builtin::Lftp => (vec![List, Download, Upload], Setting::ALL.to_vec()),
         // wget uses PASV and PORT on IPv4, never EPSV or EPRT.
         Builtin::Wget => (
             vec![List, Download],
@@ -803,7 +765,7 @@ impl ClientFile {
             check_template(&format!("actions.{k}"), v)?;
         }
         for (k, v) in &self.settings {
-            if setting_of(k).is_none() && k != "active" && k != "trust_cert" {
+            if Setting::from_name(k).is_none() && k != "active" && k != "trust_cert" {
                 return Err(format!(
                     "[settings] {k}: unknown setting; the settings are active, port_range, external_ip, force_pasv_ip, disable_epsv, disable_eprt, ftps_explicit, ftps_implicit, ccc, trust_cert"
                 ));

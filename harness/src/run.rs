@@ -118,15 +118,16 @@ pub fn resolve_clients(args: &RunArgs) -> anyhow::Result<(Vec<Client>, Vec<Strin
     Ok((clients, missing))
 }
 
-/// Runs scenarios against clients, `jobs` at a time, reporting progress on stderr through
-/// `progress`. Stops early (returning what finished) when `stop` resolves.
+/// Runs scenarios against clients, `jobs` at a time, reporting each finished case through
+/// `progress`. Stops early (returning what finished, marked interrupted) when `stop`
+/// resolves. The results come sorted, with each client's version asked once.
 pub async fn run_matrix(
     scenarios: &[Scenario],
     clients: &[Client],
     jobs: usize,
     mut progress: impl FnMut(usize, usize, &CaseResult),
     stop: impl std::future::Future<Output = ()>,
-) -> (Vec<CaseResult>, bool) {
+) -> RunResults {
     let versions: Vec<String> = clients.iter().map(|c| c.version()).collect();
     let cases: Vec<(Scenario, Client, String)> = scenarios
         .iter()
@@ -169,7 +170,23 @@ pub async fn run_matrix(
             }
         }
     }
-    (results, interrupted)
+    let mut run = RunResults {
+        schema: SCHEMA,
+        ftpspec_version: env!("CARGO_PKG_VERSION").into(),
+        clients: clients
+            .iter()
+            .zip(versions)
+            .map(|(c, version)| ClientInfo {
+                name: c.name().into(),
+                version,
+            })
+            .collect(),
+        missing_clients: Vec::new(),
+        interrupted,
+        results,
+    };
+    run.sort();
+    run
 }
 
 /// `ftpspec run`.
@@ -207,7 +224,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         args.jobs
     );
     let started = Instant::now();
-    let (results, interrupted) = run_matrix(
+    let mut run = run_matrix(
         &scenarios,
         &clients,
         args.jobs,
@@ -229,21 +246,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
     )
     .await;
-    let mut run = RunResults {
-        schema: SCHEMA,
-        ftpspec_version: env!("CARGO_PKG_VERSION").into(),
-        clients: clients
-            .iter()
-            .map(|c| ClientInfo {
-                name: c.name().into(),
-                version: c.version(),
-            })
-            .collect(),
-        missing_clients: missing,
-        interrupted,
-        results,
-    };
-    run.sort();
+    run.missing_clients = missing;
+    let interrupted = run.interrupted;
     run.write(&args.out, baseline.as_ref())
         .with_context(|| format!("cannot write the results to {}", args.out.display()))?;
     println!("{}", run.table());
@@ -335,24 +339,7 @@ pub async fn run_catalogue(filters: &[&str], clients: &[Client]) -> Result<RunRe
     if scenarios.is_empty() {
         return Err(format!("no scenario matches {filters:?}"));
     }
-    let (results, _) =
-        run_matrix(&scenarios, clients, 4, |_, _, _| {}, std::future::pending()).await;
-    let mut run = RunResults {
-        schema: SCHEMA,
-        ftpspec_version: env!("CARGO_PKG_VERSION").into(),
-        clients: clients
-            .iter()
-            .map(|c| ClientInfo {
-                name: c.name().into(),
-                version: c.version(),
-            })
-            .collect(),
-        missing_clients: Vec::new(),
-        interrupted: false,
-        results,
-    };
-    run.sort();
-    Ok(run)
+    Ok(run_matrix(&scenarios, clients, 4, |_, _, _| {}, std::future::pending()).await)
 }
 
 /// Options of `ftpspec diff`.

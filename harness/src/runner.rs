@@ -213,10 +213,7 @@ async fn run_inner(
 
     // Observations, once the server has finished with the client's connections (a moment
     // at most: the client has ended).
-    let settle = Instant::now();
-    while server.active_sessions() > 0 && settle.elapsed() < Duration::from_secs(2) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    server.wait_idle(Duration::from_secs(2)).await;
     let log = server.events();
     match f.client.action {
         Action::Download => {
@@ -303,6 +300,8 @@ fn fill_from_log(obs: &mut Observations, log: &EventLog) {
 pub fn judge<'a>(scenario: &Scenario, client: &str, o: &'a Observations) -> (Verdict, String) {
     let f = &scenario.file;
     let e = &f.expect;
+    // Loaded scenarios always have a network (checked when they were read).
+    let net = scenario.network().ok();
     let secs = o.client_ms as f64 / 1000.0;
     let said_line = |text: &'a str| {
         text.lines()
@@ -413,10 +412,10 @@ pub fn judge<'a>(scenario: &Scenario, client: &str, o: &'a Observations) -> (Ver
         }
     }
     if e.active_ports_in_range == Some(true) {
-        let range = scenario
-            .network()
-            .map(|n| n.active_ports)
-            .unwrap_or(50100..=50110);
+        let range = net
+            .as_ref()
+            .map(|n| n.active_ports.clone())
+            .unwrap_or_else(|| ftpspec_netns::PresetOptions::default().active_ports);
         if let Some(bad) = o.active_targets.iter().find(|t| !range.contains(&t.port())) {
             failures.push(format!(
                 "expected PORT/EPRT ports in {}-{}; {client} announced {bad}",
@@ -430,7 +429,7 @@ pub fn judge<'a>(scenario: &Scenario, client: &str, o: &'a Observations) -> (Ver
         }
     }
     if e.active_address_public == Some(true) {
-        let public = scenario.network().ok().map(|n| n.roles.client_public_addr);
+        let public = net.as_ref().map(|n| n.roles.client_public_addr);
         if let Some(bad) = o.active_targets.iter().find(|t| Some(t.ip()) != public) {
             failures.push(format!(
                 "expected PORT/EPRT to carry the public address {}; {client} announced {bad}",

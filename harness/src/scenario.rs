@@ -205,6 +205,24 @@ pub enum Setting {
 }
 
 impl Setting {
+    /// Every setting.
+    pub const ALL: [Setting; 9] = [
+        Setting::DisableEpsv,
+        Setting::PreferEpsv,
+        Setting::DisableEprt,
+        Setting::ForcePasvIp,
+        Setting::PortRange,
+        Setting::ExternalIp,
+        Setting::FtpsExplicit,
+        Setting::FtpsImplicit,
+        Setting::Ccc,
+    ];
+
+    /// The setting with this name in files.
+    pub fn from_name(name: &str) -> Option<Setting> {
+        Setting::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// The name in files.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -58,10 +58,7 @@ impl Lab {
 
     /// The event log, once the server is done with the sessions of clients that ended.
     fn log(&self) -> EventLog {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while self.server().active_sessions() > 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.server().wait_idle_blocking(Duration::from_secs(5));
         self.server().events()
     }
 

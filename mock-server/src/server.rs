@@ -260,6 +260,27 @@ impl MockServer {
         self.shared.sessions.load(Ordering::SeqCst)
     }
 
+    /// Waits until no control connection is open, at most `timeout`; true if none is. A
+    /// client that has exited can be ahead of the server's log of its session (the last
+    /// reply, a failed handshake): wait before asserting on the end of [`MockServer::events`].
+    pub async fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.active_sessions() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.active_sessions() == 0
+    }
+
+    /// [`MockServer::wait_idle`] for code outside an async context (the server runs on its
+    /// own thread, so blocking here does not stall it).
+    pub fn wait_idle_blocking(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.active_sessions() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.active_sessions() == 0
+    }
+
     /// Checks every mock's [`Mock::expect`]; on failure returns a message with the whole
     /// transcript.
     pub fn verify(&self) -> Result<(), String> {

@@ -61,10 +61,7 @@ impl Setup {
     /// The event log, once the server is done with the connections of clients that have
     /// ended (a client can exit before the server has logged the last of its session).
     fn log(&self) -> EventLog {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while self.server.active_sessions() > 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.server.wait_idle_blocking(Duration::from_secs(5));
         self.server.events()
     }
 

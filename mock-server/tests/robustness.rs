@@ -22,13 +22,11 @@ fn rss_kib() -> u64 {
 }
 
 async fn settle(server: &MockServer) {
-    for _ in 0..500 {
-        if server.active_sessions() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{} sessions never ended", server.active_sessions());
+    assert!(
+        server.wait_idle(Duration::from_secs(5)).await,
+        "{} sessions never ended",
+        server.active_sessions()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -269,6 +269,35 @@ fn input_chain(outside: &str) -> String {
     )
 }
 
+/// A NAT's ruleset: masquerade out of "wan", DNAT of each `(ports, address)` coming in on
+/// "wan", the observation sets, a forward chain that lets in from outside only what was
+/// translated, the input chain, and the conntrack FTP helper on port 21 when `helper`.
+fn nat_ruleset(dnat: &[(String, &str)], helper: bool) -> String {
+    let pre: String = dnat
+        .iter()
+        .map(|(ports, to)| format!("    iifname \"wan\" tcp dport {ports} dnat ip to {to}\n"))
+        .collect();
+    format!(
+        "table inet ftpspec {{
+{SETS}{helpers}  chain nat_pre {{
+    type nat hook prerouting priority dstnat;
+{pre}  }}
+  chain nat_post {{
+    type nat hook postrouting priority srcnat;
+    oifname \"wan\" masquerade
+  }}
+{forward}{input}}}
+",
+        helpers = if helper {
+            helper_object(21)
+        } else {
+            String::new()
+        },
+        forward = forward_chain("wan", "lan", "ct status dnat", helper.then_some(21)),
+        input = input_chain("wan"),
+    )
+}
+
 fn helper_object(port: u16) -> String {
     format!("  ct helper ftp-{port} {{ type \"ftp\" protocol tcp; }}\n")
 }
@@ -297,34 +326,11 @@ fn direct() -> Preset {
 }
 
 fn server_nat(opts: &PresetOptions, forward_range: bool, helper: bool) -> Preset {
-    let pasv = if forward_range {
-        format!(
-            "    iifname \"wan\" tcp dport {} dnat ip to 10.0.0.2\n",
-            range(&opts.pasv_ports)
-        )
-    } else {
-        String::new()
-    };
-    let nft = format!(
-        "table inet ftpspec {{
-{SETS}{helpers}  chain nat_pre {{
-    type nat hook prerouting priority dstnat;
-    iifname \"wan\" tcp dport 21 dnat ip to 10.0.0.2
-{pasv}  }}
-  chain nat_post {{
-    type nat hook postrouting priority srcnat;
-    oifname \"wan\" masquerade
-  }}
-{forward}{input}}}
-",
-        helpers = if helper {
-            helper_object(21)
-        } else {
-            String::new()
-        },
-        forward = forward_chain("wan", "lan", "ct status dnat", helper.then_some(21)),
-        input = input_chain("wan"),
-    );
+    let mut dnat = vec![("21".to_owned(), "10.0.0.2")];
+    if forward_range {
+        dnat.push((range(&opts.pasv_ports), "10.0.0.2"));
+    }
+    let nft = nat_ruleset(&dnat, helper);
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
         .host(
@@ -361,33 +367,12 @@ fn server_nat(opts: &PresetOptions, forward_range: bool, helper: bool) -> Preset
 }
 
 fn client_nat(opts: &PresetOptions, helper: bool) -> Preset {
-    let active = if opts.forward_active_ports && !helper {
-        format!(
-            "    iifname \"wan\" tcp dport {} dnat ip to 192.168.1.2\n",
-            range(&opts.active_ports)
-        )
+    let dnat = if opts.forward_active_ports && !helper {
+        vec![(range(&opts.active_ports), "192.168.1.2")]
     } else {
-        String::new()
+        vec![]
     };
-    let nft = format!(
-        "table inet ftpspec {{
-{SETS}{helpers}  chain nat_pre {{
-    type nat hook prerouting priority dstnat;
-{active}  }}
-  chain nat_post {{
-    type nat hook postrouting priority srcnat;
-    oifname \"wan\" masquerade
-  }}
-{forward}{input}}}
-",
-        helpers = if helper {
-            helper_object(21)
-        } else {
-            String::new()
-        },
-        forward = forward_chain("wan", "lan", "ct status dnat", helper.then_some(21)),
-        input = input_chain("wan"),
-    );
+    let nft = nat_ruleset(&dnat, helper);
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
         .host(
@@ -424,33 +409,13 @@ fn client_nat(opts: &PresetOptions, helper: bool) -> Preset {
 }
 
 fn both_nat(opts: &PresetOptions) -> Preset {
-    let cnat = format!(
-        "table inet ftpspec {{
-{SETS}  chain nat_post {{
-    type nat hook postrouting priority srcnat;
-    oifname \"wan\" masquerade
-  }}
-{forward}{input}}}
-",
-        forward = forward_chain("wan", "lan", "ct status dnat", None),
-        input = input_chain("wan"),
-    );
-    let snat = format!(
-        "table inet ftpspec {{
-{SETS}  chain nat_pre {{
-    type nat hook prerouting priority dstnat;
-    iifname \"wan\" tcp dport 21 dnat ip to 10.0.0.2
-    iifname \"wan\" tcp dport {pasv} dnat ip to 10.0.0.2
-  }}
-  chain nat_post {{
-    type nat hook postrouting priority srcnat;
-    oifname \"wan\" masquerade
-  }}
-{forward}{input}}}
-",
-        pasv = range(&opts.pasv_ports),
-        forward = forward_chain("wan", "lan", "ct status dnat", None),
-        input = input_chain("wan"),
+    let cnat = nat_ruleset(&[], false);
+    let snat = nat_ruleset(
+        &[
+            ("21".to_owned(), "10.0.0.2"),
+            (range(&opts.pasv_ports), "10.0.0.2"),
+        ],
+        false,
     );
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())

@@ -331,21 +331,16 @@ impl Host {
     /// Runs a program inside the host to its end, with stdin closed and stdout, stderr and
     /// the exit status captured; killed after `timeout`.
     pub async fn run(&self, args: &[&str], timeout: Duration) -> Result<Output, Error> {
-        let Some((program, rest)) = args.split_first() else {
-            return Err(Error::Invalid("run: no program given".into()));
-        };
-        let mut cmd = self.command(program);
-        cmd.args(rest).stdin(Stdio::null());
-        let command = args.join(" ");
-        match tokio::time::timeout(timeout, cmd.output()).await {
-            Ok(Ok(out)) => Ok(out),
-            Ok(Err(error)) => Err(Error::Spawn {
-                program: program.to_string(),
-                error,
+        let out = self.run_captured(args, timeout).await?;
+        match out.status {
+            Some(status) => Ok(Output {
+                status,
+                stdout: out.stdout,
+                stderr: out.stderr,
             }),
-            Err(_) => Err(Error::Timeout {
+            None => Err(Error::Timeout {
                 host: self.name.clone(),
-                command,
+                command: args.join(" "),
                 timeout,
             }),
         }
