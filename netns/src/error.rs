@@ -18,6 +18,12 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// No preset has this name.
+    #[error("unknown preset {name:?}; the presets are: {}", crate::PresetName::ALL.map(|p| p.as_str()).join(", "))]
+    UnknownPreset {
+        /// The name given.
+        name: String,
+    },
     /// A topology is wrong in a way not tied to one place in a file.
     #[error("invalid topology: {0}")]
     Invalid(String),

@@ -43,6 +43,6 @@ pub use error::Error;
 pub use presets::{Preset, PresetName, PresetOptions, Roles};
 pub use spec::{HostSpec, LinkEnd, LinkSpec, RouteSpec, TopologySpec};
 pub use topology::{
-    live_topologies, sweep, teardown_all, Attempt, Captured, Host, HostThread, Outcome, Topology,
-    PREFIX,
+    live_topologies, sweep, teardown_all, Attempt, AttemptOutcome, Captured, Host, HostThread,
+    Topology, PREFIX,
 };

@@ -126,18 +126,21 @@ impl std::fmt::Display for PresetName {
 }
 
 impl std::str::FromStr for PresetName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
         PresetName::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = PresetName::ALL.iter().map(|p| p.as_str()).collect();
-                format!(
-                    "unknown preset {s:?}; the presets are: {}",
-                    names.join(", ")
-                )
-            })
+            .ok_or_else(|| Error::UnknownPreset { name: s.to_owned() })
+    }
+}
+
+/// In files, a preset is its name (`preset = "server-nat"`); an unknown name is an error at
+/// the value's line and column.
+impl<'de> serde::Deserialize<'de> for PresetName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -225,6 +228,17 @@ fn router() -> HostSpec {
     HostSpec {
         forward: true,
         ..HostSpec::default()
+    }
+}
+
+/// A router with this ruleset, and what the ruleset does.
+fn router_with(nft: String, nat: bool, ftp_helper: bool, firewall: bool) -> HostSpec {
+    HostSpec {
+        nft: Some(nft),
+        nat,
+        ftp_helper,
+        firewall,
+        ..router()
     }
 }
 
@@ -333,13 +347,7 @@ fn server_nat(opts: &PresetOptions, forward_range: bool, helper: bool) -> Preset
     let nft = nat_ruleset(&dnat, helper);
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
-        .host(
-            "nat",
-            HostSpec {
-                nft: Some(nft),
-                ..router()
-            },
-        )
+        .host("nat", router_with(nft, true, helper, true))
         .host("server", HostSpec::default())
         .link(
             ("client", "eth0", &["203.0.113.10/24"]),
@@ -375,13 +383,7 @@ fn client_nat(opts: &PresetOptions, helper: bool) -> Preset {
     let nft = nat_ruleset(&dnat, helper);
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
-        .host(
-            "nat",
-            HostSpec {
-                nft: Some(nft),
-                ..router()
-            },
-        )
+        .host("nat", router_with(nft, true, helper, true))
         .host("server", HostSpec::default())
         .link(
             ("client", "eth0", &["192.168.1.2/24"]),
@@ -419,20 +421,8 @@ fn both_nat(opts: &PresetOptions) -> Preset {
     );
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
-        .host(
-            "cnat",
-            HostSpec {
-                nft: Some(cnat),
-                ..router()
-            },
-        )
-        .host(
-            "snat",
-            HostSpec {
-                nft: Some(snat),
-                ..router()
-            },
-        )
+        .host("cnat", router_with(cnat, true, false, true))
+        .host("snat", router_with(snat, true, false, true))
         .host("server", HostSpec::default())
         .link(
             ("client", "eth0", &["192.168.1.2/24"]),
@@ -480,13 +470,7 @@ fn client_strict_firewall(opts: &PresetOptions) -> Preset {
     );
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
-        .host(
-            "fw",
-            HostSpec {
-                nft: Some(nft),
-                ..router()
-            },
-        )
+        .host("fw", router_with(nft, false, false, true))
         .host("server", HostSpec::default())
         .link(
             ("client", "eth0", &["198.51.100.10/24"]),
@@ -542,6 +526,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn routers_declare_what_their_rulesets_do() {
+        for name in PresetName::ALL {
+            let opts = PresetOptions {
+                decoy: true,
+                ..PresetOptions::default()
+            };
+            for (host, h) in name.build(&opts).unwrap().spec.hosts {
+                let nft = h.nft.as_deref().unwrap_or("");
+                let nat = nft.contains("masquerade") || nft.contains("dnat");
+                assert_eq!(h.nat, nat, "{name} {host}: nat");
+                assert_eq!(h.ftp_helper, nft.contains("ct helper"), "{name} {host}");
+                assert_eq!(h.firewall, nft.contains(" drop"), "{name} {host}: firewall");
+            }
+        }
+    }
+
+    #[test]
     fn every_preset_is_a_valid_topology() {
         for name in PresetName::ALL {
             for decoy in [false, true] {
@@ -554,7 +555,7 @@ mod tests {
                 assert!(p.spec.hosts.contains_key(&p.roles.client));
                 assert!(p.spec.hosts.contains_key(&p.roles.server));
                 assert_eq!(p.roles.decoy.is_some(), decoy);
-                assert_eq!(name.as_str().parse::<PresetName>(), Ok(name));
+                assert_eq!(name.as_str().parse::<PresetName>().unwrap(), name);
             }
         }
     }
@@ -571,7 +572,7 @@ mod tests {
             e.contains("pasv_ports 50010-50000 is not a port range"),
             "{e}"
         );
-        let e = "server-nmat".parse::<PresetName>().unwrap_err();
+        let e = "server-nmat".parse::<PresetName>().unwrap_err().to_string();
         assert!(e.contains("the presets are: direct, server-nat"), "{e}");
     }
 }

@@ -60,6 +60,13 @@ pub struct HostSpec {
     pub nft: Option<String>,
     /// A decoy: accepts TCP connections on every port and records each (its own ruleset).
     pub decoy: bool,
+    /// What the ruleset does, as reports and verdicts need to know it (the presets set these;
+    /// a topology file may declare them): it translates addresses (NAT).
+    pub nat: bool,
+    /// It runs the conntrack FTP helper.
+    pub ftp_helper: bool,
+    /// It drops some new connections (a firewall).
+    pub firewall: bool,
 }
 
 /// One end of a link.
@@ -179,6 +186,9 @@ impl TopologySpec {
                     forward: host.forward,
                     nft: host.nft,
                     decoy: host.decoy,
+                    nat: host.nat,
+                    ftp_helper: host.ftp_helper,
+                    firewall: host.firewall,
                 },
             );
         }
@@ -420,6 +430,12 @@ struct HostFile {
     nft: Option<String>,
     #[serde(default)]
     decoy: bool,
+    #[serde(default)]
+    nat: bool,
+    #[serde(default)]
+    ftp_helper: bool,
+    #[serde(default)]
+    firewall: bool,
 }
 
 #[derive(Deserialize)]

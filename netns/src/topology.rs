@@ -86,7 +86,7 @@ pub struct Attempt {
     /// The host that saw it (a router, a firewall, or a decoy).
     pub host: String,
     /// What happened to it.
-    pub outcome: Outcome,
+    pub outcome: AttemptOutcome,
     /// The source address.
     pub from: IpAddr,
     /// The destination address and port. For a forwarded attempt, after the router's own
@@ -98,7 +98,7 @@ pub struct Attempt {
 /// What happened to a connection attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum AttemptOutcome {
     /// Forwarded (a new or related connection the router let through).
     Forwarded,
     /// Dropped by the router or firewall.
@@ -110,9 +110,9 @@ pub enum Outcome {
 impl std::fmt::Display for Attempt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let what = match self.outcome {
-            Outcome::Forwarded => "forwarded",
-            Outcome::Dropped => "dropped",
-            Outcome::ReachedDecoy => "reached the decoy",
+            AttemptOutcome::Forwarded => "forwarded",
+            AttemptOutcome::Dropped => "dropped",
+            AttemptOutcome::ReachedDecoy => "reached the decoy",
         };
         write!(f, "{}: {} -> {} {what}", self.host, self.from, self.to)
     }
@@ -657,9 +657,9 @@ fn parse_sets(host: &str, json: &str) -> Result<Vec<Attempt>, String> {
     for item in items {
         let Some(set) = item.get("set") else { continue };
         let outcome = match set["name"].as_str() {
-            Some("forwarded") => Outcome::Forwarded,
-            Some("dropped") => Outcome::Dropped,
-            Some("seen") => Outcome::ReachedDecoy,
+            Some("forwarded") => AttemptOutcome::Forwarded,
+            Some("dropped") => AttemptOutcome::Dropped,
+            Some("seen") => AttemptOutcome::ReachedDecoy,
             _ => continue,
         };
         for elem in set["elem"].as_array().into_iter().flatten() {
@@ -775,7 +775,7 @@ mod tests {
             got,
             [Attempt {
                 host: "nat".into(),
-                outcome: Outcome::Dropped,
+                outcome: AttemptOutcome::Dropped,
                 from: "203.0.113.10".parse().unwrap(),
                 to: "10.0.0.2:50007".parse().unwrap(),
             }]

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ftpspec_netns::{
-    Attempt, HostSpec, Outcome, PresetName, PresetOptions, Topology, TopologySpec,
+    Attempt, AttemptOutcome, HostSpec, PresetName, PresetOptions, Topology, TopologySpec,
 };
 
 /// Listens on `port` in `host` (all addresses); returns the peer address of the first
@@ -60,7 +60,7 @@ fn sa(ip: std::net::IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(ip, port)
 }
 
-fn has(attempts: &[Attempt], outcome: Outcome, to: SocketAddr) -> bool {
+fn has(attempts: &[Attempt], outcome: AttemptOutcome, to: SocketAddr) -> bool {
     attempts.iter().any(|a| a.outcome == outcome && a.to == to)
 }
 
@@ -98,11 +98,19 @@ fn server_nat_forwards_21_and_the_range_and_drops_the_private_address() {
     assert_eq!(t.join().unwrap(), None);
     let attempts = topo.attempts().unwrap();
     assert!(
-        has(&attempts, Outcome::Dropped, sa(r.server_own_addr, 50007)),
+        has(
+            &attempts,
+            AttemptOutcome::Dropped,
+            sa(r.server_own_addr, 50007)
+        ),
         "{attempts:?}"
     );
     assert!(
-        has(&attempts, Outcome::Forwarded, sa(r.server_own_addr, 21)),
+        has(
+            &attempts,
+            AttemptOutcome::Forwarded,
+            sa(r.server_own_addr, 21)
+        ),
         "{attempts:?}"
     );
     assert!(attempts.iter().all(|a| a.host == "nat"));
@@ -165,7 +173,7 @@ fn both_nat_connects_through_two_nats() {
     let attempts = topo.attempts().unwrap();
     assert!(
         attempts.iter().any(|a| a.host == "snat"
-            && a.outcome == Outcome::Dropped
+            && a.outcome == AttemptOutcome::Dropped
             && a.to == sa(r.server_own_addr, 50003)),
         "{attempts:?}"
     );
@@ -187,11 +195,15 @@ fn strict_firewall_admits_only_the_range() {
     assert_eq!(t.join().unwrap(), None);
     let attempts = topo.attempts().unwrap();
     assert!(
-        has(&attempts, Outcome::Dropped, sa(r.client_addr, 40000)),
+        has(&attempts, AttemptOutcome::Dropped, sa(r.client_addr, 40000)),
         "{attempts:?}"
     );
     assert!(
-        has(&attempts, Outcome::Forwarded, sa(r.client_addr, 50105)),
+        has(
+            &attempts,
+            AttemptOutcome::Forwarded,
+            sa(r.client_addr, 50105)
+        ),
         "{attempts:?}"
     );
     topo.destroy().unwrap();
@@ -216,7 +228,7 @@ fn the_decoy_accepts_and_records() {
     assert!(reached);
     let attempts = topo.attempts().unwrap();
     assert!(
-        has(&attempts, Outcome::ReachedDecoy, sa(decoy, 4444)),
+        has(&attempts, AttemptOutcome::ReachedDecoy, sa(decoy, 4444)),
         "{attempts:?}"
     );
     topo.destroy().unwrap();
