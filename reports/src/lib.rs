@@ -14,12 +14,15 @@
 //! text), control characters are made visible, and long output is cut with a note.
 
 pub mod diff;
+mod error;
+mod files;
 pub mod html;
 pub mod junit;
 pub mod model;
 pub mod text;
 
 pub use diff::{diff, Change, Diff};
+pub use error::{Error, ParseError};
 pub use model::{
     Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, NetworkSummary,
     Observations, Role, RunResults, Verdict, SCHEMA,

@@ -39,6 +39,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, ParseError};
+
 /// The schema version of `results.json`.
 pub const SCHEMA: u32 = 1;
 
@@ -310,36 +312,36 @@ impl RunResults {
     }
 
     /// Reads a `results.json`, refusing other schema versions.
-    pub fn read(path: &Path) -> Result<RunResults, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn read(path: &Path) -> Result<RunResults, Error> {
+        let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
+            path: path.to_owned(),
+            error,
+        })?;
+        Self::from_json(&text).map_err(|error| Error::File {
+            path: path.to_owned(),
+            error,
+        })
     }
 
     /// Parses `results.json` text.
-    pub fn from_json(text: &str) -> Result<RunResults, String> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    pub fn from_json(text: &str) -> Result<RunResults, ParseError> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(ParseError::NotJson)?;
         match v.get("schema").and_then(|s| s.as_u64()) {
             Some(s) if s == u64::from(SCHEMA) => {}
-            Some(s) => return Err(format!("schema {s}; this ftpspec reads schema {SCHEMA}")),
-            None => return Err("no \"schema\" field: not an ftpspec results.json".into()),
+            Some(found) => {
+                return Err(ParseError::Schema {
+                    found,
+                    reads: SCHEMA,
+                })
+            }
+            None => return Err(ParseError::NoSchema),
         }
-        serde_json::from_value(v).map_err(|e| format!("not ftpspec results: {e}"))
+        serde_json::from_value(v).map_err(ParseError::NotResults)
     }
 
     /// The JSON text (pretty, stable field order).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("results serialize") + "\n"
-    }
-
-    /// Writes `results.json`, `junit.xml` and `index.html` into `dir`; with a baseline, the
-    /// HTML marks what changed and lists regressions first.
-    pub fn write(&self, dir: &Path, baseline: Option<&RunResults>) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        std::fs::write(dir.join("results.json"), self.to_json())?;
-        std::fs::write(dir.join("junit.xml"), crate::junit::junit(self))?;
-        std::fs::write(dir.join("index.html"), crate::html::html(self, baseline))?;
-        Ok(())
     }
 
     /// A plain-text matrix for the terminal.

@@ -47,10 +47,13 @@ fn json_golden_and_round_trip() {
     let text = run.to_json();
     insta::assert_snapshot!("results_json", text);
     assert_eq!(RunResults::from_json(&text).unwrap(), run);
-    let e = RunResults::from_json(&text.replace("\"schema\": 1", "\"schema\": 2")).unwrap_err();
+    let e = RunResults::from_json(&text.replace("\"schema\": 1", "\"schema\": 2"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("schema 2; this ftpspec reads schema 1"), "{e}");
     assert!(RunResults::from_json("{}")
         .unwrap_err()
+        .to_string()
         .contains("not an ftpspec results.json"));
 }
 
