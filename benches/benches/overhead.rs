@@ -79,9 +79,9 @@ fn main() {
         g.bench_function(id, |b| {
             b.iter(|| {
                 let r = rt
-                    .block_on(ftpspec::run::run_scenario(id, &trivial))
+                    .block_on(ftpspec::run_scenario(id, &trivial))
                     .expect("scenario");
-                assert_ne!(r.verdict, ftpspec::runner::Verdict::Error, "{}", r.reason);
+                assert_ne!(r.verdict, ftpspec::Verdict::Error, "{}", r.reason);
             })
         });
     }

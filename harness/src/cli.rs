@@ -1,16 +1,17 @@
-//! `ftpspec run` and `ftpspec list`.
+//! The `ftpspec run`, `ftpspec list` and `ftpspec diff` commands (`lab` and `serve` have
+//! their own modules).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 
+use ftpspec_report::{RunResults, Verdict};
+
 use crate::clients::{Client, BUILTIN};
-use crate::results::{ClientInfo, RunResults, SCHEMA};
-use crate::runner::{run_case, CaseResult, Verdict};
-use crate::scenario::{self, Scenario};
+use crate::matrix::run_matrix;
+use crate::scenario;
 
 /// Options of `ftpspec run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -102,7 +103,7 @@ pub fn resolve_clients(args: &RunArgs) -> anyhow::Result<(Vec<Client>, Vec<Strin
         }
     }
     for file in &args.client_files {
-        let c = Client::from_file(file).map_err(anyhow::Error::msg)?;
+        let c = Client::from_file(file)?;
         if !c.available() {
             bail!(
                 "{}: `{}` not found on PATH",
@@ -116,77 +117,6 @@ pub fn resolve_clients(args: &RunArgs) -> anyhow::Result<(Vec<Client>, Vec<Strin
         bail!("no client to run: none of the built-in clients is installed (scripts/install-deps installs them)");
     }
     Ok((clients, missing))
-}
-
-/// Runs scenarios against clients, `jobs` at a time, reporting each finished case through
-/// `progress`. Stops early (returning what finished, marked interrupted) when `stop`
-/// resolves. The results come sorted, with each client's version asked once.
-pub async fn run_matrix(
-    scenarios: &[Scenario],
-    clients: &[Client],
-    jobs: usize,
-    mut progress: impl FnMut(usize, usize, &CaseResult),
-    stop: impl std::future::Future<Output = ()>,
-) -> RunResults {
-    let versions: Vec<String> = clients.iter().map(|c| c.version()).collect();
-    let cases: Vec<(Scenario, Client, String)> = scenarios
-        .iter()
-        .flat_map(|s| {
-            clients
-                .iter()
-                .zip(&versions)
-                .map(move |(c, v)| (s.clone(), c.clone(), v.clone()))
-        })
-        .collect();
-    let total = cases.len();
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    let mut set = tokio::task::JoinSet::new();
-    for (s, c, v) in cases {
-        let sem = semaphore.clone();
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            run_case(&s, &c, &v).await
-        });
-    }
-    let mut results = Vec::new();
-    tokio::pin!(stop);
-    let mut interrupted = false;
-    loop {
-        tokio::select! {
-            next = set.join_next() => match next {
-                None => break,
-                Some(Ok(r)) => {
-                    progress(results.len() + 1, total, &r);
-                    results.push(r);
-                }
-                Some(Err(e)) => {
-                    eprintln!("ftpspec run: a case crashed: {e}");
-                }
-            },
-            _ = &mut stop, if !interrupted => {
-                interrupted = true;
-                // Dropping the running cases tears their networks down.
-                set.abort_all();
-            }
-        }
-    }
-    let mut run = RunResults {
-        schema: SCHEMA,
-        ftpspec_version: env!("CARGO_PKG_VERSION").into(),
-        clients: clients
-            .iter()
-            .zip(versions)
-            .map(|(c, version)| ClientInfo {
-                name: c.name().into(),
-                version,
-            })
-            .collect(),
-        missing_clients: Vec::new(),
-        interrupted,
-        results,
-    };
-    run.sort();
-    run
 }
 
 /// `ftpspec run`.
@@ -203,7 +133,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let (clients, missing) = resolve_clients(&args)?;
     let baseline = match &args.baseline {
-        Some(p) => Some(RunResults::read(p).map_err(anyhow::Error::msg)?),
+        Some(p) => Some(RunResults::read(p)?),
         None => None,
     };
     if !missing.is_empty() {
@@ -296,52 +226,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Runs one scenario of the catalogue (or of `extra` directories) against a client; for
-/// `cargo test` in a client project.
-///
-/// ```no_run
-/// use ftpspec::clients::Client;
-/// use ftpspec::runner::Verdict;
-/// # async fn demo() {
-/// let client = Client::builtin("curl").unwrap();
-/// let result = ftpspec::run::run_scenario("passive/unroutable-address", &client).await.unwrap();
-/// assert_eq!(result.verdict, Verdict::Pass, "{}", result.reason);
-/// # }
-/// ```
-pub async fn run_scenario(id: &str, client: &Client) -> Result<CaseResult, String> {
-    let all = scenario::catalogue().map_err(|e| e.to_string())?;
-    let Some(s) = all.into_iter().find(|s| s.id == id) else {
-        return Err(format!(
-            "no scenario {id:?} in the catalogue (ftpspec list shows them)"
-        ));
-    };
-    let version = client.version();
-    Ok(run_case(&s, client, &version).await)
-}
-
-/// Runs the catalogue's scenarios whose ids start with one of `filters` (none: all) against
-/// `clients`, four cases at a time; for `cargo test` in a client project.
-///
-/// ```no_run
-/// use ftpspec::clients::Client;
-/// use ftpspec::runner::Verdict;
-/// # async fn demo() {
-/// let client = Client::from_file("tests/myclient.toml".as_ref()).unwrap();
-/// let run = ftpspec::run::run_catalogue(&["passive/"], &[client]).await.unwrap();
-/// for r in &run.results {
-///     assert_ne!(r.verdict, Verdict::Fail, "{} {}: {}", r.client, r.scenario, r.reason);
-/// }
-/// # }
-/// ```
-pub async fn run_catalogue(filters: &[&str], clients: &[Client]) -> Result<RunResults, String> {
-    let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
-    let scenarios = scenario::select(&[], &filters).map_err(|e| e.to_string())?;
-    if scenarios.is_empty() {
-        return Err(format!("no scenario matches {filters:?}"));
-    }
-    Ok(run_matrix(&scenarios, clients, 4, |_, _, _| {}, std::future::pending()).await)
-}
-
 /// Options of `ftpspec diff`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DiffArgs {
@@ -356,8 +240,8 @@ pub struct DiffArgs {
 
 /// `ftpspec diff`: exit 1 when a verdict got worse.
 pub fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let old = RunResults::read(&args.old).map_err(anyhow::Error::msg)?;
-    let new = RunResults::read(&args.new).map_err(anyhow::Error::msg)?;
+    let old = RunResults::read(&args.old)?;
+    let new = RunResults::read(&args.new)?;
     let d = ftpspec_report::diff(&old, &new);
     print!("{}", d.text());
     if let Some(path) = &args.html {

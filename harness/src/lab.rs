@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use ftpspec_mock::{Advertise, Ftps, MockServer, ServerSpec};
+
+use crate::mockhost;
 use ftpspec_netns::{PresetName, PresetOptions, Roles, Topology, TopologySpec};
 
 /// Options of `ftpspec lab`.
@@ -62,36 +64,9 @@ pub async fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     if args.sweep {
-        let removed = ftpspec_netns::sweep(true)?;
-        println!(
-            "ftpspec lab: removed {} namespace(s){}",
-            removed.len(),
-            if removed.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", removed.join(", "))
-            }
-        );
-        return Ok(ExitCode::SUCCESS);
+        return sweep();
     }
-    let (title, spec, roles) = match (&args.preset, &args.topology) {
-        (Some(name), _) => {
-            let opts = PresetOptions {
-                pasv_ports: args.pasv_ports.clone(),
-                active_ports: args.active_ports.clone(),
-                forward_active_ports: args.forward_active_ports,
-                decoy: args.decoy,
-            };
-            let p = name.build(&opts)?;
-            (name.to_string(), p.spec, Some(p.roles))
-        }
-        (None, Some(path)) => (
-            path.display().to_string(),
-            TopologySpec::from_file(path)?,
-            None,
-        ),
-        (None, None) => bail!("give a preset or --topology FILE"),
-    };
+    let (title, spec, roles) = network(&args)?;
     let mock = match args.server.as_str() {
         "mock" => true,
         "none" => false,
@@ -116,62 +91,22 @@ pub async fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
             notes.push(format!("no host {server_host:?}: no mock server started"));
             None
         }
-        (true, Some(host)) => {
-            let mut builder = MockServer::builder();
-            if let Some(path) = &args.config {
-                builder = builder.spec(&ServerSpec::from_file(path)?);
-            }
-            let port = if args.ftps == Some(crate::serve::FtpsModeArg::Implicit) {
-                990
-            } else {
-                21
-            };
-            builder = builder
-                .bind(SocketAddr::from(([0, 0, 0, 0], port)))
-                .pasv_ports(args.pasv_ports.clone());
-            if let Some(a) = args.pasv_address {
-                builder = builder.advertise(a);
-            }
-            if let Some(mode) = args.ftps {
-                let ftps = match mode {
-                    crate::serve::FtpsModeArg::Explicit => Ftps::explicit(),
-                    crate::serve::FtpsModeArg::Implicit => Ftps::implicit(),
-                };
-                let mut names = vec!["localhost".to_owned()];
-                if let Some(r) = &roles {
-                    names.push(r.server_addr.to_string());
-                    names.push(r.server_own_addr.to_string());
-                }
-                builder = builder.ftps(ftps.names(&names));
-            }
-            let server = host
-                .in_thread(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()?;
-                    rt.block_on(builder.start()).map_err(anyhow::Error::from)
-                })?
-                .context("cannot start the mock server in the server host")?;
-            Some(server)
-        }
+        (true, Some(host)) => Some(start_server(&args, roles.as_ref(), &host)?),
     };
-    let ca = match server.as_ref().and_then(|s| s.tls()) {
-        Some(tls) => {
-            let path = std::env::temp_dir().join(format!("{}-ca.pem", topo.id()));
-            tls.write_ca_pem(&path)?;
-            Some(path)
-        }
+    let ca_path = std::env::temp_dir().join(format!("{}-ca.pem", topo.id()));
+    let ca = match &server {
+        Some(s) => mockhost::write_ca(s, &ca_path)?,
         None => None,
     };
-    print_header(
-        &title,
-        &topo,
-        roles.as_ref(),
-        server.as_ref(),
-        ca.as_ref(),
-        &notes,
-    );
-
+    let header = Header {
+        title: &title,
+        topo: &topo,
+        roles: roles.as_ref(),
+        server: server.as_ref(),
+        ca: ca.as_ref(),
+        notes: &notes,
+    };
+    header.print();
     let command = if args.command.is_empty() {
         vec![std::env::var("SHELL").unwrap_or_else(|_| "/bin/bash".into())]
     } else {
@@ -194,7 +129,86 @@ pub async fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    if let Some(server) = &server {
+    print_footer(server.as_ref(), &topo);
+    drop(server);
+    if let Some(ca) = ca {
+        let _ = std::fs::remove_file(ca);
+    }
+    tokio::task::spawn_blocking(move || topo.destroy()).await??;
+    Ok(match status.and_then(|s| s.code()) {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::from(130),
+    })
+}
+
+/// `--sweep`: removes what killed runs left, and kept topologies.
+fn sweep() -> anyhow::Result<ExitCode> {
+    let removed = ftpspec_netns::sweep(true)?;
+    let list = if removed.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", removed.join(", "))
+    };
+    println!("ftpspec lab: removed {} namespace(s){list}", removed.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The network: a preset (with who is who) or a topology file.
+fn network(args: &LabArgs) -> anyhow::Result<(String, TopologySpec, Option<Roles>)> {
+    Ok(match (&args.preset, &args.topology) {
+        (Some(name), _) => {
+            let opts = PresetOptions {
+                pasv_ports: args.pasv_ports.clone(),
+                active_ports: args.active_ports.clone(),
+                forward_active_ports: args.forward_active_ports,
+                decoy: args.decoy,
+            };
+            let p = name.build(&opts)?;
+            (name.to_string(), p.spec, Some(p.roles))
+        }
+        (None, Some(path)) => (
+            path.display().to_string(),
+            TopologySpec::from_file(path)?,
+            None,
+        ),
+        (None, None) => bail!("give a preset or --topology FILE"),
+    })
+}
+
+/// The mock server on port 21 (990 for implicit FTPS) of the server host.
+fn start_server(
+    args: &LabArgs,
+    roles: Option<&Roles>,
+    host: &ftpspec_netns::Host,
+) -> anyhow::Result<MockServer> {
+    let mut builder = MockServer::builder();
+    if let Some(path) = &args.config {
+        builder = builder.spec(&ServerSpec::from_file(path)?);
+    }
+    let implicit = args.ftps == Some(crate::serve::FtpsModeArg::Implicit);
+    builder = builder
+        .bind(SocketAddr::from((
+            [0, 0, 0, 0],
+            mockhost::control_port(implicit),
+        )))
+        .pasv_ports(args.pasv_ports.clone());
+    if let Some(a) = args.pasv_address {
+        builder = builder.advertise(a);
+    }
+    if let Some(mode) = args.ftps {
+        let ftps = match mode {
+            crate::serve::FtpsModeArg::Explicit => Ftps::explicit(),
+            crate::serve::FtpsModeArg::Implicit => Ftps::implicit(),
+        };
+        builder = builder.ftps(ftps.names(&mockhost::cert_names(roles)));
+    }
+    mockhost::start_in(host, builder).context("cannot start the mock server in the server host")
+}
+
+/// After the command: what the mock server and the routers saw.
+fn print_footer(server: Option<&MockServer>, topo: &Topology) {
+    if let Some(server) = server {
         let log = server.events();
         println!(
             "ftpspec lab: the mock server saw {} command(s) and {} data connection(s)",
@@ -212,92 +226,97 @@ pub async fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
         Ok(_) => {}
         Err(e) => eprintln!("ftpspec lab: cannot read the routers' records: {e}"),
     }
-    drop(server);
-    if let Some(ca) = ca {
-        let _ = std::fs::remove_file(ca);
-    }
-    tokio::task::spawn_blocking(move || topo.destroy()).await??;
-    Ok(match status.and_then(|s| s.code()) {
-        Some(0) => ExitCode::SUCCESS,
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        None => ExitCode::from(130),
-    })
 }
 
-fn print_header(
-    title: &str,
-    topo: &Topology,
-    roles: Option<&Roles>,
-    server: Option<&MockServer>,
-    ca: Option<&PathBuf>,
-    notes: &[String],
-) {
-    println!("ftpspec lab: {title} ({})", topo.id());
-    for link in &topo.spec().links {
-        let addrs = |e: &ftpspec_netns::LinkEnd| {
-            e.addrs
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        println!(
-            "  {}:{} {}  <->  {}:{} {}",
-            link.a.host,
-            link.a.iface,
-            addrs(&link.a),
-            link.b.host,
-            link.b.iface,
-            addrs(&link.b)
-        );
-    }
-    if let Some(r) = roles {
-        let behind = if r.server_own_addr != r.server_addr {
-            format!(" (the server's own address: {})", r.server_own_addr)
-        } else {
-            String::new()
-        };
-        println!(
-            "  the client reaches the server at {}{behind}",
-            r.server_addr
-        );
-        if r.client_public_addr != r.client_addr {
+/// What the lab prints before the command runs.
+struct Header<'a> {
+    title: &'a str,
+    topo: &'a Topology,
+    roles: Option<&'a Roles>,
+    server: Option<&'a MockServer>,
+    ca: Option<&'a PathBuf>,
+    notes: &'a [String],
+}
+
+impl Header<'_> {
+    fn print(&self) {
+        let Header {
+            title,
+            topo,
+            roles,
+            server,
+            ca,
+            notes,
+        } = *self;
+        println!("ftpspec lab: {title} ({})", topo.id());
+        for link in &topo.spec().links {
+            let addrs = |e: &ftpspec_netns::LinkEnd| {
+                e.addrs
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
             println!(
-                "  the server sees the client as {} (its own address: {})",
-                r.client_public_addr, r.client_addr
+                "  {}:{} {}  <->  {}:{} {}",
+                link.a.host,
+                link.a.iface,
+                addrs(&link.a),
+                link.b.host,
+                link.b.iface,
+                addrs(&link.b)
             );
         }
-        if let Some(d) = r.decoy {
-            println!("  decoy: {d} (accepts TCP on every port; attempts are listed at the end)");
+        if let Some(r) = roles {
+            let behind = if r.server_own_addr != r.server_addr {
+                format!(" (the server's own address: {})", r.server_own_addr)
+            } else {
+                String::new()
+            };
+            println!(
+                "  the client reaches the server at {}{behind}",
+                r.server_addr
+            );
+            if r.client_public_addr != r.client_addr {
+                println!(
+                    "  the server sees the client as {} (its own address: {})",
+                    r.client_public_addr, r.client_addr
+                );
+            }
+            if let Some(d) = r.decoy {
+                println!(
+                    "  decoy: {d} (accepts TCP on every port; attempts are listed at the end)"
+                );
+            }
         }
-    }
-    if let (Some(s), Some(r)) = (server, roles) {
-        let scheme = if s.url().starts_with("ftps") {
-            "ftps"
+        if let (Some(s), Some(r)) = (server, roles) {
+            let scheme = if s.url().starts_with("ftps") {
+                "ftps"
+            } else {
+                "ftp"
+            };
+            println!(
+                "  mock server: {scheme}://{}:{} (any user and password)",
+                r.server_addr,
+                s.addr().port()
+            );
+        }
+        if let Some(ca) = ca {
+            println!("  FTPS: trust the test CA in {}", ca.display());
+        }
+        for n in notes {
+            println!("  note: {n}");
+        }
+        let hosts: Vec<&str> = topo.spec().hosts.keys().map(|h| h.as_str()).collect();
+        let only_inside = if std::env::var_os("FTPSPEC_USERNS").is_some() {
+            "; not root: from the command's shell only, the namespaces live in the lab's own user namespace"
         } else {
-            "ftp"
+            ""
         };
         println!(
-            "  mock server: {scheme}://{}:{} (any user and password)",
-            r.server_addr,
-            s.addr().port()
+            "  other hosts: ip netns exec {}-<host> bash   (hosts: {}{only_inside})",
+            topo.id(),
+            hosts.join(", ")
         );
     }
-    if let Some(ca) = ca {
-        println!("  FTPS: trust the test CA in {}", ca.display());
-    }
-    for n in notes {
-        println!("  note: {n}");
-    }
-    let hosts: Vec<&str> = topo.spec().hosts.keys().map(|h| h.as_str()).collect();
-    let only_inside = if std::env::var_os("FTPSPEC_USERNS").is_some() {
-        "; not root: from the command's shell only, the namespaces live in the lab's own user namespace"
-    } else {
-        ""
-    };
-    println!(
-        "  other hosts: ip netns exec {}-<host> bash   (hosts: {}{only_inside})",
-        topo.id(),
-        hosts.join(", ")
-    );
 }

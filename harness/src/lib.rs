@@ -1,20 +1,51 @@
 //! ftpspec: the FTP client conformance suite.
 //!
-//! This crate holds the `ftpspec` command line (`serve`, `lab`). The mock server it drives is the
-//! [`ftpspec_mock`] crate, re-exported here as [`mock`]; the simulated networks are
-//! [`ftpspec_netns`], re-exported as [`netns`].
+//! Real FTP clients against ftpspec's scriptable mock server ([`ftpspec_mock`], re-exported
+//! as [`mock`]), inside simulated networks ([`ftpspec_netns`], re-exported as [`netns`]),
+//! judged from what the server and the routers recorded; the catalogue of cases is the
+//! `ftpspec-scenarios` crate, results and reports are [`ftpspec_report`].
+//!
+//! From `cargo test` in a client project: [`run_scenario`] and [`run_catalogue`] with a
+//! [`Client`] (built in, a client file, a closure or your own [`clients::ClientAdapter`]).
+//!
+//! # Layout
+//!
+//! Each module uses only those listed before it:
+//!
+//! - `error`: the crate's [`Error`] and [`Result`].
+//! - [`scenario`]: scenario files (typed, checked at load) and their networks; the catalogue.
+//! - [`clients`]: the [`clients::ClientAdapter`] trait, one file per built-in client, client
+//!   files and closures.
+//! - [`evidence`]: what a case saw, typed (event log, router records, the client's end).
+//! - [`verdict`]: one check per `[expect]` key, and the verdict from the evidence.
+//! - [`mockhost`]: the mock server inside a topology host (FTPS port, certificate names).
+//! - [`case`]: one case, from network to verdict.
+//! - [`matrix`]: scenarios x clients, a few at a time; the `cargo test` API.
+//! - [`results`]: the results files (from ftpspec-report).
+//! - [`userns`], [`serve`], [`lab`], [`cli`]: the `ftpspec` command line.
 
 pub use ftpspec_mock as mock;
 pub use ftpspec_netns as netns;
 
+mod error;
+
+pub mod case;
+pub mod cli;
 pub mod clients;
+pub mod evidence;
 pub mod lab;
+pub mod matrix;
+pub mod mockhost;
 pub mod results;
-pub mod run;
-pub mod runner;
 pub mod scenario;
 pub mod serve;
 pub mod userns;
+pub mod verdict;
+
+pub use clients::{Client, Target};
+pub use error::{Error, Result};
+pub use ftpspec_report::{CaseResult, Observations, Verdict};
+pub use matrix::{run_catalogue, run_matrix, run_scenario};
 
 /// The README's examples, compiled as doctests so they stay true (here, where both
 /// ftpspec-mock and ftpspec-netns are dependencies).

@@ -4,8 +4,8 @@
 //! test.
 
 use ftpspec::clients::{Client, Target};
-use ftpspec::runner::Verdict;
 use ftpspec::scenario::{Action, Setting};
+use ftpspec::Verdict;
 
 #[tokio::test]
 async fn a_cli_client_against_the_passive_cases() {
@@ -25,7 +25,7 @@ force_pasv_ip = "--ftp-skip-pasv-ip"
     )
     .unwrap();
     let client = Client::from_file(&file).unwrap();
-    let run = ftpspec::run::run_catalogue(
+    let run = ftpspec::run_catalogue(
         &[
             "passive/unroutable",
             "passive/force-ip",
@@ -81,12 +81,12 @@ fn my_client(nat_workaround: bool) -> Client {
 
 #[tokio::test]
 async fn a_rust_client_as_a_closure() {
-    let r = ftpspec::run::run_scenario("passive/unroutable-address", &my_client(true))
+    let r = ftpspec::run_scenario("passive/unroutable-address", &my_client(true))
         .await
         .unwrap();
     assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
     // Without its NAT workaround suppaftp trusts the 227 address and is caught at it.
-    let r = ftpspec::run::run_scenario("passive/zero-address", &my_client(false))
+    let r = ftpspec::run_scenario("passive/zero-address", &my_client(false))
         .await
         .unwrap();
     assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);

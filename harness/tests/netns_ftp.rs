@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ftpspec_mock::script::{command, passive_reply, Mock};
 use ftpspec_mock::{Builder, DataMode, EventLog, Ftps, MockServer};
-use ftpspec_netns::{Attempt, Outcome, Preset, PresetName, PresetOptions, Topology};
+use ftpspec_netns::{Attempt, AttemptOutcome, Preset, PresetName, PresetOptions, Topology};
 
 struct Lab {
     preset: Preset,
@@ -150,7 +150,7 @@ async fn server_nat_unroutable_227_needs_the_control_address() {
     assert!(
         attempts
             .iter()
-            .any(|a| a.outcome == Outcome::Dropped && a.to == sa(r.server_own_addr, port)),
+            .any(|a| a.outcome == AttemptOutcome::Dropped && a.to == sa(r.server_own_addr, port)),
         "the NAT saw the client try {}:{port}: {attempts:#?}",
         r.server_own_addr
     );
@@ -188,9 +188,11 @@ async fn smart_firewall_rewrites_227_for_plain_ftp_only() {
     );
     let forwarded = lab.attempts();
     assert!(
-        forwarded.iter().any(|a| a.outcome == Outcome::Forwarded
-            && a.to.ip() == r.server_own_addr
-            && a.to.port() != 21),
+        forwarded
+            .iter()
+            .any(|a| a.outcome == AttemptOutcome::Forwarded
+                && a.to.ip() == r.server_own_addr
+                && a.to.port() != 21),
         "{forwarded:#?}"
     );
 
@@ -240,7 +242,7 @@ async fn strict_firewall_admits_active_connections_only_in_the_range() {
     assert!(
         attempts
             .iter()
-            .any(|a| a.host == "fw" && a.outcome == Outcome::Dropped && a.to == target),
+            .any(|a| a.host == "fw" && a.outcome == AttemptOutcome::Dropped && a.to == target),
         "{attempts:#?}"
     );
 }
@@ -312,7 +314,7 @@ async fn the_decoy_shows_who_trusts_a_third_party_227() {
     assert!(lab
         .attempts()
         .iter()
-        .all(|a| a.outcome != Outcome::ReachedDecoy));
+        .all(|a| a.outcome != AttemptOutcome::ReachedDecoy));
     let out = lab
         .client(&[
             "--disable-epsv",
@@ -327,7 +329,7 @@ async fn the_decoy_shows_who_trusts_a_third_party_227() {
     assert!(
         attempts
             .iter()
-            .any(|a| a.outcome == Outcome::ReachedDecoy && a.to.ip() == decoy),
+            .any(|a| a.outcome == AttemptOutcome::ReachedDecoy && a.to.ip() == decoy),
         "{attempts:#?}"
     );
 }
@@ -355,7 +357,10 @@ async fn lftp_fixes_the_private_227_behind_a_nat() {
         .unwrap();
     assert!(out.status.success(), "{}", lab.explain(&out));
     assert_eq!(out.stdout, b"Hello through the lab\n");
-    assert!(lab.attempts().iter().all(|a| a.outcome != Outcome::Dropped));
+    assert!(lab
+        .attempts()
+        .iter()
+        .all(|a| a.outcome != AttemptOutcome::Dropped));
 }
 
 /// curl's defaults (EPSV, then the control address) in every preset: passive mode works

@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 
 use ftpspec::clients::Client;
 use ftpspec::results::RunResults;
-use ftpspec::run::run_scenario;
-use ftpspec::runner::Verdict;
+use ftpspec::run_scenario;
+use ftpspec::Verdict;
 use rstest::rstest;
 
 fn ftpspec() -> Command {

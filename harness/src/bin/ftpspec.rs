@@ -20,11 +20,11 @@ enum Command {
     Lab(ftpspec::lab::LabArgs),
     /// Run the scenario catalogue against FTP clients; writes results.json, junit.xml and
     /// index.html. Needs root (or unprivileged user namespaces).
-    Run(ftpspec::run::RunArgs),
+    Run(ftpspec::cli::RunArgs),
     /// List the scenarios (id, title, requirement) without running anything.
-    List(ftpspec::run::ListArgs),
+    List(ftpspec::cli::ListArgs),
     /// Compare two results.json files: regressions first; exit 1 if any verdict got worse.
-    Diff(ftpspec::run::DiffArgs),
+    Diff(ftpspec::cli::DiffArgs),
 }
 
 #[tokio::main]
@@ -56,41 +56,19 @@ async fn main() -> std::process::ExitCode {
             tracing::Level::TRACE
         })
         .init();
-    match cli.command {
-        Command::Serve(args) => match ftpspec::serve::run(args).await {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("ftpspec serve: error: {e:#}");
-                std::process::ExitCode::from(2)
-            }
-        },
-        Command::Lab(args) => match ftpspec::lab::run(args).await {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("ftpspec lab: error: {e:#}");
-                std::process::ExitCode::from(2)
-            }
-        },
-        Command::Run(args) => match ftpspec::run::run(args).await {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("ftpspec run: error: {e:#}");
-                std::process::ExitCode::from(2)
-            }
-        },
-        Command::Diff(args) => match ftpspec::run::diff(args) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("ftpspec diff: error: {e:#}");
-                std::process::ExitCode::from(2)
-            }
-        },
-        Command::List(args) => match ftpspec::run::list(args) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("ftpspec list: error: {e:#}");
-                std::process::ExitCode::from(2)
-            }
-        },
-    }
+    use std::process::ExitCode;
+    let (name, result) = match cli.command {
+        Command::Serve(args) => (
+            "serve",
+            ftpspec::serve::run(args).await.map(|()| ExitCode::SUCCESS),
+        ),
+        Command::Lab(args) => ("lab", ftpspec::lab::run(args).await),
+        Command::Run(args) => ("run", ftpspec::cli::run(args).await),
+        Command::Diff(args) => ("diff", ftpspec::cli::diff(args)),
+        Command::List(args) => ("list", ftpspec::cli::list(args).map(|()| ExitCode::SUCCESS)),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("ftpspec {name}: error: {e:#}");
+        ExitCode::from(2)
+    })
 }

@@ -1,0 +1,307 @@
+//! Running one case: build the network, start the mock server in the server host, run the
+//! client in the client host, collect the evidence, give the verdict, tear down.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ftpspec_mock::{generated, MockServer, TlsSpec};
+use ftpspec_netns::{Host, Topology};
+use ftpspec_report::{CaseResult, Observations, Verdict};
+
+use crate::clients::{Client, Launch, Target};
+use crate::error::{Error, Result};
+use crate::evidence::{ClientEnd, ClientRun, Evidence, Received};
+use crate::mockhost;
+use crate::scenario::{Action, Network, Scenario, Setting};
+
+/// Runs one case.
+pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str) -> CaseResult {
+    let started = Instant::now();
+    let f = &scenario.file;
+    let mut result = CaseResult {
+        client: client.name().to_owned(),
+        client_version: client_version.to_owned(),
+        scenario: scenario.id.clone(),
+        title: f.title.clone(),
+        requirement: f.requirement.clone(),
+        references: f.references.clone(),
+        verdict: Verdict::Error,
+        reason: String::new(),
+        duration_ms: 0,
+        observations: Observations::default(),
+    };
+    if let Some(why) = client.unsupported(f.client.action, f.client.mode, &f.client.settings) {
+        result.verdict = Verdict::Unsupported;
+        result.reason = format!("{why}, which this case needs");
+        return result;
+    }
+    match run_inner(scenario, client).await {
+        Ok((net, evidence)) => {
+            let (verdict, reason) = crate::verdict::judge(scenario, &net, client.name(), &evidence);
+            result.verdict = verdict;
+            result.reason = reason;
+            result.observations = evidence.observations(&net);
+        }
+        Err((obs, e)) => {
+            result.observations = obs;
+            result.reason = format!("the harness failed, not the client: {e}");
+        }
+    }
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    result
+}
+
+/// The case, or what was known of it when the harness failed.
+async fn run_inner(
+    scenario: &Scenario,
+    client: &Client,
+) -> std::result::Result<(Network, Evidence), (Observations, Error)> {
+    let net = scenario
+        .network()
+        .map_err(|e| (Observations::default(), e))?;
+    let partial = || Observations {
+        topology: net.name.clone(),
+        network: Some(crate::evidence::summary(&net.spec, &net.roles)),
+        server_addr: Some(net.roles.server_addr),
+        server_own_addr: Some(net.roles.server_own_addr),
+        ..Observations::default()
+    };
+    let evidence = in_network(scenario, client, &net)
+        .await
+        .map_err(|e| (partial(), e))?;
+    Ok((net, evidence))
+}
+
+async fn in_network(scenario: &Scenario, client: &Client, net: &Network) -> Result<Evidence> {
+    let spec = net.spec.clone();
+    let topo = blocking(move || Ok(Topology::build(&spec)?)).await?;
+    let work = tempfile::tempdir().map_err(|error| Error::Os {
+        what: "cannot create a work directory",
+        error,
+    })?;
+    let server_host = topo.host(&net.roles.server).expect("the roles name hosts");
+    let server = start_server(scenario, net, &server_host)?;
+    let ca_file = mockhost::write_ca(&server, &work.path().join("ca.pem"))?;
+    let (target, sent) = prepare_client(scenario, net, &server, ca_file, work.path())?;
+    let client_host = topo.host(&net.roles.client).expect("the roles name hosts");
+    let run = run_client(client, &target, &client_host).await?;
+    // Observations, once the server has finished with the client's connections (a moment
+    // at most: the client has ended).
+    server.wait_idle(Duration::from_secs(2)).await;
+    let received = received(&target, &sent, &server);
+    let evidence = Evidence {
+        log: server.events(),
+        attempts: topo.attempts().unwrap_or_default(),
+        client: run,
+        received,
+    };
+    drop(server);
+    blocking(move || Ok(topo.destroy()?)).await?;
+    Ok(evidence)
+}
+
+/// Runs blocking work (namespaces) off the runtime's threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Topology(format!("a setup thread failed: {e}")))?
+}
+
+/// The server: the scenario's server file, the network's passive range, FTPS when the client
+/// is to use it, with certificates for the addresses clients use.
+fn start_server(scenario: &Scenario, net: &Network, host: &Host) -> Result<MockServer> {
+    let f = &scenario.file;
+    let mut spec = f.server.clone();
+    let implicit = f.client.settings.contains(&Setting::FtpsImplicit);
+    let ftps = implicit || f.client.settings.contains(&Setting::FtpsExplicit);
+    if ftps && spec.tls.is_none() {
+        spec.tls = Some(TlsSpec::default());
+    }
+    if let Some(tls) = spec.tls.as_mut() {
+        if implicit {
+            mockhost::set_implicit(tls);
+        }
+        if tls.names.is_none() {
+            tls.names = Some(mockhost::cert_names(Some(&net.roles)));
+        }
+    }
+    let implicit = spec.tls.as_ref().is_some_and(mockhost::is_implicit);
+    // Dual-stack when the server is reached over IPv6.
+    let any: IpAddr = if net.roles.server_addr.is_ipv6() {
+        Ipv6Addr::UNSPECIFIED.into()
+    } else {
+        Ipv4Addr::UNSPECIFIED.into()
+    };
+    let builder = MockServer::builder()
+        .bind(SocketAddr::new(any, mockhost::control_port(implicit)))
+        .pasv_ports(net.pasv_ports.clone())
+        .data_timeout(Duration::from_secs(f.timeout_secs.clamp(5, 20)))
+        .idle_timeout(Duration::from_secs(120))
+        .dir("/incoming")
+        .spec(&spec);
+    mockhost::start_in(host, builder)
+}
+
+/// The target, and the bytes an upload sends (written to the local file).
+fn prepare_client(
+    scenario: &Scenario,
+    net: &Network,
+    server: &MockServer,
+    ca_file: Option<std::path::PathBuf>,
+    work: &Path,
+) -> Result<(Target, Vec<u8>)> {
+    let task = &scenario.file.client;
+    let local_file = work.join(match task.action {
+        Action::Upload => "upload.bin",
+        Action::Download => "download.bin",
+        Action::List => "listing.txt",
+    });
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |error| Error::Io { path, error }
+    };
+    let mut sent = Vec::new();
+    if task.action == Action::Upload {
+        sent = vec![0u8; task.upload_size() as usize];
+        generated::fill(0, &mut sent);
+        std::fs::write(&local_file, &sent).map_err(io(&local_file))?;
+    }
+    // Let nobody in the namespaces trip over the work directory's permissions.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(work, std::fs::Permissions::from_mode(0o777));
+    }
+    let target = Target {
+        host: net.roles.server_addr,
+        port: server.addr().port(),
+        user: "ftpspec".into(),
+        password: "ftpspec".into(),
+        path: task.path.clone(),
+        local_file,
+        action: task.action,
+        mode: task.mode,
+        settings: task.settings.clone(),
+        ca_file,
+        active_ports: net.active_ports.clone(),
+        client_addr: net.roles.client_addr,
+        client_public_addr: net.roles.client_public_addr,
+        timeout: Duration::from_secs(scenario.file.timeout_secs),
+        work_dir: work.to_owned(),
+    };
+    Ok((target, sent))
+}
+
+/// Runs the client in its host: a command line, or Rust code on a thread there.
+async fn run_client(client: &Client, target: &Target, host: &Host) -> Result<ClientRun> {
+    let started = Instant::now();
+    let mut run = match client.launch(target) {
+        Launch::Command(inv) => {
+            let argv: Vec<&str> = inv.argv.iter().map(String::as_str).collect();
+            let out = host.run_captured(&argv, target.timeout).await?;
+            let end = match out.status {
+                _ if out.timed_out => ClientEnd::TimedOut,
+                Some(s) if s.success() => ClientEnd::Succeeded,
+                status => ClientEnd::Exited(status.and_then(|s| s.code())),
+            };
+            ClientRun {
+                command: inv.argv.clone(),
+                end,
+                elapsed: Duration::ZERO,
+                stdout: trunc(&out.stdout),
+                stderr: trunc(&out.stderr),
+            }
+        }
+        Launch::InProcess(run) => ClientRun {
+            command: Vec::new(),
+            end: run_in_process(run, target, host).await?,
+            elapsed: Duration::ZERO,
+            stdout: String::new(),
+            stderr: String::new(),
+        },
+    };
+    run.elapsed = started.elapsed();
+    Ok(run)
+}
+
+async fn run_in_process(
+    run: crate::clients::InProcess,
+    target: &Target,
+    host: &Host,
+) -> Result<ClientEnd> {
+    let t = target.clone();
+    let limit = target.timeout;
+    let thread = host.spawn(
+        move || -> std::io::Result<Option<std::result::Result<(), String>>> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let result = rt.block_on(async move { tokio::time::timeout(limit, run(t)).await.ok() });
+            // Do not wait for a client still stuck in a blocking call: it is abandoned (its
+            // sockets go with the namespaces).
+            rt.shutdown_background();
+            Ok(result)
+        },
+    )?;
+    let joined = tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .map_err(|e| Error::Topology(format!("the client's thread failed: {e}")))?;
+    Ok(match joined {
+        Ok(Ok(Some(Ok(())))) => ClientEnd::Succeeded,
+        Ok(Ok(Some(Err(e)))) => ClientEnd::Failed(e),
+        Ok(Ok(None)) => ClientEnd::TimedOut,
+        Ok(Err(error)) => {
+            return Err(Error::Os {
+                what: "cannot start a runtime for the client",
+                error,
+            })
+        }
+        Err(_) => ClientEnd::Panicked,
+    })
+}
+
+/// What the client ended up with.
+fn received(target: &Target, sent: &[u8], server: &MockServer) -> Received {
+    match target.action {
+        Action::Download => match std::fs::read(&target.local_file) {
+            Ok(data) => Received {
+                bytes: Some(data.len() as u64),
+                right: download_ok(&target.path, &data, server),
+            },
+            Err(_) => Received::default(),
+        },
+        Action::Upload => {
+            let kept = server.file(&target.path);
+            Received {
+                bytes: kept.as_ref().map(|k| k.len() as u64),
+                right: kept.as_deref() == Some(sent),
+            }
+        }
+        Action::List => {
+            let text = std::fs::read_to_string(&target.local_file).unwrap_or_default();
+            let data = server.events().data_connections();
+            let listed = data.iter().any(|d| d.bytes_sent > 0);
+            Received {
+                bytes: Some(text.len() as u64),
+                right: listed && !text.trim().is_empty(),
+            }
+        }
+    }
+}
+
+fn download_ok(path: &str, data: &[u8], server: &MockServer) -> bool {
+    if let Some(size) = path.strip_prefix("/gen/").and_then(generated::parse_size) {
+        return data.len() as u64 == size && generated::verify(0, data).is_ok();
+    }
+    server.file(path).is_some_and(|f| f == data)
+}
+
+fn trunc(bytes: &[u8]) -> String {
+    const MAX: usize = 16 * 1024;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]).into_owned();
+    if bytes.len() > MAX {
+        format!("{text}\n... ({} more bytes)", bytes.len() - MAX)
+    } else {
+        text
+    }
+}

@@ -1,0 +1,89 @@
+//! lftp: driven with `lftp -c` and a script of `set` commands.
+
+use super::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use crate::scenario::{Action, Mode, Setting};
+
+/// lftp, the command-line program.
+pub struct Lftp;
+
+impl Lftp {
+    /// Its name in results.
+    pub const NAME: &'static str = "lftp";
+}
+
+impl ClientAdapter for Lftp {
+    fn name(&self) -> &str {
+        Self::NAME
+    }
+    fn program(&self) -> Option<String> {
+        Some("lftp".into())
+    }
+    fn version(&self) -> String {
+        version_line(&["lftp", "--version"])
+    }
+    fn actions(&self) -> Vec<Action> {
+        Action::ALL.to_vec()
+    }
+    fn settings(&self) -> Vec<Setting> {
+        Setting::ALL.to_vec()
+    }
+    fn launch(&self, t: &Target) -> Launch {
+        let script = format!("{}; {}; {}", settings(t).join("; "), open(t), action(t));
+        Launch::Command(Invocation::new(vec![s("lftp"), s("-c"), script]))
+    }
+}
+
+/// The `set` commands: fail fast, and the case's settings.
+fn settings(t: &Target) -> Vec<String> {
+    let mut sets = vec![
+        s("set cmd:fail-exit yes"),
+        s("set net:max-retries 1"),
+        format!("set net:timeout {}", t.connect_secs()),
+        s("set net:reconnect-interval-base 1"),
+        s("set xfer:clobber yes"),
+    ];
+    if t.mode == Mode::Active {
+        sets.push(s("set ftp:passive-mode off"));
+    }
+    if t.has(Setting::PortRange) {
+        let (min, max) = (t.active_ports.start(), t.active_ports.end());
+        sets.push(format!("set ftp:port-range {min}-{max}"));
+    }
+    if t.has(Setting::ExternalIp) {
+        sets.push(format!("set ftp:port-ipv4 {}", t.client_public_addr));
+    }
+    for (setting, set) in [
+        (Setting::ForcePasvIp, "set ftp:ignore-pasv-address yes"),
+        (Setting::DisableEpsv, "set ftp:prefer-epsv no"),
+        (Setting::PreferEpsv, "set ftp:prefer-epsv yes"),
+        (Setting::FtpsExplicit, "set ftp:ssl-force yes"),
+        (Setting::FtpsExplicit, "set ftp:ssl-protect-data yes"),
+        (Setting::Ccc, "set ftp:ssl-use-ccc yes"),
+    ] {
+        if t.has(setting) {
+            sets.push(s(set));
+        }
+    }
+    if let Some(ca) = t.ca_for_ftps() {
+        sets.push(format!("set ssl:ca-file {ca}"));
+    }
+    sets
+}
+
+fn open(t: &Target) -> String {
+    if t.has(Setting::FtpsImplicit) {
+        let url = format!("ftps://{}:{}", t.url_host(), t.port);
+        format!("open -u {},{} {url}", t.user, t.password)
+    } else {
+        format!("open -u {},{} -p {} {}", t.user, t.password, t.port, t.host)
+    }
+}
+
+fn action(t: &Target) -> String {
+    let local = t.local();
+    match t.action {
+        Action::Download => format!("get {} -o {local}", t.path),
+        Action::Upload => format!("put {local} -o {}", t.path),
+        Action::List => format!("ls {} > {local}", t.path),
+    }
+}

@@ -1,0 +1,86 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// What went wrong in ftpspec (not in a client under test: that is a verdict).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file (scenario, client file) is not valid; nothing was run.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file, or where the text came from (`catalogue:passive/x.toml`).
+        origin: String,
+        /// 1-based line (0 when not known).
+        line: usize,
+        /// 1-based column (0 when not known).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file or directory could not be read.
+    #[error("{}: {error}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// No scenario has this id.
+    #[error("no scenario {id:?} in the catalogue (ftpspec list shows them)")]
+    UnknownScenario {
+        /// The id asked for.
+        id: String,
+    },
+    /// No scenario matches the filters.
+    #[error("no scenario matches {filters:?} (ftpspec list shows them)")]
+    NoScenario {
+        /// The id prefixes given.
+        filters: Vec<String>,
+    },
+    /// A scenario's network cannot be built from its `[topology]`.
+    #[error("{0}")]
+    Topology(String),
+    /// The simulated network failed.
+    #[error(transparent)]
+    Netns(#[from] ftpspec_netns::Error),
+    /// The mock server failed to start.
+    #[error(transparent)]
+    Mock(#[from] ftpspec_mock::Error),
+    /// Reading or writing results failed.
+    #[error(transparent)]
+    Report(#[from] ftpspec_report::Error),
+    /// Running a case failed for a reason of the machine's (a thread, a temporary file).
+    #[error("{what}: {error}")]
+    Os {
+        /// What ftpspec was doing.
+        what: &'static str,
+        /// The OS error.
+        error: std::io::Error,
+    },
+}
+
+/// `Result` with ftpspec's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The 1-based line and column of a byte offset, for errors in files.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    (
+        before.matches('\n').count() + 1,
+        before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+    )
+}
+
+/// Parses a TOML file into `T`, with errors at file, line and column.
+pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(origin: &str, text: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+        Error::Invalid {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message: e.message().to_owned(),
+        }
+    })
+}

@@ -1,0 +1,205 @@
+//! What a case saw, typed: the mock server's event log, the routers' records, how the client
+//! ended and what it ended up with. Verdicts are judged from this
+//! ([`crate::verdict::judge`]); the report's [`Observations`] are rendered from it.
+
+use std::time::Duration;
+
+use ftpspec_mock::{DataMode, EventLog};
+use ftpspec_netns::{Attempt, AttemptOutcome, TopologySpec};
+use ftpspec_report::{HostSummary, LinkSummary, NetworkSummary, Observations, Role};
+
+use crate::scenario::Network;
+
+/// How the client ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEnd {
+    /// It reported success (exit 0, or `Ok` from an in-process client).
+    Succeeded,
+    /// It exited with this failure code (`None`: killed by a signal).
+    Exited(Option<i32>),
+    /// An in-process client returned this error.
+    Failed(String),
+    /// An in-process client panicked.
+    Panicked,
+    /// It was still running at the case's time limit and was killed.
+    TimedOut,
+}
+
+/// The client's run.
+#[derive(Debug, Clone)]
+pub struct ClientRun {
+    /// Its command line (empty for in-process clients).
+    pub command: Vec<String>,
+    /// How it ended.
+    pub end: ClientEnd,
+    /// How long it ran.
+    pub elapsed: Duration,
+    /// Its stdout, cut at 16 KiB.
+    pub stdout: String,
+    /// Its stderr, cut at 16 KiB.
+    pub stderr: String,
+}
+
+impl ClientRun {
+    /// Whether it reported success.
+    pub fn succeeded(&self) -> bool {
+        self.end == ClientEnd::Succeeded
+    }
+}
+
+/// What the client ended up with: the bytes it downloaded or listed, or that the server
+/// kept from its upload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Received {
+    /// How many bytes (`None`: no file at all).
+    pub bytes: Option<u64>,
+    /// Whether they are the right ones.
+    pub right: bool,
+}
+
+/// Everything a case saw.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// The mock server's events: commands, replies, data connections, TLS.
+    pub log: EventLog,
+    /// What the routers forwarded or dropped, and what reached the decoy.
+    pub attempts: Vec<Attempt>,
+    /// The client's run.
+    pub client: ClientRun,
+    /// What it ended up with.
+    pub received: Received,
+}
+
+impl Evidence {
+    /// The attempts the routers dropped towards the server's own address, when the client
+    /// was given another one: the client tried the server's private address.
+    pub fn private_tries<'a>(&'a self, net: &'a Network) -> impl Iterator<Item = &'a Attempt> {
+        let r = &net.roles;
+        self.attempts.iter().filter(move |a| {
+            a.outcome == AttemptOutcome::Dropped
+                && a.to.ip() == r.server_own_addr
+                && r.server_addr != r.server_own_addr
+        })
+    }
+
+    /// The connections that reached the decoy.
+    pub fn decoy_hits(&self) -> impl Iterator<Item = &Attempt> {
+        let hits = self.attempts.iter();
+        hits.filter(|a| a.outcome == AttemptOutcome::ReachedDecoy)
+    }
+
+    /// The client succeeded and the bytes are right.
+    pub fn transferred(&self) -> bool {
+        self.client.succeeded() && self.received.right
+    }
+
+    /// The report's view of it.
+    pub fn observations(&self, net: &Network) -> Observations {
+        let c = &self.client;
+        let data = self.log.data_connections();
+        Observations {
+            command: c.command.clone(),
+            exit_code: match c.end {
+                ClientEnd::Succeeded if !c.command.is_empty() => Some(0),
+                ClientEnd::Exited(code) => code,
+                _ => None,
+            },
+            client_ok: c.succeeded(),
+            client_error: match &c.end {
+                ClientEnd::Failed(e) => Some(e.clone()),
+                ClientEnd::Panicked => Some("the client panicked".into()),
+                _ => None,
+            },
+            timed_out: c.end == ClientEnd::TimedOut,
+            client_ms: c.elapsed.as_millis() as u64,
+            stdout: c.stdout.clone(),
+            stderr: c.stderr.clone(),
+            bytes_ok: Some(self.received.right),
+            bytes: self.received.bytes,
+            dialogue: self.log.dialogue(),
+            transcript: self.log.transcript(),
+            data_connections: data.iter().map(data_line).collect(),
+            data_tls: (!data.is_empty()).then(|| data.iter().all(|d| d.tls.is_some())),
+            active_targets: self.log.active_targets(),
+            attempts: self.attempts.iter().map(report_attempt).collect(),
+            topology: net.name.clone(),
+            server_addr: Some(net.roles.server_addr),
+            server_own_addr: Some(net.roles.server_own_addr),
+            network: Some(summary(&net.spec, &net.roles)),
+        }
+    }
+}
+
+/// One data connection, one line.
+pub fn data_line(d: &ftpspec_mock::DataConnection) -> String {
+    let mode = match d.mode {
+        DataMode::Passive => "passive",
+        DataMode::Active => "active",
+    };
+    let tls = d.tls.as_ref().map(|t| format!(", {}", t.version));
+    let end = d.end.as_ref().map(|e| format!(", {e:?}"));
+    format!(
+        "{mode} {} <-> {}, {} bytes sent, {} received{}{}",
+        d.local,
+        d.peer,
+        d.bytes_sent,
+        d.bytes_received,
+        tls.unwrap_or_default(),
+        end.unwrap_or_default()
+    )
+}
+
+fn report_attempt(a: &Attempt) -> ftpspec_report::Attempt {
+    use ftpspec_report::AttemptOutcome as Report;
+    ftpspec_report::Attempt {
+        host: a.host.clone(),
+        outcome: match a.outcome {
+            AttemptOutcome::Forwarded => Report::Forwarded,
+            AttemptOutcome::Dropped => Report::Dropped,
+            AttemptOutcome::ReachedDecoy => Report::ReachedDecoy,
+        },
+        from: a.from,
+        to: a.to,
+    }
+}
+
+/// The network, for the report's diagram.
+pub(crate) fn summary(spec: &TopologySpec, roles: &ftpspec_netns::Roles) -> NetworkSummary {
+    let role = |name: &str, h: &ftpspec_netns::HostSpec| {
+        if name == roles.client {
+            Role::Client
+        } else if name == roles.server {
+            Role::Server
+        } else if h.decoy {
+            Role::Decoy
+        } else if h.forward {
+            Role::Router
+        } else {
+            Role::Other
+        }
+    };
+    let addrs = |e: &ftpspec_netns::LinkEnd| e.addrs.iter().map(|a| a.addr().to_string()).collect();
+    NetworkSummary {
+        hosts: spec
+            .hosts
+            .iter()
+            .map(|(name, h)| HostSummary {
+                name: name.clone(),
+                role: role(name, h),
+                nat: h.nat,
+                helper: h.ftp_helper,
+                firewall: h.firewall,
+            })
+            .collect(),
+        links: spec
+            .links
+            .iter()
+            .map(|l| LinkSummary {
+                a: l.a.host.clone(),
+                a_addrs: addrs(&l.a),
+                b: l.b.host.clone(),
+                b_addrs: addrs(&l.b),
+            })
+            .collect(),
+    }
+}

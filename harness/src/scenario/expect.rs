@@ -1,0 +1,57 @@
+//! `[expect]`: what must hold for a pass. Each key is judged by one check in
+//! [`crate::verdict::checks`]; this is the schema.
+
+use serde::{Deserialize, Serialize};
+
+/// `[expect]`: checks on the observations. Every check given must hold.
+///
+/// A check is asked for by giving its key; the keys that are flags take only `true` (a
+/// `false` would be silently the same as leaving the key out, so it is refused at its line
+/// and column).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// `ok`: the client succeeded and the bytes match; `failed`: it reported failure.
+    pub transfer: Option<TransferOutcome>,
+    /// Every data connection reached the server through the address the client connected
+    /// the control connection to, never through the server's own (private) address.
+    pub data_via_control_address: Option<Flag>,
+    /// The client never connected to the decoy.
+    pub no_decoy_connection: Option<Flag>,
+    /// Every PORT/EPRT port lies in the scenario's active range.
+    pub active_ports_in_range: Option<Flag>,
+    /// Every PORT/EPRT carried the client's public address (the NAT's).
+    pub active_address_public: Option<Flag>,
+    /// When the client sent EPSV (refused), it then sent PASV.
+    pub pasv_after_refused_epsv: Option<Flag>,
+    /// The client ended (by itself) within this many seconds.
+    pub ends_within_secs: Option<u64>,
+    /// Data connections used TLS (PROT P).
+    pub data_tls: Option<Flag>,
+}
+
+/// `transfer` outcomes.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransferOutcome {
+    /// Succeeded with the right bytes.
+    Ok,
+    /// Reported failure (non-zero exit).
+    Failed,
+}
+
+/// A check that is asked for with `key = true`; `false` is refused when the file is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flag;
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if bool::deserialize(d)? {
+            Ok(Flag)
+        } else {
+            Err(serde::de::Error::custom(
+                "only `true` asks for this check; `false` would check nothing, so leave the key out",
+            ))
+        }
+    }
+}

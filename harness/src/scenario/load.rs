@@ -1,0 +1,209 @@
+//! Reading scenarios: one file, the catalogue, a directory, and a selection by id prefix.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{Scenario, ScenarioFile};
+use crate::error::{from_toml, Error, Result};
+
+/// Parses and checks one scenario file.
+pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
+    let file: ScenarioFile = from_toml(origin, text)?;
+    let scenario = Scenario {
+        id: id.to_owned(),
+        origin: origin.to_owned(),
+        file,
+    };
+    // What serde cannot check is reported at the key it concerns.
+    let bad = |key: &str, message: String| {
+        let (line, column) = find_key(text, key);
+        Error::Invalid {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message,
+        }
+    };
+    scenario
+        .network()
+        .map_err(|e| bad("topology", e.to_string()))?;
+    ftpspec_mock::MockServer::builder()
+        .spec(&scenario.file.server)
+        .build()
+        .map(|_| ())
+        .or_else(|e| match e {
+            // The safety rule applies where the server runs: inside the namespaces.
+            ftpspec_mock::Error::UnsafeAddress { .. } => Ok(()),
+            other => Err(other),
+        })
+        .map_err(|e| bad("server", format!("[server]: {e}")))?;
+    if !scenario.file.client.path.starts_with('/') {
+        return Err(bad(
+            "path",
+            "client.path must be absolute, like /gen/64K".into(),
+        ));
+    }
+    Ok(scenario)
+}
+
+/// The line and column of a key, for errors found after parsing.
+fn find_key(text: &str, key: &str) -> (usize, usize) {
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with(key) && t[key.len()..].trim_start().starts_with(['=', ']']) {
+            return (i + 1, line.len() - t.len() + 1);
+        }
+        if t.starts_with(&format!("[{key}")) || t.starts_with(&format!("[[{key}")) {
+            return (i + 1, line.len() - t.len() + 1);
+        }
+    }
+    (0, 0)
+}
+
+/// The built-in catalogue (the `ftpspec-scenarios` crate), in id order.
+pub fn catalogue() -> Result<Vec<Scenario>> {
+    let mut out = BTreeMap::new();
+    for f in ftpspec_scenarios::files() {
+        let origin = format!("catalogue:{}", f.path);
+        out.insert(f.id.to_owned(), parse(f.id, &origin, f.text)?);
+    }
+    Ok(out.into_values().collect())
+}
+
+/// Scenarios from a directory (`<dir>/<group>/<name>.toml`), in id order.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |error| Error::Io { path, error }
+    };
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(io(&d))? {
+            let entry = entry.map_err(io(&d))?;
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
+                let id = rel.to_string_lossy().replace('\\', "/");
+                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+                out.insert(id.clone(), parse(&id, &path.display().to_string(), &text)?);
+            }
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+/// The catalogue plus the scenarios in `extra` (which replace catalogue cases of the same
+/// id), filtered by id prefixes (none: all).
+pub fn select(extra: &[PathBuf], filters: &[String]) -> Result<Vec<Scenario>> {
+    let mut all: BTreeMap<String, Scenario> = catalogue()?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    for dir in extra {
+        for s in load_dir(dir)? {
+            all.insert(s.id.clone(), s);
+        }
+    }
+    Ok(all
+        .into_values()
+        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.id.starts_with(f.as_str())))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_loads() {
+        let all = catalogue().unwrap();
+        assert!(all.len() >= 20, "{}", all.len());
+        for s in &all {
+            assert!(s.id.contains('/'), "{}", s.id);
+            assert!(!s.file.requirement.is_empty(), "{}", s.id);
+        }
+    }
+
+    #[test]
+    fn inline_topologies() {
+        let head = "title = \"t\"\nrequirement = \"r\"\n[client]\naction = \"download\"\n";
+        let good = format!("{head}[topology]\nclient = \"c\"\nserver = \"s\"\nserver_addr = \"10.7.0.2\"\n[topology.hosts.c]\n[topology.hosts.s]\n[[topology.link]]\na = {{ host = \"c\", iface = \"eth0\", addr = [\"10.7.0.1/24\"] }}\nb = {{ host = \"s\", iface = \"eth0\", addr = [\"10.7.0.2/24\"] }}\n");
+        let s = parse("x/y", "x/y.toml", &good).unwrap();
+        let n = s.network().unwrap();
+        assert_eq!(n.name, "inline");
+        assert_eq!(n.roles.client_addr.to_string(), "10.7.0.1");
+        let missing = good.replace("server_addr = \"10.7.0.2\"\n", "");
+        let e = parse("x/y", "x/y.toml", &missing).unwrap_err().to_string();
+        assert!(e.contains("needs topology.server_addr"), "{e}");
+        let both = good.replace("client = \"c\"", "preset = \"direct\"\nclient = \"c\"");
+        let e = parse("x/y", "x/y.toml", &both).unwrap_err().to_string();
+        assert!(e.contains("either a preset or an inline topology"), "{e}");
+        let unknown = good.replace("host = \"s\"", "host = \"q\"");
+        let e = parse("x/y", "x/y.toml", &unknown).unwrap_err().to_string();
+        assert!(e.contains("unknown host \"q\""), "{e}");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let text = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"server-nat\"\n[client]\naction = \"dowload\"\n";
+        let e = parse("a/b", "a/b.toml", text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("a/b.toml:6:10:") && e.contains("unknown variant `dowload`"),
+            "{e}"
+        );
+        let text = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"server-mat\"\n[client]\naction = \"download\"\n";
+        let e = parse("a/b", "a/b.toml", text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("a/b.toml:4:10:") && e.contains("unknown preset \"server-mat\""),
+            "{e}"
+        );
+        let text = "title = \"t\"\nrequirement = \"r\"\ncolour = 1\n[topology]\npreset = \"direct\"\n[client]\naction = \"list\"\n";
+        let e = parse("a/b", "a/b.toml", text).unwrap_err().to_string();
+        assert!(
+            e.contains("a/b.toml:3:1:") && e.contains("unknown field `colour`"),
+            "{e}"
+        );
+        let text = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"direct\"\n[server]\npasv_ports = \"9-1\"\n[client]\naction = \"list\"\n";
+        let e = parse("a/b", "a/b.toml", text).unwrap_err().to_string();
+        assert!(
+            e.contains("a/b.toml:5:1:") && e.contains("pasv_ports"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn typed_values_are_checked_where_they_stand() {
+        let head = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"direct\"\n";
+        let cases = [
+            (
+                "[client]\naction = \"list\"\n[expect]\ndata_tls = false\n",
+                "a/b.toml:8:12:",
+                "only `true` asks for this check",
+            ),
+            (
+                "[client]\naction = \"upload\"\nsize = \"64Q\"\n",
+                "a/b.toml:7:8:",
+                "\"64Q\" is not a size",
+            ),
+            (
+                "pasv_ports = \"9-1\"\n[client]\naction = \"list\"\n",
+                "a/b.toml:5:14:",
+                "9-1",
+            ),
+            (
+                "[client]\naction = \"list\"\nsettings = [\"force_ip\"]\n",
+                "a/b.toml:7:13:",
+                "unknown variant `force_ip`, expected one of",
+            ),
+        ];
+        for (tail, at, what) in cases {
+            let e = parse("a/b", "a/b.toml", &format!("{head}{tail}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(at) && e.contains(what), "{e}");
+        }
+    }
+}

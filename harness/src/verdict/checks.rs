@@ -1,0 +1,220 @@
+//! One check per `[expect]` key (see [`crate::scenario::Expect`]), in the order their
+//! failures are reported. A check returns the failure in one sentence (expected vs
+//! observed), or `None` when it holds or was not asked for.
+//!
+//! Adding an expectation: a field in `Expect`, a function here, and its line in [`CHECKS`].
+
+use super::Ctx;
+use crate::scenario::{Expect, TransferOutcome};
+
+/// A check: the `[expect]` key it judges, and how.
+pub struct Check {
+    /// The key in `[expect]`.
+    pub key: &'static str,
+    /// The failure, if the check was asked for and does not hold.
+    pub judge: fn(&Expect, &Ctx) -> Option<String>,
+}
+
+/// Every check, in report order.
+pub const CHECKS: &[Check] = &[
+    Check {
+        key: "transfer",
+        judge: transfer,
+    },
+    Check {
+        key: "data_via_control_address",
+        judge: data_via_control_address,
+    },
+    Check {
+        key: "no_decoy_connection",
+        judge: no_decoy_connection,
+    },
+    Check {
+        key: "active_ports_in_range",
+        judge: active_ports_in_range,
+    },
+    Check {
+        key: "active_address_public",
+        judge: active_address_public,
+    },
+    Check {
+        key: "pasv_after_refused_epsv",
+        judge: pasv_after_refused_epsv,
+    },
+    Check {
+        key: "ends_within_secs",
+        judge: ends_within_secs,
+    },
+    Check {
+        key: "data_tls",
+        judge: data_tls,
+    },
+];
+
+/// `transfer = "ok"`: succeeded with the right bytes; `"failed"`: reported a failure.
+fn transfer(e: &Expect, c: &Ctx) -> Option<String> {
+    let ev = c.ev;
+    let (client, how) = (c.client, &c.how_ended);
+    let bytes = ev.received.bytes.unwrap_or(0);
+    let wrong_data = ev.client.succeeded() && !ev.received.right;
+    match e.transfer? {
+        TransferOutcome::Ok if !ev.transferred() => {
+            let detail = if let Some(a) = ev.private_tries(c.net).next() {
+                format!("; it tried {}, which is unroutable from its network", a.to)
+            } else if let Some(a) = ev.decoy_hits().next() {
+                format!(
+                    "; it connected to {}, the third host named in the 227 reply",
+                    a.to
+                )
+            } else if wrong_data {
+                format!("; but the data was wrong ({bytes} bytes)")
+            } else {
+                String::new()
+            };
+            let noun = c.scenario.file.client.action.noun();
+            Some(format!("expected the {noun} to complete; {how}{detail}"))
+        }
+        TransferOutcome::Failed if ev.client.succeeded() => {
+            let what = if wrong_data {
+                format!(" although the data is incomplete ({bytes} bytes)")
+            } else {
+                String::new()
+            };
+            Some(format!(
+                "expected {client} to report a failure; it reported success{what}"
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Data connections go to the address of the control connection, not the server's own.
+fn data_via_control_address(e: &Expect, c: &Ctx) -> Option<String> {
+    e.data_via_control_address?;
+    let ev = c.ev;
+    if let Some(a) = ev.private_tries(c.net).next() {
+        return Some(format!(
+            "expected the data connection via the control address {}; {} tried {}, unroutable from its network",
+            c.net.roles.server_addr, c.client, a.to
+        ));
+    }
+    if !ev.log.data_connections().is_empty() {
+        return None;
+    }
+    // A failed transfer already explains the missing data connection.
+    let transfer_failed = e.transfer == Some(TransferOutcome::Ok) && !ev.transferred();
+    (!transfer_failed).then(|| {
+        format!(
+            "expected a data connection via the control address; {} without one",
+            c.how_ended
+        )
+    })
+}
+
+/// The client never connected to the third host a hostile 227 named.
+fn no_decoy_connection(e: &Expect, c: &Ctx) -> Option<String> {
+    e.no_decoy_connection?;
+    let a = c.ev.decoy_hits().next()?;
+    Some(format!(
+        "expected no connection to the third host named in the 227 reply; {} connected to {}",
+        c.client, a.to
+    ))
+}
+
+/// Every PORT/EPRT port lies in the scenario's active range.
+fn active_ports_in_range(e: &Expect, c: &Ctx) -> Option<String> {
+    e.active_ports_in_range?;
+    let range = &c.net.active_ports;
+    let targets = c.ev.log.active_targets();
+    if let Some(bad) = targets.iter().find(|t| !range.contains(&t.port())) {
+        let (min, max) = (range.start(), range.end());
+        return Some(format!(
+            "expected PORT/EPRT ports in {min}-{max}; {} announced {bad}",
+            c.client
+        ));
+    }
+    targets.is_empty().then(|| {
+        format!(
+            "expected PORT/EPRT with a port in range; {} sent none ({})",
+            c.client, c.how_ended
+        )
+    })
+}
+
+/// Every PORT/EPRT carried the client's public address.
+fn active_address_public(e: &Expect, c: &Ctx) -> Option<String> {
+    e.active_address_public?;
+    let public = c.net.roles.client_public_addr;
+    let targets = c.ev.log.active_targets();
+    if let Some(bad) = targets.iter().find(|t| t.ip() != public) {
+        return Some(format!(
+            "expected PORT/EPRT to carry the public address {public}; {} announced {bad}",
+            c.client
+        ));
+    }
+    targets.is_empty().then(|| {
+        format!(
+            "expected PORT/EPRT with the public address; {} sent none ({})",
+            c.client, c.how_ended
+        )
+    })
+}
+
+/// After a refused EPSV, the client sent PASV.
+fn pasv_after_refused_epsv(e: &Expect, c: &Ctx) -> Option<String> {
+    e.pasv_after_refused_epsv?;
+    let verbs = c.ev.log.verbs();
+    let i = verbs.iter().position(|v| v == "EPSV")?;
+    (!verbs[i..].iter().any(|v| v == "PASV")).then(|| {
+        format!(
+            "expected PASV after the refused EPSV; {} did not send it ({})",
+            c.client, c.how_ended
+        )
+    })
+}
+
+/// The client ended by itself within the limit.
+fn ends_within_secs(e: &Expect, c: &Ctx) -> Option<String> {
+    let limit = e.ends_within_secs?;
+    let client = &c.ev.client;
+    let late = client.end == crate::evidence::ClientEnd::TimedOut
+        || client.elapsed.as_millis() as u64 > limit * 1000;
+    late.then(|| {
+        format!(
+            "expected {} to end within {limit} s; {}",
+            c.client, c.how_ended
+        )
+    })
+}
+
+/// The data connections used TLS (PROT P).
+fn data_tls(e: &Expect, c: &Ctx) -> Option<String> {
+    e.data_tls?;
+    let data = c.ev.log.data_connections();
+    let plaintext = !data.is_empty() && data.iter().any(|d| d.tls.is_none());
+    plaintext.then(|| {
+        format!(
+            "expected TLS on the data connections (PROT P); {} used plaintext",
+            c.client
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_judges_a_key_of_the_schema() {
+        for check in CHECKS {
+            let value = match check.key {
+                "transfer" => "\"ok\"",
+                "ends_within_secs" => "5",
+                _ => "true",
+            };
+            let text = format!("{} = {value}", check.key);
+            let e: Expect = toml::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_ne!(e, Expect::default(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The verdict of a case, from its typed [`Evidence`]: each `[expect]` key is one check in
+//! [`checks`]; the verdict is informational for record-only scenarios, fail when a check
+//! failed (the first failure is the reason), pass otherwise.
+
+pub mod checks;
+
+use ftpspec_report::Verdict;
+
+use crate::evidence::{ClientEnd, Evidence};
+use crate::scenario::{Mode, Network, Scenario};
+
+/// What a check sees.
+pub struct Ctx<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// Its network (roles, port ranges).
+    pub net: &'a Network,
+    /// The client's name.
+    pub client: &'a str,
+    /// What the case saw.
+    pub ev: &'a Evidence,
+    /// How the client ended, in words ("curl exited 28 after 10.0 s: \"...\"").
+    pub how_ended: String,
+}
+
+/// The verdict and its one-sentence reason.
+pub fn judge(scenario: &Scenario, net: &Network, client: &str, ev: &Evidence) -> (Verdict, String) {
+    let ctx = Ctx {
+        scenario,
+        net,
+        client,
+        ev,
+        how_ended: how_ended(client, scenario.file.timeout_secs, ev),
+    };
+    let expect = &scenario.file.expect;
+    let failures: Vec<String> = checks::CHECKS
+        .iter()
+        .filter_map(|c| (c.judge)(expect, &ctx))
+        .collect();
+    if scenario.file.informational {
+        return (Verdict::Informational, informational(&ctx, &failures));
+    }
+    if let Some(first) = failures.first() {
+        let more = match failures.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return (Verdict::Fail, format!("{first}{more}"));
+    }
+    (Verdict::Pass, passed(&ctx))
+}
+
+/// The last line a client printed that is not curl's protocol trace.
+fn said_line(text: &str) -> Option<&str> {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !l.starts_with(['*', '>', '<', '{', '}']))
+        .map(str::trim)
+}
+
+fn how_ended(client: &str, timeout_secs: u64, ev: &Evidence) -> String {
+    let c = &ev.client;
+    let secs = c.elapsed.as_millis() as f64 / 1000.0;
+    let last = said_line(&c.stderr).or_else(|| said_line(&c.stdout));
+    match &c.end {
+        ClientEnd::TimedOut => {
+            let said = last
+                .map(|l| format!("; its last words: \"{l}\""))
+                .unwrap_or_default();
+            format!("{client} was still running after {timeout_secs} s and was killed{said}")
+        }
+        ClientEnd::Failed(err) => format!("{client} failed after {secs:.1} s: {err}"),
+        ClientEnd::Panicked => format!("{client} failed after {secs:.1} s: the client panicked"),
+        ClientEnd::Succeeded => format!("{client} reported success after {secs:.1} s"),
+        ClientEnd::Exited(code) => {
+            let said = last
+                .filter(|l| !l.is_empty())
+                .map(|l| format!(": \"{l}\""))
+                .unwrap_or_default();
+            let code = code.map_or("abnormally".into(), |c| c.to_string());
+            format!("{client} exited {code} after {secs:.1} s{said}")
+        }
+    }
+}
+
+/// A record-only scenario: what the client did, and what a check noted.
+fn informational(ctx: &Ctx, failures: &[String]) -> String {
+    let ev = ctx.ev;
+    let mut text = ctx.how_ended.clone();
+    if let Some(a) = ev.private_tries(ctx.net).next() {
+        text.push_str(&format!("; it tried {}", a.to));
+    }
+    let targets = ev.log.active_targets();
+    if !targets.is_empty() {
+        let t: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+        text.push_str(&format!("; it announced {}", t.join(", ")));
+    }
+    let n = ev.log.data_connections().len();
+    text.push_str(&format!("; {n} data connection(s)"));
+    if !failures.is_empty() {
+        text.push_str(&format!("; noted: {}", failures.join("; ")));
+    }
+    text
+}
+
+/// A pass: how the client ended, the bytes, and the data connection.
+fn passed(ctx: &Ctx) -> String {
+    let ev = ctx.ev;
+    let mut text = ctx.how_ended.clone();
+    if let Some(n) = ev.received.bytes {
+        text.push_str(&format!(", {n} bytes right"));
+    }
+    if ctx.scenario.file.client.mode == Mode::Active {
+        if let Some(t) = ev.log.active_targets().last() {
+            text.push_str(&format!(", data connection to {t}"));
+        }
+    } else if let Some(d) = ev.log.data_connections().first() {
+        let line = crate::evidence::data_line(d);
+        text.push_str(&format!(", data connection {line}"));
+    }
+    text
+}

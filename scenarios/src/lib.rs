@@ -1,0 +1,67 @@
+//! ftpspec-scenarios: the scenario catalogue, one TOML file per case, as
+//! `scenarios/<group>/<name>.toml` (the id being `group/name`), embedded so that it ships with
+//! ftpspec as a dependency. The files' shape is documented in `ftpspec::scenario`; this crate
+//! only carries them.
+//!
+//! ```
+//! let ids: Vec<String> = ftpspec_scenarios::files().map(|f| f.id).collect();
+//! assert!(ids.iter().any(|id| id == "passive/unroutable-address"));
+//! ```
+
+use include_dir::{include_dir, Dir, DirEntry};
+
+static CRATE_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR");
+
+/// One scenario file of the catalogue.
+#[derive(Debug, Clone, Copy)]
+pub struct CatalogueFile {
+    /// `group/name` (the path without `.toml`).
+    pub id: &'static str,
+    /// `group/name.toml`.
+    pub path: &'static str,
+    /// The TOML text (a file that is not UTF-8 comes out empty, and fails to load).
+    pub text: &'static str,
+}
+
+/// Every scenario file, in no particular order: the `.toml` files in the group folders
+/// (everything but `src/` and the crate's own files at the top).
+pub fn files() -> impl Iterator<Item = CatalogueFile> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&'static Dir<'static>> = CRATE_DIR
+        .dirs()
+        .filter(|d| d.path().as_os_str() != "src")
+        .collect();
+    while let Some(dir) = stack.pop() {
+        for entry in dir.entries() {
+            match entry {
+                DirEntry::Dir(d) => stack.push(d),
+                DirEntry::File(f) => {
+                    let Some(path) = f.path().to_str() else {
+                        continue;
+                    };
+                    if let Some(id) = path.strip_suffix(".toml") {
+                        out.push(CatalogueFile {
+                            id,
+                            path,
+                            text: f.contents_utf8().unwrap_or_default(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out.into_iter()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn holds_only_group_files() {
+        let files: Vec<_> = super::files().collect();
+        assert!(files.len() >= 30, "{}", files.len());
+        for f in &files {
+            assert!(f.id.contains('/') && !f.id.starts_with("src/"), "{}", f.id);
+            assert!(!f.text.is_empty(), "{}", f.path);
+        }
+    }
+}
