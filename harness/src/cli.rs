@@ -177,9 +177,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     )
     .await;
     run.missing_clients = missing;
-    let interrupted = run.interrupted;
     run.write(&args.out, baseline.as_ref())
         .with_context(|| format!("cannot write the results to {}", args.out.display()))?;
+    Ok(summarize(&run, baseline.as_ref(), started, &args.out))
+}
+
+/// Prints the matrix, the counts, the errors and the regressions; the exit status.
+fn summarize(
+    run: &RunResults,
+    baseline: Option<&RunResults>,
+    started: Instant,
+    out: &std::path::Path,
+) -> ExitCode {
     println!("{}", run.table());
     let counts: Vec<String> = run
         .counts()
@@ -190,16 +199,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         "ftpspec run: {} in {:.0} s; wrote {}/results.json, junit.xml, index.html",
         counts.join(", "),
         started.elapsed().as_secs_f64(),
-        args.out.display()
+        out.display()
     );
     for r in run.results.iter().filter(|r| r.verdict == Verdict::Error) {
         println!("  error: {} {}: {}", r.client, r.scenario, r.reason);
     }
-    if interrupted {
-        return Ok(ExitCode::from(130));
+    if run.interrupted {
+        return ExitCode::from(130);
     }
     if let Some(base) = baseline {
-        let d = ftpspec_report::diff(&base, &run);
+        let d = ftpspec_report::diff(base, run);
         if d.has_regressions() {
             println!(
                 "ftpspec run: {} regression(s) against the baseline:",
@@ -214,16 +223,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     c.new.map_or("-", Verdict::as_str)
                 );
             }
-            return Ok(ExitCode::from(1));
+            return ExitCode::from(1);
         }
         println!("ftpspec run: no regression against the baseline");
-        return Ok(ExitCode::SUCCESS);
+        return ExitCode::SUCCESS;
     }
-    Ok(if run.results.iter().any(|r| r.verdict == Verdict::Error) {
+    if run.results.iter().any(|r| r.verdict == Verdict::Error) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// Options of `ftpspec diff`.

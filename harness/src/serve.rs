@@ -95,6 +95,43 @@ pub struct ServeArgs {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let server = match builder(&args)?.start().await {
+        Err(ftpspec_mock::Error::Bind { addr, error })
+            if error.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            bail!("cannot listen on {addr}: the port is in use; pass --port 0 for any free port, or another --port")
+        }
+        other => other.context("cannot start the mock server")?,
+    };
+    let login = match &args.user {
+        Some(u) => format!("user {u} with its password"),
+        None => "any user and password".to_owned(),
+    };
+    // Files first, so a failure to write them is reported before "listening".
+    let notes = notes(&args, &server)?;
+    println!("ftpspec serve: listening on {} ({login})", server.url());
+    for note in notes {
+        println!("{note}");
+    }
+    println!("  Ctrl-C stops the server.");
+    wait_for_signal().await?;
+    let log = server.events();
+    let sessions = log
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, ftpspec_mock::EventKind::Connected { .. }))
+        .count();
+    println!(
+        "ftpspec serve: stopped after {sessions} control connection(s), {} command(s), {} data connection(s)",
+        log.commands().len(),
+        log.data_connections().len()
+    );
+    server.shutdown().await;
+    Ok(())
+}
+
+/// The server the flags describe.
+fn builder(args: &ServeArgs) -> anyhow::Result<ftpspec_mock::Builder> {
     let mut builder = MockServer::builder().bind(SocketAddr::new(args.bind, args.port));
     if let Some(path) = &args.config {
         builder = builder.spec(&ServerSpec::from_file(path)?);
@@ -152,79 +189,52 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         builder = builder.ftps(ftps);
     }
-    let server = match builder.start().await {
-        Err(ftpspec_mock::Error::Bind { addr, error })
-            if error.kind() == std::io::ErrorKind::AddrInUse =>
-        {
-            bail!("cannot listen on {addr}: the port is in use; pass --port 0 for any free port, or another --port")
-        }
-        other => other.context("cannot start the mock server")?,
-    };
-    let login = match &args.user {
-        Some(u) => format!("user {u} with its password"),
-        None => "any user and password".to_owned(),
-    };
-    // Files first, so a failure to write them is reported before "listening".
-    let mut notes = Vec::new();
-    match server.tls() {
-        None => notes.push(format!(
+    Ok(builder)
+}
+
+/// What to tell the user once the server listens: how to try it, and the files written for
+/// FTPS (the CA, a client certificate).
+fn notes(args: &ServeArgs, server: &MockServer) -> anyhow::Result<Vec<String>> {
+    let Some(tls) = server.tls() else {
+        return Ok(vec![format!(
             "  try: curl -s {}/gen/1K | wc -c     generated files: /gen/<size>, e.g. /gen/64M",
             server.url()
-        )),
-        Some(tls) => {
-            let ca = args.cert_out.clone().unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("ftpspec-serve-{}-ca.pem", server.addr().port()))
-            });
-            tls.write_ca_pem(&ca)
-                .with_context(|| format!("cannot write the CA certificate to {}", ca.display()))?;
-            notes.push(format!(
-                "  FTPS: clients must trust the test CA written to {}",
-                ca.display()
-            ));
-            if args.client_cert.is_some_and(|c| c != ClientAuth::None) {
-                let cert = ca.with_extension("client.pem");
-                let key = ca.with_extension("client.key");
-                std::fs::write(&cert, tls.client_cert_pem())
-                    .with_context(|| format!("cannot write {}", cert.display()))?;
-                std::fs::write(&key, tls.client_key_pem())
-                    .with_context(|| format!("cannot write {}", key.display()))?;
-                notes.push(format!(
-                    "  client certificate: {} (key {})",
-                    cert.display(),
-                    key.display()
-                ));
-            }
-            let flag = if args.ftps == Some(FtpsModeArg::Explicit) {
-                " --ssl-reqd"
-            } else {
-                ""
-            };
-            notes.push(format!(
-                "  try: curl -s{flag} --cacert {} {}/gen/1K | wc -c",
-                ca.display(),
-                server.url()
-            ));
-        }
+        )]);
+    };
+    let mut notes = Vec::new();
+    let ca = args.cert_out.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("ftpspec-serve-{}-ca.pem", server.addr().port()))
+    });
+    tls.write_ca_pem(&ca)
+        .with_context(|| format!("cannot write the CA certificate to {}", ca.display()))?;
+    notes.push(format!(
+        "  FTPS: clients must trust the test CA written to {}",
+        ca.display()
+    ));
+    if args.client_cert.is_some_and(|c| c != ClientAuth::None) {
+        let cert = ca.with_extension("client.pem");
+        let key = ca.with_extension("client.key");
+        std::fs::write(&cert, tls.client_cert_pem())
+            .with_context(|| format!("cannot write {}", cert.display()))?;
+        std::fs::write(&key, tls.client_key_pem())
+            .with_context(|| format!("cannot write {}", key.display()))?;
+        notes.push(format!(
+            "  client certificate: {} (key {})",
+            cert.display(),
+            key.display()
+        ));
     }
-    println!("ftpspec serve: listening on {} ({login})", server.url());
-    for note in notes {
-        println!("{note}");
-    }
-    println!("  Ctrl-C stops the server.");
-    wait_for_signal().await?;
-    let log = server.events();
-    let sessions = log
-        .events
-        .iter()
-        .filter(|e| matches!(e.kind, ftpspec_mock::EventKind::Connected { .. }))
-        .count();
-    println!(
-        "ftpspec serve: stopped after {sessions} control connection(s), {} command(s), {} data connection(s)",
-        log.commands().len(),
-        log.data_connections().len()
-    );
-    server.shutdown().await;
-    Ok(())
+    let flag = if args.ftps == Some(FtpsModeArg::Explicit) {
+        " --ssl-reqd"
+    } else {
+        ""
+    };
+    notes.push(format!(
+        "  try: curl -s{flag} --cacert {} {}/gen/1K | wc -c",
+        ca.display(),
+        server.url()
+    ));
+    Ok(notes)
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {

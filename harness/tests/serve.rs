@@ -167,6 +167,13 @@ fn serves_ftps_and_prints_a_working_curl_command() {
         stderr.contains("tls: Control with") && stderr.contains("tls: Data with"),
         "{stderr}"
     );
+    // ftpspec's own log only: rustls' records (ClientHello dumps at TRACE) need -v.
+    for line in stderr.lines() {
+        assert!(
+            line.trim_start().starts_with("INFO"),
+            "a record not of ftpspec's: {line}"
+        );
+    }
 }
 
 fn fails_with(args: &[&str], message: &str) {

@@ -19,10 +19,12 @@ pub enum Error {
         message: String,
     },
     /// No preset has this name.
-    #[error("unknown preset {name:?}; the presets are: {}", crate::PresetName::ALL.map(|p| p.as_str()).join(", "))]
+    #[error("unknown preset {name:?}; the presets are: {known}")]
     UnknownPreset {
         /// The name given.
         name: String,
+        /// The presets' names, comma-separated.
+        known: String,
     },
     /// A topology is wrong in a way not tied to one place in a file.
     #[error("invalid topology: {0}")]

@@ -131,7 +131,10 @@ impl std::str::FromStr for PresetName {
         PresetName::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
-            .ok_or_else(|| Error::UnknownPreset { name: s.to_owned() })
+            .ok_or_else(|| Error::UnknownPreset {
+                name: s.to_owned(),
+                known: PresetName::ALL.map(|p| p.as_str()).join(", "),
+            })
     }
 }
 

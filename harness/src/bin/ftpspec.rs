@@ -34,28 +34,7 @@ async fn main() -> std::process::ExitCode {
     {
         return ftpspec::userns::reexec();
     }
-    let verbose = matches!(&cli.command, Command::Serve(a) if a.verbose);
-    let filter = if verbose {
-        "ftpspec=debug,ftpspec_mock=debug,ftpspec_netns=debug"
-    } else {
-        "ftpspec=info,ftpspec_mock=info,ftpspec_netns=info"
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FTPSPEC_LOG")
-        .unwrap_or_else(|_| filter.into());
-    let lab = matches!(cli.command, Command::Lab(_) | Command::Run(_));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .without_time()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        // The lab's mock server would interleave its log with the command's output.
-        .with_max_level(if lab {
-            tracing::Level::WARN
-        } else {
-            tracing::Level::TRACE
-        })
-        .init();
+    init_log(&cli.command);
     use std::process::ExitCode;
     let (name, result) = match cli.command {
         Command::Serve(args) => (
@@ -71,4 +50,28 @@ async fn main() -> std::process::ExitCode {
         eprintln!("ftpspec {name}: error: {e:#}");
         ExitCode::from(2)
     })
+}
+
+/// ftpspec's own records only, by default: `info` for `serve`, warnings for `run` and `lab`
+/// (whose mock server would interleave its log with the command's output). Dependencies'
+/// records (rustls, tokio) come only with `serve -v` or `FTPSPEC_LOG` (tracing's filter
+/// syntax, e.g. `FTPSPEC_LOG=debug`).
+fn init_log(command: &Command) {
+    let ours = |level: &str| format!("ftpspec={level},ftpspec_mock={level},ftpspec_netns={level}");
+    let default = match command {
+        Command::Serve(a) if a.verbose => format!("{},debug", ours("debug")),
+        Command::Serve(_) => ours("info"),
+        Command::Lab(_) | Command::Run(_) => ours("warn"),
+        Command::List(_) | Command::Diff(_) => ours("info"),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FTPSPEC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // No with_max_level here: on the builder it would replace this filter, not narrow it.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
 }

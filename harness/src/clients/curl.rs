@@ -1,6 +1,6 @@
 //! curl: every setting a scenario asks has a flag.
 
-use super::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
 use crate::scenario::{Action, Mode, Setting};
 
 /// curl, the command-line program.

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{version_line, ClientAdapter, Invocation, Launch, Target};
 use crate::error::{from_toml, line_col, Error, Result};
 use crate::scenario::{Action, Mode, Setting};
 

@@ -1,6 +1,6 @@
 //! Python's ftplib, through a small script shipped in the crate (`ftplib_client.py`).
 
-use super::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
 use crate::scenario::{Action, Mode, Setting};
 
 const SCRIPT: &str = include_str!("ftplib_client.py");

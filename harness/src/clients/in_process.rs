@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{ClientAdapter, ClientError, InProcess, Launch, Target};
+use super::adapter::{ClientAdapter, ClientError, InProcess, Launch, Target};
 use crate::scenario::{Action, Setting};
 
 /// A closure with the actions and settings it declares.

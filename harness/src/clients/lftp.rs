@@ -1,6 +1,6 @@
 //! lftp: driven with `lftp -c` and a script of `set` commands.
 
-use super::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
 use crate::scenario::{Action, Mode, Setting};
 
 /// lftp, the command-line program.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{ClientAdapter, ClientError, Launch, Target};
+use super::adapter::{ClientAdapter, ClientError, Launch, Target};
 use crate::scenario::{Action, Mode, Setting};
 
 /// suppaftp 12 with rustls.

@@ -1,6 +1,6 @@
 //! tnftp (NetBSD ftp): EPSV first; its EPSV toggle is an interactive command, not an option.
 
-use super::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
 use crate::scenario::{Action, Mode, Setting};
 
 /// tnftp.

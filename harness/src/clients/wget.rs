@@ -1,6 +1,6 @@
 //! wget: PASV and PORT on IPv4, never EPSV or EPRT; downloads and listings only.
 
-use super::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
 use crate::scenario::{Action, Mode, Setting};
 
 /// GNU Wget.

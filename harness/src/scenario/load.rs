@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Scenario, ScenarioFile};
+use super::file::{Scenario, ScenarioFile};
 use crate::error::{from_toml, Error, Result};
 
 /// Parses and checks one scenario file.

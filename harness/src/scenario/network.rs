@@ -5,7 +5,7 @@ use std::ops::RangeInclusive;
 
 use ftpspec_netns::{PresetOptions, Roles, TopologySpec};
 
-use super::TopologyFile;
+use super::file::{Scenario, TopologyFile};
 use crate::error::{Error, Result};
 
 /// A scenario's network: the topology, who is who, and the port ranges.
@@ -21,6 +21,13 @@ pub struct Network {
     pub pasv_ports: RangeInclusive<u16>,
     /// The client's active range.
     pub active_ports: RangeInclusive<u16>,
+}
+
+impl Scenario {
+    /// The network: a preset with its options, or the inline topology.
+    pub fn network(&self) -> Result<Network> {
+        self.file.topology.network()
+    }
 }
 
 impl TopologyFile {

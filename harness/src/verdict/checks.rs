@@ -4,8 +4,22 @@
 //!
 //! Adding an expectation: a field in `Expect`, a function here, and its line in [`CHECKS`].
 
-use super::Ctx;
-use crate::scenario::{Expect, TransferOutcome};
+use crate::evidence::Evidence;
+use crate::scenario::{Expect, Network, Scenario, TransferOutcome};
+
+/// What a check sees.
+pub struct Ctx<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// Its network (roles, port ranges).
+    pub net: &'a Network,
+    /// The client's name.
+    pub client: &'a str,
+    /// What the case saw.
+    pub ev: &'a Evidence,
+    /// How the client ended, in words ("curl exited 28 after 10.0 s: \"...\"").
+    pub how_ended: String,
+}
 
 /// A check: the `[expect]` key it judges, and how.
 pub struct Check {

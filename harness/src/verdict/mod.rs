@@ -4,24 +4,12 @@
 
 pub mod checks;
 
+pub use checks::Ctx;
+
 use ftpspec_report::Verdict;
 
 use crate::evidence::{ClientEnd, Evidence};
 use crate::scenario::{Mode, Network, Scenario};
-
-/// What a check sees.
-pub struct Ctx<'a> {
-    /// The scenario.
-    pub scenario: &'a Scenario,
-    /// Its network (roles, port ranges).
-    pub net: &'a Network,
-    /// The client's name.
-    pub client: &'a str,
-    /// What the case saw.
-    pub ev: &'a Evidence,
-    /// How the client ended, in words ("curl exited 28 after 10.0 s: \"...\"").
-    pub how_ended: String,
-}
 
 /// The verdict and its one-sentence reason.
 pub fn judge(scenario: &Scenario, net: &Network, client: &str, ev: &Evidence) -> (Verdict, String) {

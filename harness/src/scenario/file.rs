@@ -1,0 +1,275 @@
+//! The scenario file's shape: every key and value typed, so that a wrong one is an error at
+//! its line and column.
+
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+
+use ftpspec_mock::ServerSpec;
+use ftpspec_netns::PresetName;
+use serde::{Deserialize, Serialize};
+
+use super::expect::Expect;
+
+/// A loaded scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// `group/name`.
+    pub id: String,
+    /// Where it came from (`catalogue:passive/x.toml` or a path).
+    pub origin: String,
+    /// Its content.
+    pub file: ScenarioFile,
+}
+
+impl Scenario {
+    /// The group (`passive` of `passive/x`).
+    pub fn group(&self) -> &str {
+        self.id.split('/').next().unwrap_or("")
+    }
+}
+
+/// A scenario file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// One line.
+    pub title: String,
+    /// The rule or documented behaviour checked, quoted or paraphrased, with its source.
+    pub requirement: String,
+    /// RFC sections, CVEs, documentation pages.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Record the behaviour only: the verdict is `informational`.
+    #[serde(default)]
+    pub informational: bool,
+    /// The client is killed after this long (default 30).
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// The network.
+    pub topology: TopologyFile,
+    /// The mock server (ftpspec-mock's server file).
+    #[serde(default)]
+    pub server: ServerSpec,
+    /// What the client does.
+    pub client: ClientTask,
+    /// What must hold.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+/// `[topology]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyFile {
+    /// A preset; or leave it out and describe the network inline (`hosts`, `link`,
+    /// `route` as in an ftpspec-netns topology file) with `client`, `server` and
+    /// `server_addr`.
+    pub preset: Option<PresetName>,
+    /// The server's passive range (`MIN-MAX`; default 50000-50010).
+    pub pasv_ports: Option<PortRange>,
+    /// The client's active range (`MIN-MAX`; default 50100-50110).
+    pub active_ports: Option<PortRange>,
+    /// client-nat: forward the active range to the client.
+    #[serde(default)]
+    pub forward_active_ports: bool,
+    /// Add the decoy host.
+    #[serde(default)]
+    pub decoy: bool,
+    /// Inline: the client's host.
+    pub client: Option<String>,
+    /// Inline: the server's host.
+    pub server: Option<String>,
+    /// Inline: the address the client connects to for the server.
+    pub server_addr: Option<IpAddr>,
+    /// Inline: the server's own address, when a NAT stands between (default `server_addr`).
+    pub server_own_addr: Option<IpAddr>,
+    /// Inline: the client's address as the server sees it (default its own).
+    pub client_public_addr: Option<IpAddr>,
+    /// Inline: hosts (see ftpspec-netns).
+    pub hosts: Option<toml::Table>,
+    /// Inline: links.
+    pub link: Option<Vec<toml::Table>>,
+    /// Inline: routes.
+    pub route: Option<Vec<toml::Table>>,
+}
+
+/// A port range in a file, `MIN-MAX`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortRange(pub RangeInclusive<u16>);
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ftpspec_mock::parse_port_range(&text)
+            .map(PortRange)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A size in a file: a byte count with an optional binary suffix (`64K`, `1M`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ftpspec_mock::generated::parse_size(&text)
+            .map(Size)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("{text:?} is not a size such as 64K or 1M"))
+            })
+    }
+}
+
+/// `[client]`: what the client is to do in the case.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTask {
+    /// What to do.
+    pub action: Action,
+    /// The server path (download, list) or target path (upload).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Upload size, e.g. `64K` (default 64K).
+    pub size: Option<Size>,
+    /// Passive (default) or active.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Settings the client must be given.
+    #[serde(default)]
+    pub settings: Vec<Setting>,
+}
+
+impl ClientTask {
+    /// The upload size (default 64 KiB).
+    pub fn upload_size(&self) -> u64 {
+        self.size.map_or(64 << 10, |s| s.0)
+    }
+}
+
+fn default_path() -> String {
+    "/gen/64K".into()
+}
+
+/// The client action.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// List a directory.
+    List,
+    /// Download a file.
+    Download,
+    /// Upload a file.
+    Upload,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 3] = [Action::List, Action::Download, Action::Upload];
+
+    /// Its name in files: `list`, `download`, `upload`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::List => "list",
+            Action::Download => "download",
+            Action::Upload => "upload",
+        }
+    }
+
+    /// What it produces, in a sentence: `listing`, `download`, `upload`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Action::List => "listing",
+            other => other.as_str(),
+        }
+    }
+
+    /// What a client does, after "cannot": `list a directory`, `download`, `upload`.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Action::List => "list a directory",
+            other => other.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Passive or active data connections.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// PASV/EPSV.
+    #[default]
+    Passive,
+    /// PORT/EPRT.
+    Active,
+}
+
+/// A client setting a scenario may need. A client that has no way to do it gets
+/// `unsupported` for that scenario.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Setting {
+    /// Never send EPSV (use PASV).
+    DisableEpsv,
+    /// Use EPSV (RFC 2428) for passive mode, also on IPv4.
+    PreferEpsv,
+    /// Never send EPRT (use PORT).
+    DisableEprt,
+    /// Ignore the 227 address and use the control connection's ("force IP").
+    ForcePasvIp,
+    /// Listen for active-mode connections only on the scenario's active port range.
+    PortRange,
+    /// Announce the NAT's public address in PORT/EPRT.
+    ExternalIp,
+    /// Explicit FTPS (AUTH TLS), data protected.
+    FtpsExplicit,
+    /// Implicit FTPS.
+    FtpsImplicit,
+    /// CCC after login.
+    Ccc,
+}
+
+impl Setting {
+    /// Every setting.
+    pub const ALL: [Setting; 9] = [
+        Setting::DisableEpsv,
+        Setting::PreferEpsv,
+        Setting::DisableEprt,
+        Setting::ForcePasvIp,
+        Setting::PortRange,
+        Setting::ExternalIp,
+        Setting::FtpsExplicit,
+        Setting::FtpsImplicit,
+        Setting::Ccc,
+    ];
+
+    /// The setting with this name in files.
+    pub fn from_name(name: &str) -> Option<Setting> {
+        Setting::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The name in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setting::DisableEpsv => "disable_epsv",
+            Setting::PreferEpsv => "prefer_epsv",
+            Setting::DisableEprt => "disable_eprt",
+            Setting::ForcePasvIp => "force_pasv_ip",
+            Setting::PortRange => "port_range",
+            Setting::ExternalIp => "external_ip",
+            Setting::FtpsExplicit => "ftps_explicit",
+            Setting::FtpsImplicit => "ftps_implicit",
+            Setting::Ccc => "ccc",
+        }
+    }
+}
