@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ftpspec_mock::{generated, MockServer, TlsSpec};
+use ftpspec_mock::{generated, MockServer, ServerSpec, TlsSpec};
 use ftpspec_netns::{Host, Topology};
 use ftpspec_report::{CaseResult, Observations, Verdict};
 
@@ -85,11 +85,14 @@ async fn in_network(scenario: &Scenario, client: &Client, net: &Network) -> Resu
     let ca_file = mockhost::write_ca(&server, &work.path().join("ca.pem"))?;
     let (target, sent) = prepare_client(scenario, net, &server, ca_file, work.path())?;
     let client_host = topo.host(&net.roles.client).expect("the roles name hosts");
-    let run = run_client(client, &target, &client_host).await?;
+    let (run, stdout_listing) = run_client(client, &target, &client_host).await?;
     // Observations, once the server has finished with the client's connections (a moment
     // at most: the client has ended).
     server.wait_idle(Duration::from_secs(2)).await;
-    let received = received(&target, &sent, &server);
+    let received = match stdout_listing {
+        Some(text) => listed_on_stdout(&text, &target.path, &scenario.file.server, &server),
+        None => received(&target, &sent, &server),
+    };
     let evidence = Evidence {
         log: server.events(),
         attempts: topo.attempts().unwrap_or_default(),
@@ -192,13 +195,22 @@ fn prepare_client(
     Ok((target, sent))
 }
 
-/// Runs the client in its host: a command line, or Rust code on a thread there.
-async fn run_client(client: &Client, target: &Target, host: &Host) -> Result<ClientRun> {
+/// Runs the client in its host: a command line, or Rust code on a thread there. With the run
+/// comes its whole stdout when that is where its listing is.
+async fn run_client(
+    client: &Client,
+    target: &Target,
+    host: &Host,
+) -> Result<(ClientRun, Option<String>)> {
     let started = Instant::now();
+    let mut listing = None;
     let mut run = match client.launch(target) {
         Launch::Command(inv) => {
             let argv: Vec<&str> = inv.argv.iter().map(String::as_str).collect();
             let out = host.run_captured(&argv, target.timeout).await?;
+            if inv.listing_on_stdout {
+                listing = Some(String::from_utf8_lossy(&out.stdout).into_owned());
+            }
             let end = match out.status {
                 _ if out.timed_out => ClientEnd::TimedOut,
                 Some(s) if s.success() => ClientEnd::Succeeded,
@@ -221,7 +233,7 @@ async fn run_client(client: &Client, target: &Target, host: &Host) -> Result<Cli
         },
     };
     run.elapsed = started.elapsed();
-    Ok(run)
+    Ok((run, listing))
 }
 
 async fn run_in_process(
@@ -287,6 +299,37 @@ fn received(target: &Target, sent: &[u8], server: &MockServer) -> Received {
             }
         }
     }
+}
+
+/// A listing the client printed: right when the server sent one and every name the server
+/// holds in that directory appears in it (any non-empty text, for a directory of no known
+/// names such as `/gen`).
+fn listed_on_stdout(text: &str, dir: &str, spec: &ServerSpec, server: &MockServer) -> Received {
+    let sent = server.events().data_connections();
+    let listed = sent.iter().any(|d| d.bytes_sent > 0);
+    let names = served_names(spec, dir);
+    let found = if names.is_empty() {
+        !text.trim().is_empty()
+    } else {
+        names.iter().all(|n| text.contains(n.as_str()))
+    };
+    Received {
+        bytes: Some(text.len() as u64),
+        right: listed && found,
+    }
+}
+
+/// The names directly under `dir` in the server file's tree (files, directories, and the
+/// directories that deeper paths imply).
+fn served_names(spec: &ServerSpec, dir: &str) -> std::collections::BTreeSet<String> {
+    let prefix = format!("{}/", dir.trim_end_matches('/'));
+    let paths = spec.files.keys().chain(&spec.dirs);
+    paths
+        .filter_map(|p| p.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split('/').next())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn download_ok(path: &str, data: &[u8], server: &MockServer) -> bool {

@@ -293,10 +293,10 @@ fn bad_input_gets_one_clear_message() {
         "unknown client \"ncftp\"; the built-in clients are curl",
     );
     let client = dir.path().join("c.toml");
-    std::fs::write(&client, "name = \"x\"\n[actions]\ndownload = \"x {url}\"\n").unwrap();
+    std::fs::write(&client, "name = \"x\"\n[actions]\ndownload = \"x {uri}\"\n").unwrap();
     fails_with(
         &["run", "--client-file", client.to_str().unwrap()],
-        "c.toml: actions.download: unknown placeholder {url}",
+        "c.toml:3:12: actions.download: unknown placeholder {uri}",
     );
     fails_with(
         &["run", "--scenarios", "/nonexistent-dir"],
@@ -315,7 +315,7 @@ fn bad_input_gets_one_clear_message() {
             "--scenarios",
             dir.path().join("mine").to_str().unwrap(),
         ],
-        "group/bad.toml:4:1: unknown preset \"server-natt\"",
+        "group/bad.toml:4:10: unknown preset \"server-natt\"",
     );
     fails_with(&["run", "--filter", "nothing/"], "no scenario matches");
 }

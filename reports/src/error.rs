@@ -1,6 +1,6 @@
-//! The crate's errors.
+//! The crate's one error type.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Reading or writing a run's files failed.
 #[derive(Debug, thiserror::Error)]
@@ -14,35 +14,56 @@ pub enum Error {
         /// The OS error.
         error: std::io::Error,
     },
-    /// A file is not an ftpspec `results.json` this version reads.
-    #[error("{}: {error}", path.display())]
-    File {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        error: ParseError,
-    },
-}
-
-/// Why a text is not a `results.json` this version reads.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ParseError {
     /// Not JSON at all.
-    #[error("not JSON: {0}")]
-    NotJson(serde_json::Error),
-    /// Another schema version.
-    #[error("schema {found}; this ftpspec reads schema {reads}")]
+    #[error("{}not JSON: {error}", at(path))]
+    NotJson {
+        /// The file, when the text came from one.
+        path: Option<PathBuf>,
+        /// The parser's error.
+        error: serde_json::Error,
+    },
+    /// A `results.json` of another schema version.
+    #[error("{}schema {found}; this ftpspec reads schema {reads}", at(path))]
     Schema {
+        /// The file, when the text came from one.
+        path: Option<PathBuf>,
         /// The version found.
         found: u64,
         /// The version this ftpspec reads.
         reads: u32,
     },
-    /// No `schema` field.
-    #[error("no \"schema\" field: not an ftpspec results.json")]
-    NoSchema,
+    /// JSON without a `schema` field.
+    #[error("{}no \"schema\" field: not an ftpspec results.json", at(path))]
+    NoSchema {
+        /// The file, when the text came from one.
+        path: Option<PathBuf>,
+    },
     /// JSON, but not the shape of ftpspec results.
-    #[error("not ftpspec results: {0}")]
-    NotResults(serde_json::Error),
+    #[error("{}not ftpspec results: {error}", at(path))]
+    NotResults {
+        /// The file, when the text came from one.
+        path: Option<PathBuf>,
+        /// The parser's error.
+        error: serde_json::Error,
+    },
+}
+
+fn at(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map(|p| format!("{}: ", p.display()))
+        .unwrap_or_default()
+}
+
+impl Error {
+    /// The same error, said of a file.
+    pub(crate) fn in_file(mut self, file: &Path) -> Error {
+        match &mut self {
+            Error::NotJson { path, .. }
+            | Error::Schema { path, .. }
+            | Error::NoSchema { path }
+            | Error::NotResults { path, .. } => *path = Some(file.to_owned()),
+            Error::Io { .. } => {}
+        }
+        self
+    }
 }

@@ -22,7 +22,7 @@ pub mod model;
 pub mod text;
 
 pub use diff::{diff, Change, Diff};
-pub use error::{Error, ParseError};
+pub use error::Error;
 pub use model::{
     Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, NetworkSummary,
     Observations, Role, RunResults, Verdict, SCHEMA,

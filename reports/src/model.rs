@@ -39,7 +39,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ParseError};
+use crate::error::Error;
 
 /// The schema version of `results.json`.
 pub const SCHEMA: u32 = 1;
@@ -317,26 +317,25 @@ impl RunResults {
             path: path.to_owned(),
             error,
         })?;
-        Self::from_json(&text).map_err(|error| Error::File {
-            path: path.to_owned(),
-            error,
-        })
+        Self::from_json(&text).map_err(|e| e.in_file(path))
     }
 
     /// Parses `results.json` text.
-    pub fn from_json(text: &str) -> Result<RunResults, ParseError> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(ParseError::NotJson)?;
+    pub fn from_json(text: &str) -> Result<RunResults, Error> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|error| Error::NotJson { path: None, error })?;
         match v.get("schema").and_then(|s| s.as_u64()) {
             Some(s) if s == u64::from(SCHEMA) => {}
             Some(found) => {
-                return Err(ParseError::Schema {
+                return Err(Error::Schema {
+                    path: None,
                     found,
                     reads: SCHEMA,
                 })
             }
-            None => return Err(ParseError::NoSchema),
+            None => return Err(Error::NoSchema { path: None }),
         }
-        serde_json::from_value(v).map_err(ParseError::NotResults)
+        serde_json::from_value(v).map_err(|error| Error::NotResults { path: None, error })
     }
 
     /// The JSON text (pretty, stable field order).

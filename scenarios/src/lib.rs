@@ -4,8 +4,8 @@
 //! only carries them.
 //!
 //! ```
-//! let ids: Vec<String> = ftpspec_scenarios::files().map(|f| f.id).collect();
-//! assert!(ids.iter().any(|id| id == "passive/unroutable-address"));
+//! let ids: Vec<&str> = ftpspec_scenarios::files().map(|f| f.id).collect();
+//! assert!(ids.contains(&"passive/unroutable-address"));
 //! ```
 
 use include_dir::{include_dir, Dir, DirEntry};

@@ -130,12 +130,18 @@ pub struct Invocation {
     pub argv: Vec<String>,
     /// Written to the program's stdin (then closed).
     pub stdin: Option<String>,
+    /// A listing comes on the program's stdout, not in the local file.
+    pub listing_on_stdout: bool,
 }
 
 impl Invocation {
     /// A command line from its words.
     pub fn new(argv: Vec<String>) -> Invocation {
-        Invocation { argv, stdin: None }
+        Invocation {
+            argv,
+            stdin: None,
+            listing_on_stdout: false,
+        }
     }
 }
 
@@ -171,6 +177,16 @@ pub trait ClientAdapter: Send + Sync {
     /// Whether it can use active mode (PORT/EPRT).
     fn active_mode(&self) -> bool {
         true
+    }
+    /// What it lacks for a case in this mode with these settings: `active mode` or setting
+    /// names; empty when it can run the case.
+    fn lacks(&self, mode: Mode, settings: &[Setting]) -> Vec<String> {
+        if mode == Mode::Active && !self.active_mode() {
+            return vec!["active mode".into()];
+        }
+        let supported = self.settings();
+        let missing = settings.iter().filter(|s| !supported.contains(s));
+        missing.map(|s| s.as_str().to_owned()).collect()
     }
     /// How to launch it for this target.
     fn launch(&self, t: &Target) -> Launch;

@@ -126,19 +126,8 @@ impl Client {
         if !self.0.actions().contains(&action) {
             return Some(format!("{name} cannot {}", action.phrase()));
         }
-        if mode == Mode::Active && !self.0.active_mode() {
-            return Some(format!("{name} has no setting for active mode"));
-        }
-        let supported = self.0.settings();
-        let missing: Vec<&str> = settings
-            .iter()
-            .filter(|s| !supported.contains(s))
-            .map(|s| s.as_str())
-            .collect();
-        if !missing.is_empty() {
-            return Some(format!("{name} has no setting for {}", missing.join(", ")));
-        }
-        None
+        let lacks = self.0.lacks(mode, settings);
+        (!lacks.is_empty()).then(|| format!("{name} has no setting for {}", lacks.join(", ")))
     }
 
     /// How to launch it for a target.
