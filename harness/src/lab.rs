@@ -145,12 +145,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
                 builder = builder.ftps(ftps.names(&names));
             }
             let server = host
-                .in_thread(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()?;
-                    rt.block_on(builder.start()).map_err(anyhow::Error::from)
-                })?
+                .in_thread(move || builder.start_blocking().map_err(anyhow::Error::from))?
                 .context("cannot start the mock server in the server host")?;
             Some(server)
         }

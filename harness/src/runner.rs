@@ -111,9 +111,6 @@ async fn run_inner(
     let data_timeout = Duration::from_secs(f.timeout_secs.clamp(5, 20));
     let server_host = topo.host(&roles.server).expect("preset server host");
     let server: MockServer = server_host.in_thread(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         let builder = MockServer::builder()
             .bind(SocketAddr::new(any, port))
             .pasv_ports(pasv)
@@ -121,7 +118,7 @@ async fn run_inner(
             .idle_timeout(Duration::from_secs(120))
             .dir("/incoming")
             .spec(&spec);
-        rt.block_on(builder.start()).map_err(anyhow::Error::from)
+        builder.start_blocking().map_err(anyhow::Error::from)
     })??;
     let ca_file = match server.tls() {
         Some(tls) => {

@@ -3,13 +3,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::script::{Action, Mock, MockSpec, ScriptError};
+use crate::error::Error;
+use crate::script::{render_template, Action, Mock, MockSpec};
 use crate::tls::{Ftps, TlsSetup, TlsSpec};
 use crate::vfs::{Source, Vfs, DEFAULT_MTIME};
 use crate::{generated, safety};
@@ -49,67 +50,6 @@ pub enum ActiveSource {
     Any,
     /// Port 20, as RFC 959 §3.2 describes (L-1); needs root or CAP_NET_BIND_SERVICE.
     Port20,
-}
-
-/// Why a server could not be configured or started.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// An advertised or scripted address would send a client's traffic off the machine.
-    #[error(
-        "refusing to advertise {addr} ({what}): outside a network namespace created by ftpspec, \
-         only loopback addresses are allowed, so no test sends traffic off this machine; \
-         run the server inside an ftpspec topology (ftpspec-netns) to use other addresses"
-    )]
-    UnsafeAddress {
-        /// The address.
-        addr: IpAddr,
-        /// Where it came from.
-        what: String,
-    },
-    /// The passive port range is empty or includes port 0.
-    #[error(
-        "passive port range {min}-{max} is invalid: it must be non-empty and start at 1 or above"
-    )]
-    BadPortRange {
-        /// Low end.
-        min: u16,
-        /// High end.
-        max: u16,
-    },
-    /// A scripted mock makes no sense.
-    #[error(transparent)]
-    Script(#[from] ScriptError),
-    /// A TOML file could not be read or parsed.
-    #[error("{}: {message}", path.display())]
-    Toml {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message, with line and column.
-        message: String,
-    },
-    /// A file tree could not be read from disk.
-    #[error("{}: {error}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The OS error.
-        error: std::io::Error,
-    },
-    /// Another configuration value is wrong.
-    #[error("{0}")]
-    Invalid(String),
-    /// The control listener could not be bound.
-    #[error("cannot listen on {addr}: {error}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        error: std::io::Error,
-    },
-    /// The server thread could not be started.
-    #[error("cannot start the server thread: {0}")]
-    Thread(std::io::Error),
 }
 
 /// A checked configuration, from [`Builder::build`]. Start it with [`crate::MockServer::start_with`].
@@ -361,11 +301,6 @@ impl Builder {
         }
         Ok(self.cfg)
     }
-
-    /// Builds and starts the server.
-    pub async fn start(self) -> Result<crate::MockServer, Error> {
-        crate::MockServer::start_with(self.build()?).await
-    }
 }
 
 /// The advertised address and scripted 227 texts must stay on this machine unless in a netns.
@@ -385,9 +320,7 @@ pub(crate) fn check_safety(cfg: &Config) -> Result<(), Error> {
         let text = match &mock.responder.action {
             Action::Reply(r) => r.encode(),
             Action::Raw(t) => t.clone(),
-            Action::Passive(t) => {
-                crate::commands::datachan::render_template(t, Ipv4Addr::LOCALHOST, 0)
-            }
+            Action::Passive(t) => render_template(t, Ipv4Addr::LOCALHOST, 0),
             _ => continue,
         };
         if text.starts_with("227") {

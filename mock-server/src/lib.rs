@@ -34,21 +34,24 @@
 mod commands;
 mod config;
 pub mod control;
+mod error;
 mod events;
 pub mod generated;
+mod mocks;
 pub mod safety;
 pub mod script;
 mod server;
 mod session;
+mod state;
 pub mod tls;
 mod vfs;
 pub mod wire;
 
 pub use config::{
-    parse_port_range, ActiveSource, Advertise, Builder, Config, Error, FileSpec, ServerSpec,
-    TreeSpec,
+    parse_port_range, ActiveSource, Advertise, Builder, Config, FileSpec, ServerSpec, TreeSpec,
 };
 pub use control::reply::{Reply, ReplyCode};
+pub use error::{Error, Result};
 pub use events::{
     Channel, ControlEnd, DataConnection, DataEnd, DataMode, Event, EventKind, EventLog, TlsInfo,
 };

@@ -332,6 +332,19 @@ pub fn passive_reply(template: &str) -> Responder {
     Action::Passive(template.to_owned()).into()
 }
 
+/// Fills a passive-reply template: `{h1}`..`{h4}`, `{p1}`, `{p2}`, `{port}`.
+pub(crate) fn render_template(template: &str, ip: std::net::Ipv4Addr, port: u16) -> String {
+    let [h1, h2, h3, h4] = ip.octets();
+    template
+        .replace("{h1}", &h1.to_string())
+        .replace("{h2}", &h2.to_string())
+        .replace("{h3}", &h3.to_string())
+        .replace("{h4}", &h4.to_string())
+        .replace("{p1}", &(port >> 8).to_string())
+        .replace("{p2}", &(port & 0xff).to_string())
+        .replace("{port}", &port.to_string())
+}
+
 /// Starts a mock: `Mock::given(command("PASV"))`.
 #[derive(Debug, Clone)]
 #[must_use = "a mock needs a responder: call respond_with"]
@@ -736,6 +749,15 @@ mod tests {
     fn spec_errors_name_the_key(#[case] text: &str, #[case] message: &str) {
         let err = spec(text).unwrap_err();
         assert!(err.contains(message), "{err:?} should contain {message:?}");
+    }
+
+    #[test]
+    fn renders() {
+        let t = "227 ({h1},{h2},{h3},{h4},{p1},{p2}) port {port}";
+        assert_eq!(
+            render_template(t, std::net::Ipv4Addr::new(10, 0, 0, 2), 50007),
+            "227 (10,0,0,2,195,87) port 50007"
+        );
     }
 
     #[rstest]

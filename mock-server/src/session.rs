@@ -21,7 +21,7 @@ use crate::control::parser::{self, ParseError, Verb};
 use crate::control::reply::{Reply, ReplyCode};
 use crate::events::{ControlEnd, DataEnd, EventKind};
 use crate::script::{Action, TransferScript};
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::tls::{FtpsMode, RecordReader};
 
 /// The control connection under TLS: records are read one at a time so CCC can hand the

@@ -16,7 +16,7 @@ use rustls::{RootCertStore, ServerConfig};
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::config::Error;
+use crate::error::Error;
 use crate::events::TlsInfo;
 
 /// Explicit FTPS (`AUTH TLS` on a plain connection, RFC 4217) or implicit FTPS (TLS from the

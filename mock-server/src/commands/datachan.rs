@@ -13,6 +13,7 @@ use crate::control::parser::Verb;
 use crate::control::reply::{Reply, ReplyCode};
 use crate::events::{DataMode, EventKind};
 use crate::safety;
+use crate::script::render_template;
 use crate::session::{Flow, Session};
 use crate::wire::{self, WireError};
 
@@ -78,19 +79,6 @@ impl DataPlan {
             )),
         }
     }
-}
-
-/// Fills a passive-reply template: `{h1}`..`{h4}`, `{p1}`, `{p2}`, `{port}`.
-pub(crate) fn render_template(template: &str, ip: Ipv4Addr, port: u16) -> String {
-    let [h1, h2, h3, h4] = ip.octets();
-    template
-        .replace("{h1}", &h1.to_string())
-        .replace("{h2}", &h2.to_string())
-        .replace("{h3}", &h3.to_string())
-        .replace("{h4}", &h4.to_string())
-        .replace("{p1}", &(port >> 8).to_string())
-        .replace("{p2}", &(port & 0xff).to_string())
-        .replace("{port}", &port.to_string())
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {
@@ -327,19 +315,5 @@ impl Session {
             format!("{verb} command successful. Consider using PASV."),
         )
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renders() {
-        let t = "227 ({h1},{h2},{h3},{h4},{p1},{p2}) port {port}";
-        assert_eq!(
-            render_template(t, Ipv4Addr::new(10, 0, 0, 2), 50007),
-            "227 (10,0,0,2,195,87) port 50007"
-        );
     }
 }

@@ -21,8 +21,8 @@ use crate::control::reply::{Reply, ReplyCode};
 use crate::events::{Channel, DataEnd, DataMode, EventKind};
 use crate::generated;
 use crate::script::{Accept, FaultAction, FaultPoint, TransferScript};
-use crate::server::Shared;
 use crate::session::{Flow, Session, SharedOut};
+use crate::state::Shared;
 use crate::vfs::Source;
 
 const CHUNK: usize = 256 * 1024;
