@@ -34,9 +34,11 @@
 mod commands;
 mod config;
 pub mod control;
+mod datachan;
 mod error;
 mod events;
 pub mod generated;
+mod listing;
 mod mocks;
 pub mod safety;
 pub mod script;

@@ -3,112 +3,22 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-
-use crate::config::{ActiveSource, Advertise};
+use crate::config::Advertise;
 use crate::control::parser::Verb;
 use crate::control::reply::{Reply, ReplyCode};
-use crate::events::{DataMode, EventKind};
+use crate::datachan::{open_listener, DataPlan};
+use crate::events::EventKind;
 use crate::safety;
 use crate::script::render_template;
 use crate::session::{Flow, Session};
 use crate::wire::{self, WireError};
-
-/// How the next data connection will be made.
-pub(crate) enum DataPlan {
-    Passive {
-        listener: TcpListener,
-        local: SocketAddr,
-    },
-    Active {
-        target: SocketAddr,
-        local_ip: IpAddr,
-    },
-}
-
-impl DataPlan {
-    pub(crate) fn mode(&self) -> DataMode {
-        match self {
-            DataPlan::Passive { .. } => DataMode::Passive,
-            DataPlan::Active { .. } => DataMode::Active,
-        }
-    }
-
-    pub(crate) fn addr(&self) -> SocketAddr {
-        match self {
-            DataPlan::Passive { local, .. } => *local,
-            DataPlan::Active { target, .. } => *target,
-        }
-    }
-
-    /// Accepts (passive) or dials (active) the data connection.
-    pub(crate) async fn connect(
-        self,
-        source: ActiveSource,
-        timeout: Duration,
-    ) -> io::Result<TcpStream> {
-        let attempt = async move {
-            match self {
-                DataPlan::Passive { listener, .. } => listener.accept().await.map(|(s, _)| s),
-                DataPlan::Active { target, local_ip } => {
-                    let socket = if target.is_ipv4() {
-                        TcpSocket::new_v4()?
-                    } else {
-                        TcpSocket::new_v6()?
-                    };
-                    let port = match source {
-                        ActiveSource::Any => 0,
-                        ActiveSource::Port20 => {
-                            socket.set_reuseaddr(true)?;
-                            20
-                        }
-                    };
-                    socket.bind(SocketAddr::new(local_ip, port))?;
-                    socket.connect(target).await
-                }
-            }
-        };
-        match tokio::time::timeout(timeout, attempt).await {
-            Ok(result) => result,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no data connection within {timeout:?}"),
-            )),
-        }
-    }
-}
 
 fn canonical(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }
 
 impl Session {
-    async fn open_listener(&self) -> io::Result<TcpListener> {
-        let ip = self.local.ip();
-        let Some(range) = self.shared.cfg.pasv_ports.clone() else {
-            return TcpListener::bind(SocketAddr::new(ip, 0)).await;
-        };
-        let span = u32::from(*range.end() - *range.start()) + 1;
-        let first = self.shared.pasv_cursor.fetch_add(1, Ordering::Relaxed) % span;
-        for i in 0..span {
-            let port = *range.start() + ((first + i) % span) as u16;
-            if let Ok(listener) = TcpListener::bind(SocketAddr::new(ip, port)).await {
-                return Ok(listener);
-            }
-        }
-        Err(io::Error::new(
-            io::ErrorKind::AddrInUse,
-            format!(
-                "no free port in the passive range {}-{}",
-                range.start(),
-                range.end()
-            ),
-        ))
-    }
-
     /// PASV and EPSV; `template` replaces the reply text (scripted malformed replies).
     pub(crate) async fn passive(
         &mut self,
@@ -176,7 +86,7 @@ impl Session {
             }
         }
         self.data = None;
-        let listener = match self.open_listener().await {
+        let listener = match open_listener(&self.shared, self.local.ip()).await {
             Ok(l) => l,
             Err(e) => {
                 self.log(EventKind::Warning {
@@ -238,7 +148,7 @@ impl Session {
         } else {
             format!("{text}\r\n")
         };
-        self.out.lock().await.send_raw(&text).await?;
+        self.conn.send_raw(&text).await?;
         Ok(Flow::Continue)
     }
 
