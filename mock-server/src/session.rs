@@ -28,27 +28,49 @@ const MAX_QUEUED: usize = 64;
 
 /// What a handler tells the loop.
 pub(crate) enum Flow {
+    /// Read the next command.
     Continue,
+    /// Close the control connection, for this reason.
     Close(ControlEnd),
 }
 
+/// One control connection's state. Command handlers are `impl Session` blocks in
+/// [`crate::commands`], one file per command family.
 pub(crate) struct Session {
+    /// This session's id in the event log (from 1).
     pub(crate) id: u64,
+    /// The server's shared state: configuration, log, mocks, file tree.
     pub(crate) shared: Arc<Shared>,
+    /// The control connection: line reader, shared reply writer, TLS switches.
     pub(crate) conn: ControlConn,
+    /// The client's address.
     pub(crate) peer: SocketAddr,
+    /// The server's address on this connection (what EPSV and `Advertise::ControlAddress`
+    /// use).
     pub(crate) local: SocketAddr,
+    /// The name given by USER, until PASS.
     pub(crate) user: Option<String>,
+    /// USER and PASS succeeded (reset by AUTH).
     pub(crate) logged_in: bool,
+    /// The working directory, absolute.
     pub(crate) cwd: String,
+    /// TYPE A (true) or TYPE I.
     pub(crate) ascii: bool,
+    /// The REST offset for the next transfer (0: none).
     pub(crate) rest: u64,
+    /// The path named by RNFR, for RNTO.
     pub(crate) rename_from: Option<String>,
+    /// How the next data connection is made (PASV/EPSV/PORT/EPRT); taken by a transfer.
     pub(crate) data: Option<DataPlan>,
+    /// EPSV ALL was sent: PASV, PORT and EPRT are refused from now on (RFC 2428 §4).
     pub(crate) epsv_all: bool,
+    /// A scripted behaviour for the next transfer, set by a matching mock.
     pub(crate) transfer_script: Option<TransferScript>,
+    /// The running transfer task and how to tell it why it is cancelled.
     pub(crate) transfer: Option<(JoinHandle<TransferEnd>, CancelReason)>,
+    /// FTPS state: TLS on the control connection, PBSZ, PROT.
     pub(crate) tls: TlsState,
+    /// Lines read while a transfer runs, handled after it ends (at most `MAX_QUEUED`).
     queued: VecDeque<Line>,
 }
 

@@ -18,7 +18,80 @@ fn canonical(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }
 
+/// The 227 or 229 reply for a passive listener on `port`, advertising `ip`: the normal one, or
+/// the scripted `template` filled in. PASV on IPv6 never gets here (it is refused first).
+fn passive_text(verb: Verb, template: Option<&str>, ip: IpAddr, port: u16) -> String {
+    match (verb, template, ip) {
+        (_, Some(t), IpAddr::V4(v4)) => render_template(t, v4, port),
+        (_, Some(t), IpAddr::V6(_)) => render_template(t, Ipv4Addr::UNSPECIFIED, port),
+        (Verb::Epsv, None, _) => Reply::new(
+            ReplyCode::EnteringExtendedPassiveMode,
+            format!("Entering Extended Passive Mode {}", wire::format_229(port)),
+        )
+        .encode(),
+        (_, None, IpAddr::V4(v4)) => Reply::new(
+            ReplyCode::EnteringPassiveMode,
+            format!(
+                "Entering Passive Mode ({}).",
+                wire::format_host_port(std::net::SocketAddrV4::new(v4, port))
+            ),
+        )
+        .encode(),
+        (_, None, IpAddr::V6(_)) => unreachable!("PASV on IPv6 was refused above"),
+    }
+}
+
 impl Session {
+    /// The reply that ends a PASV or EPSV before any listener is opened: EPSV off, EPSV ALL
+    /// (which is accepted), a bad or foreign network protocol, PASV after EPSV ALL or on IPv6.
+    fn passive_early_reply(&mut self, verb: Verb, arg: &str) -> Option<(ReplyCode, String)> {
+        let control_is_v6 = canonical(self.local.ip()).is_ipv6();
+        if verb != Verb::Epsv {
+            if self.epsv_all {
+                return Some((
+                    ReplyCode::BadSequence,
+                    "EPSV ALL in effect: only EPSV is accepted.".into(),
+                ));
+            }
+            if control_is_v6 {
+                return Some((
+                    ReplyCode::CantOpenDataConnection,
+                    "PASV works on IPv4 only; use EPSV on IPv6 (RFC 2428).".into(),
+                ));
+            }
+            return None;
+        }
+        if !self.shared.cfg.epsv {
+            return Some((
+                ReplyCode::CommandNotImplemented,
+                "EPSV not implemented (disabled on this server).".into(),
+            ));
+        }
+        match arg.trim().to_ascii_uppercase().as_str() {
+            "" => None,
+            "ALL" => {
+                self.epsv_all = true;
+                Some((
+                    ReplyCode::CommandOkay,
+                    "EPSV ALL ok: only EPSV from now on.".into(),
+                ))
+            }
+            "1" if !control_is_v6 => None,
+            "2" if control_is_v6 => None,
+            "1" | "2" => {
+                let family = if control_is_v6 { "(2)" } else { "(1)" };
+                Some((
+                    ReplyCode::ProtocolNotSupported,
+                    format!("Network protocol not supported, use {family}"),
+                ))
+            }
+            _ => Some((
+                ReplyCode::ParameterSyntaxError,
+                format!("EPSV takes 1, 2 or ALL, got {arg:?}."),
+            )),
+        }
+    }
+
     /// PASV and EPSV; `template` replaces the reply text (scripted malformed replies).
     pub(crate) async fn passive(
         &mut self,
@@ -26,64 +99,8 @@ impl Session {
         arg: &str,
         template: Option<&str>,
     ) -> io::Result<Flow> {
-        let control_is_v6 = canonical(self.local.ip()).is_ipv6();
-        if verb == Verb::Epsv {
-            if !self.shared.cfg.epsv {
-                return self
-                    .say(
-                        ReplyCode::CommandNotImplemented,
-                        "EPSV not implemented (disabled on this server).",
-                    )
-                    .await;
-            }
-            match arg.trim().to_ascii_uppercase().as_str() {
-                "" => {}
-                "ALL" => {
-                    self.epsv_all = true;
-                    return self
-                        .say(
-                            ReplyCode::CommandOkay,
-                            "EPSV ALL ok: only EPSV from now on.",
-                        )
-                        .await;
-                }
-                "1" if !control_is_v6 => {}
-                "2" if control_is_v6 => {}
-                "1" | "2" => {
-                    let family = if control_is_v6 { "(2)" } else { "(1)" };
-                    return self
-                        .say(
-                            ReplyCode::ProtocolNotSupported,
-                            format!("Network protocol not supported, use {family}"),
-                        )
-                        .await;
-                }
-                _ => {
-                    return self
-                        .say(
-                            ReplyCode::ParameterSyntaxError,
-                            format!("EPSV takes 1, 2 or ALL, got {arg:?}."),
-                        )
-                        .await
-                }
-            }
-        } else {
-            if self.epsv_all {
-                return self
-                    .say(
-                        ReplyCode::BadSequence,
-                        "EPSV ALL in effect: only EPSV is accepted.",
-                    )
-                    .await;
-            }
-            if control_is_v6 {
-                return self
-                    .say(
-                        ReplyCode::CantOpenDataConnection,
-                        "PASV works on IPv4 only; use EPSV on IPv6 (RFC 2428).",
-                    )
-                    .await;
-            }
+        if let Some((code, text)) = self.passive_early_reply(verb, arg) {
+            return self.say(code, text).await;
         }
         self.data = None;
         let listener = match open_listener(&self.shared, self.local.ip()).await {
@@ -120,27 +137,7 @@ impl Session {
             return self.say(ReplyCode::CantOpenDataConnection, message).await;
         }
         let advertised = SocketAddr::new(advertised_ip, local.port());
-        let text = match (verb, template, advertised_ip) {
-            (_, Some(t), IpAddr::V4(v4)) => render_template(t, v4, local.port()),
-            (_, Some(t), IpAddr::V6(_)) => render_template(t, Ipv4Addr::UNSPECIFIED, local.port()),
-            (Verb::Epsv, None, _) => Reply::new(
-                ReplyCode::EnteringExtendedPassiveMode,
-                format!(
-                    "Entering Extended Passive Mode {}",
-                    wire::format_229(local.port())
-                ),
-            )
-            .encode(),
-            (_, None, IpAddr::V4(v4)) => Reply::new(
-                ReplyCode::EnteringPassiveMode,
-                format!(
-                    "Entering Passive Mode ({}).",
-                    wire::format_host_port(std::net::SocketAddrV4::new(v4, local.port()))
-                ),
-            )
-            .encode(),
-            (_, None, IpAddr::V6(_)) => unreachable!("PASV on IPv6 was refused above"),
-        };
+        let text = passive_text(verb, template, advertised_ip, local.port());
         self.log(EventKind::PassiveListening { local, advertised });
         self.data = Some(DataPlan::Passive { listener, local });
         let text = if text.ends_with('\n') {

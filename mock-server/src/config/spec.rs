@@ -125,7 +125,7 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSpec {
-    /// See [`Advertise`].
+    /// See [`crate::Advertise`].
     pub advertise: Option<String>,
     /// `"MIN-MAX"`.
     pub pasv_ports: Option<String>,

@@ -152,7 +152,7 @@ impl Ftps {
     }
 
     /// Client certificate policy (default none). Client certificates are checked against the
-    /// generated test CA; [`TlsMaterial::client_cert_pem`] is one such certificate.
+    /// generated test CA; [`crate::TlsMaterial::client_cert_pem`] is one such certificate.
     pub fn client_auth(mut self, policy: ClientAuth) -> Self {
         self.client_auth = policy;
         self
