@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ftpspec_mock::{generated, DataMode, EventLog, MockServer, TlsSpec};
+use ftpspec_mock::{generated, DataMode, EventLog, FtpsMode, MockServer, TlsSpec};
 use ftpspec_netns::{Roles, Topology};
 use ftpspec_report::{Attempt, AttemptOutcome, HostSummary, LinkSummary, NetworkSummary, Role};
 
@@ -86,7 +86,7 @@ async fn run_inner(
     }
     if let Some(tls) = spec.tls.as_mut() {
         if implicit {
-            tls.mode = Some("implicit".into());
+            tls.mode = Some(FtpsMode::Implicit);
         }
         if tls.names.is_none() {
             tls.names = Some(vec![
@@ -96,7 +96,7 @@ async fn run_inner(
             ]);
         }
     }
-    let port: u16 = if spec.tls.as_ref().and_then(|t| t.mode.as_deref()) == Some("implicit") {
+    let port: u16 = if spec.tls.as_ref().and_then(|t| t.mode) == Some(FtpsMode::Implicit) {
         990
     } else {
         21

@@ -5,8 +5,6 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use crate::script::ScriptError;
-
 /// `Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -36,9 +34,32 @@ pub enum Error {
         /// High end.
         max: u16,
     },
-    /// A scripted mock makes no sense.
-    #[error(transparent)]
-    Script(#[from] ScriptError),
+    /// A `[[script]]` entry (or a mock) makes no sense.
+    #[error("script entry {index}{}: {message}", name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default())]
+    Script {
+        /// Position in the `[[script]]` list, from 1.
+        index: usize,
+        /// The entry's `name`, if it has one.
+        name: Option<String>,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// A value is not one of those accepted (a command-line flag, a port range).
+    #[error("{value:?} is not {expected}")]
+    BadValue {
+        /// The value as given.
+        value: String,
+        /// What it should have been.
+        expected: &'static str,
+    },
+    /// Mocks did not match as often as they were expected to ([`crate::script::Mock::expect`]).
+    #[error("{}\n\ntranscript:\n{transcript}", failures.join("\n"))]
+    Unmet {
+        /// One sentence per mock whose expectation is not met.
+        failures: Vec<String>,
+        /// The control-channel transcript of the whole run.
+        transcript: String,
+    },
     /// A TOML file could not be read or parsed.
     #[error("{}: {message}", path.display())]
     Toml {

@@ -230,18 +230,17 @@ impl MockServer {
         self.active_sessions() == 0
     }
 
-    /// Checks every mock's [`Mock::expect`]; on failure returns a message with the whole
-    /// transcript.
-    pub fn verify(&self) -> std::result::Result<(), String> {
-        let problems = self.shared.unmet_expectations();
-        if problems.is_empty() {
+    /// Checks every mock's [`Mock::expect`]; on failure, [`Error::Unmet`] with the whole
+    /// transcript (its message lists the mocks, then the transcript).
+    pub fn verify(&self) -> Result<()> {
+        let failures = self.shared.unmet_expectations();
+        if failures.is_empty() {
             Ok(())
         } else {
-            Err(format!(
-                "{}\n\ntranscript:\n{}",
-                problems.join("\n"),
-                self.events().transcript()
-            ))
+            Err(Error::Unmet {
+                failures,
+                transcript: self.events().transcript(),
+            })
         }
     }
 

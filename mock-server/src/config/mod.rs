@@ -6,6 +6,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{Error, Result};
 use crate::script::Mock;
 use crate::tls::TlsSetup;
 use crate::vfs::Vfs;
@@ -32,26 +35,47 @@ pub enum Advertise {
     Ip(Ipv4Addr),
 }
 
+/// What [`Advertise`] accepts, for error messages.
+const ADVERTISE_EXPECTED: &str = "\"own\", \"control-address\" or an IPv4 address";
+
 impl std::str::FromStr for Advertise {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "own" => Ok(Advertise::Own),
             "control" | "control-address" => Ok(Advertise::ControlAddress),
-            ip => ip.parse().map(Advertise::Ip).map_err(|_| {
-                format!("{s:?} is not \"own\", \"control-address\" or an IPv4 address")
+            ip => ip.parse().map(Advertise::Ip).map_err(|_| Error::BadValue {
+                value: s.to_owned(),
+                expected: ADVERTISE_EXPECTED,
             }),
         }
     }
 }
 
-/// The source port of active-mode data connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `advertise = "own" | "control-address" | "203.0.113.10"` (a string; a bad one is an error
+/// at its line and column).
+impl<'de> Deserialize<'de> for Advertise {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(|_| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Str(&text),
+                &format!("one of {ADVERTISE_EXPECTED}").as_str(),
+            )
+        })
+    }
+}
+
+/// The source port of active-mode data connections. In TOML: `active_source_port = "any" |
+/// "20"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ActiveSource {
     /// Any free port (the default; needs no privilege).
     #[default]
     Any,
     /// Port 20, as RFC 959 §3.2 describes (L-1); needs root or CAP_NET_BIND_SERVICE.
+    #[serde(rename = "20")]
     Port20,
 }
 
@@ -96,9 +120,17 @@ pub struct Config {
     pub(crate) tls: Option<TlsSetup>,
 }
 
-/// Reads `MIN-MAX`.
-pub fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
-    let bad = || format!("{text:?} is not a port range MIN-MAX with 1 <= MIN <= MAX <= 65535");
+/// Reads `MIN-MAX` (1 <= MIN <= MAX).
+///
+/// ```
+/// assert_eq!(ftpspec_mock::parse_port_range("50000-50010").unwrap(), 50000..=50010);
+/// assert!(ftpspec_mock::parse_port_range("10-5").is_err());
+/// ```
+pub fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>> {
+    let bad = || Error::BadValue {
+        value: text.to_owned(),
+        expected: "a port range MIN-MAX with 1 <= MIN <= MAX <= 65535",
+    };
     let (lo, hi) = text.split_once('-').ok_or_else(bad)?;
     let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
     let hi: u16 = hi.trim().parse().map_err(|_| bad())?;

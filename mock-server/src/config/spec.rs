@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::{parse_port_range, ActiveSource, Builder};
+use super::{parse_port_range, ActiveSource, Advertise, Builder};
 use crate::error::Error;
 use crate::generated;
 use crate::script::MockSpec;
@@ -126,13 +126,13 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
 #[serde(deny_unknown_fields)]
 pub struct ServerSpec {
     /// See [`crate::Advertise`].
-    pub advertise: Option<String>,
+    pub advertise: Option<Advertise>,
     /// `"MIN-MAX"`.
     pub pasv_ports: Option<String>,
     /// EPSV on or off.
     pub epsv: Option<bool>,
     /// `"any"` or `"20"`.
-    pub active_source_port: Option<String>,
+    pub active_source_port: Option<ActiveSource>,
     /// Accept PORT/EPRT to third-party addresses.
     pub allow_foreign_data_address: Option<bool>,
     /// The only user accepted.
@@ -168,10 +168,8 @@ impl ServerSpec {
 
     pub(super) fn apply_to(&self, b: &mut Builder) -> Result<(), Error> {
         let cfg = &mut b.cfg;
-        if let Some(a) = &self.advertise {
-            cfg.advertise = a
-                .parse()
-                .map_err(|e| Error::Invalid(format!("advertise: {e}")))?;
+        if let Some(a) = self.advertise {
+            cfg.advertise = a;
         }
         if let Some(r) = &self.pasv_ports {
             cfg.pasv_ports =
@@ -180,15 +178,8 @@ impl ServerSpec {
         if let Some(e) = self.epsv {
             cfg.epsv = e;
         }
-        match self.active_source_port.as_deref() {
-            None => {}
-            Some("any") => cfg.active_source = ActiveSource::Any,
-            Some("20") => cfg.active_source = ActiveSource::Port20,
-            Some(o) => {
-                return Err(Error::Invalid(format!(
-                    "active_source_port = {o:?}: expected \"any\" or \"20\""
-                )))
-            }
+        if let Some(source) = self.active_source_port {
+            cfg.active_source = source;
         }
         if let Some(a) = self.allow_foreign_data_address {
             cfg.allow_foreign_data = a;
@@ -235,7 +226,7 @@ impl ServerSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Advertise, MockServer};
+    use crate::MockServer;
 
     #[test]
     fn spec_round_trip() {
@@ -276,7 +267,6 @@ mod tests {
         );
         for (text, msg) in [
             ("pasv_ports = \"10-5\"", "pasv_ports"),
-            ("advertise = \"nat\"", "advertise"),
             ("user = \"a\"", "go together"),
             ("[files]\n\"rel.txt\" = \"x\"", "absolute"),
             ("[files]\n\"/x\" = { generated = \"lots\" }", "not a size"),
@@ -289,6 +279,83 @@ mod tests {
                 .to_string();
             assert!(e.contains(msg), "{text}: {e}");
         }
+    }
+
+    /// Every enumerated key is typed: a bad value fails to parse, at its line and column,
+    /// naming the values expected.
+    #[rstest::rstest]
+    #[case(
+        "advertise = \"nat\"",
+        "expected one of \"own\", \"control-address\" or an IPv4 address"
+    )]
+    #[case(
+        "advertise = \"10.0.0.256\"",
+        "\"own\", \"control-address\" or an IPv4 address"
+    )]
+    #[case(
+        "active_source_port = \"21\"",
+        "unknown variant `21`, expected `any` or `20`"
+    )]
+    #[case(
+        "[tls]\nmode = \"starttls\"",
+        "unknown variant `starttls`, expected `explicit` or `implicit`"
+    )]
+    #[case(
+        "[tls]\nversions = [\"1.1\"]",
+        "unknown variant `1.1`, expected one of `1.2`, `TLSv1.2`, `tls1.2`, `1.3`,"
+    )]
+    #[case(
+        "[tls]\nclient_cert = \"yes\"",
+        "unknown variant `yes`, expected one of `none`, `optional`, `required`"
+    )]
+    fn bad_values_name_line_column_and_expected(#[case] text: &str, #[case] message: &str) {
+        let text = format!("epsv = true\n{text}");
+        let e = toml::from_str::<ServerSpec>(&text).unwrap_err();
+        let line = text.lines().count();
+        let shown = e.to_string();
+        assert!(
+            shown.contains(&format!("line {line}, column")),
+            "{text}: {shown}"
+        );
+        assert!(shown.contains(message), "{text}: {shown}");
+    }
+
+    #[test]
+    fn enumerated_values_keep_their_spellings() {
+        use crate::tls::{ClientAuth, FtpsMode, TlsVersion};
+        let spec: ServerSpec = toml::from_str(
+            r#"
+            advertise = "203.0.113.10"
+            active_source_port = "20"
+            [tls]
+            mode = "explicit"
+            versions = ["1.2", "1.3", "tls1.2", "TLSv1.3"]
+            client_cert = "required"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            spec.advertise,
+            Some(Advertise::Ip([203, 0, 113, 10].into()))
+        );
+        assert_eq!(spec.active_source_port, Some(ActiveSource::Port20));
+        let tls = spec.tls.unwrap();
+        assert_eq!(tls.mode, Some(FtpsMode::Explicit));
+        use TlsVersion::{Tls12, Tls13};
+        assert_eq!(tls.versions, Some(vec![Tls12, Tls13, Tls12, Tls13]));
+        assert_eq!(tls.client_cert, Some(ClientAuth::Required));
+        for (text, advertise) in [
+            ("own", Advertise::Own),
+            ("control-address", Advertise::ControlAddress),
+            ("control", Advertise::ControlAddress),
+        ] {
+            let spec: ServerSpec = toml::from_str(&format!("advertise = {text:?}")).unwrap();
+            assert_eq!(spec.advertise, Some(advertise));
+        }
+        let spec: ServerSpec = toml::from_str("active_source_port = \"any\"").unwrap();
+        assert_eq!(spec.active_source_port, Some(ActiveSource::Any));
+        let spec: ServerSpec = toml::from_str("[tls]\nmode = \"implicit\"").unwrap();
+        assert_eq!(spec.tls.unwrap().mode, Some(FtpsMode::Implicit));
     }
 
     #[test]
@@ -323,9 +390,6 @@ mod tests {
             "{e}"
         );
         for (text, msg) in [
-            ("[tls]\nmode = \"starttls\"", "tls.mode"),
-            ("[tls]\nversions = [\"1.1\"]", "tls.versions"),
-            ("[tls]\nclient_cert = \"yes\"", "tls.client_cert"),
             ("[tls]\ncert_file = \"a.pem\"", "go together"),
             (
                 "[tls]\ncert_file = \"/nonexistent.pem\"\nkey_file = \"/k\"",

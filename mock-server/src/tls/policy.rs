@@ -1,9 +1,12 @@
 //! The FTPS policy knobs (RFC 2228, RFC 4217): explicit or implicit, what is required, which
 //! TLS versions, which client certificates.
 
+use crate::error::{Error, Result};
+
 /// Explicit FTPS (`AUTH TLS` on a plain connection, RFC 4217) or implicit FTPS (TLS from the
-/// first byte, the "port 990" style).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// first byte, the "port 990" style). In TOML: `mode = "explicit" | "implicit"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FtpsMode {
     /// The client upgrades with `AUTH TLS` (or the legacy `AUTH SSL`).
     #[default]
@@ -12,30 +15,36 @@ pub enum FtpsMode {
     Implicit,
 }
 
-/// A TLS protocol version the server may offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A TLS protocol version the server may offer. In TOML: `"1.2"` or `"1.3"` (also
+/// `"tls1.2"`, `"TLSv1.2"` and the same for 1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
 pub enum TlsVersion {
     /// TLS 1.2.
+    #[serde(rename = "1.2", alias = "tls1.2", alias = "TLSv1.2")]
     Tls12,
     /// TLS 1.3.
+    #[serde(rename = "1.3", alias = "tls1.3", alias = "TLSv1.3")]
     Tls13,
 }
 
 impl std::str::FromStr for TlsVersion {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
         match s.trim() {
             "1.2" | "tls1.2" | "TLSv1.2" => Ok(TlsVersion::Tls12),
             "1.3" | "tls1.3" | "TLSv1.3" => Ok(TlsVersion::Tls13),
-            other => Err(format!(
-                "{other:?} is not a TLS version: use \"1.2\" or \"1.3\""
-            )),
+            other => Err(Error::BadValue {
+                value: other.to_owned(),
+                expected: "a TLS version: use \"1.2\" or \"1.3\"",
+            }),
         }
     }
 }
 
-/// Whether clients must present a certificate (signed by the generated test CA).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Whether clients must present a certificate (signed by the generated test CA). In TOML:
+/// `client_cert = "none" | "optional" | "required"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ClientAuth {
     /// No client certificate is asked for.
     #[default]
@@ -47,15 +56,16 @@ pub enum ClientAuth {
 }
 
 impl std::str::FromStr for ClientAuth {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "none" => Ok(ClientAuth::None),
             "optional" => Ok(ClientAuth::Optional),
             "required" => Ok(ClientAuth::Required),
-            other => Err(format!(
-                "{other:?} is not a client certificate policy: use \"none\", \"optional\" or \"required\""
-            )),
+            other => Err(Error::BadValue {
+                value: other.to_owned(),
+                expected: "a client certificate policy: use \"none\", \"optional\" or \"required\"",
+            }),
         }
     }
 }

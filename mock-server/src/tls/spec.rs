@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::tls::{Ftps, TlsVersion};
+use crate::tls::{ClientAuth, Ftps, FtpsMode, TlsVersion};
 
 /// The `[tls]` table of a server file:
 ///
@@ -24,7 +24,7 @@ use crate::tls::{Ftps, TlsVersion};
 #[serde(deny_unknown_fields)]
 pub struct TlsSpec {
     /// `"explicit"` (default) or `"implicit"`.
-    pub mode: Option<String>,
+    pub mode: Option<FtpsMode>,
     /// See [`Ftps::require_control_tls`].
     pub require_control: Option<bool>,
     /// See [`Ftps::require_data_tls`].
@@ -34,9 +34,9 @@ pub struct TlsSpec {
     /// See [`Ftps::allow_ccc`].
     pub allow_ccc: Option<bool>,
     /// See [`Ftps::versions`].
-    pub versions: Option<Vec<String>>,
+    pub versions: Option<Vec<TlsVersion>>,
     /// See [`Ftps::client_auth`].
-    pub client_cert: Option<String>,
+    pub client_cert: Option<ClientAuth>,
     /// See [`Ftps::names`].
     pub names: Option<Vec<String>>,
     /// A PEM certificate chain (with `key_file`).
@@ -48,16 +48,9 @@ pub struct TlsSpec {
 impl TlsSpec {
     /// The settings this table describes.
     pub fn to_ftps(&self) -> Result<Ftps, Error> {
-        let bad = |key: &str, e: String| Error::Invalid(format!("tls.{key}: {e}"));
-        let mut f = match self.mode.as_deref() {
-            None | Some("explicit") => Ftps::explicit(),
-            Some("implicit") => Ftps::implicit(),
-            Some(o) => {
-                return Err(bad(
-                    "mode",
-                    format!("{o:?}: expected \"explicit\" or \"implicit\""),
-                ))
-            }
+        let mut f = match self.mode {
+            None | Some(FtpsMode::Explicit) => Ftps::explicit(),
+            Some(FtpsMode::Implicit) => Ftps::implicit(),
         };
         if let Some(v) = self.require_control {
             f = f.require_control_tls(v);
@@ -72,15 +65,10 @@ impl TlsSpec {
             f = f.allow_ccc(v);
         }
         if let Some(vs) = &self.versions {
-            let parsed = vs
-                .iter()
-                .map(|v| v.parse())
-                .collect::<Result<Vec<TlsVersion>, _>>()
-                .map_err(|e| bad("versions", e))?;
-            f = f.versions(&parsed);
+            f = f.versions(vs);
         }
-        if let Some(c) = &self.client_cert {
-            f = f.client_auth(c.parse().map_err(|e| bad("client_cert", e))?);
+        if let Some(c) = self.client_cert {
+            f = f.client_auth(c);
         }
         if let Some(n) = &self.names {
             f = f.names(n);
