@@ -328,9 +328,12 @@ pub fn proceed() -> Responder {
 /// | zero address | `227 Entering Passive Mode (0,0,0,0,{p1},{p2})` |
 /// | out of range | `227 Entering Passive Mode (256,0,0,1,{p1},{p2})` |
 /// | odd EPSV | `229 Entering Extended Passive Mode (!!!{port}!)` |
+/// | multi-line | `227-listen socket created\r\n227 Entering Passive Mode ({h1},{h2},{h3},{h4},{p1},{p2})` |
 ///
 /// Outside an ftpspec network namespace, a template whose address is not loopback (or
-/// 0.0.0.0/8) is refused by `build()`, like any other non-loopback advertised address.
+/// 0.0.0.0/8) is refused by `build()`, like any other non-loopback advertised address. A
+/// multi-line template is read as a client reads it (the address is on the last line, after
+/// the reply code), and an address on any of its lines must be loopback.
 pub fn passive_reply(template: &str) -> Responder {
     Action::Passive(template.to_owned()).into()
 }

@@ -267,19 +267,20 @@ pub(crate) fn check_safety(cfg: &Config) -> Result<(), Error> {
             Action::Passive(t) => render_template(t, Ipv4Addr::LOCALHOST, 0),
             _ => continue,
         };
-        if text.starts_with("227") {
-            if let Some(ip) = safety::lenient_227_address(&text) {
-                if !safety::host_safe(IpAddr::V4(ip)) {
-                    let name = mock
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| format!("mock {}", i + 1));
-                    return Err(Error::UnsafeAddress {
-                        addr: IpAddr::V4(ip),
-                        what: format!("the 227 reply of {name}"),
-                    });
-                }
-            }
+        if !text.starts_with("227") {
+            continue;
+        }
+        let unsafe_ip =
+            safety::addresses_in_227(&text).find(|ip| !safety::host_safe(IpAddr::V4(*ip)));
+        if let Some(ip) = unsafe_ip {
+            let name = mock
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("mock {}", i + 1));
+            return Err(Error::UnsafeAddress {
+                addr: IpAddr::V4(ip),
+                what: format!("the 227 reply of {name}"),
+            });
         }
     }
     Ok(())
@@ -324,5 +325,104 @@ mod tests {
                 .respond_with(passive_reply("227 x (0,0,0,0,{p1},{p2})")),
         );
         assert!(b.build().is_ok());
+    }
+
+    /// Issue 16: the second line's reply code was read as the first octet.
+    const ISSUE_16: &str =
+        "227-listen socket created\r\n227 Entering Passive Mode ({h1},{h2},{h3},{h4},{p1},{p2})";
+
+    #[test]
+    fn a_multi_line_227_template_on_loopback_is_accepted() {
+        use crate::script::{command, passive_reply};
+        let b = MockServer::builder()
+            .mount(Mock::given(command("PASV")).respond_with(passive_reply(ISSUE_16)));
+        assert!(b.build().is_ok());
+        let spec: crate::ServerSpec = toml::from_str(&format!(
+            "[[script]]\ncommand = \"PASV\"\npassive = {ISSUE_16:?}\n"
+        ))
+        .unwrap();
+        assert!(MockServer::builder().spec(&spec).build().is_ok());
+    }
+
+    #[test]
+    fn a_non_loopback_address_in_any_line_is_refused() {
+        use crate::script::{command, passive_reply, raw, reply};
+        for responder in [
+            passive_reply("227-Connect to (10,0,0,2,1,2)\r\n227 Entering Passive Mode ({h1},{h2},{h3},{h4},{p1},{p2})"),
+            passive_reply("227-listen socket created\r\n227 Entering Passive Mode (10,0,0,2,{p1},{p2})"),
+            passive_reply("227-a\r\n227-b (192,168,1,1,1,2)\r\n227 Entering Passive Mode ({h1},{h2},{h3},{h4},{p1},{p2})"),
+            reply(227, "Connect to (10,0,0,2,1,2)\nEntering Passive Mode (127,0,0,1,1,2)"),
+            raw("227-ok\r\n 10,0,0,2,1,2\r\n227 Entering Passive Mode (127,0,0,1,1,2)\r\n"),
+        ] {
+            let b = MockServer::builder().mount(Mock::given(command("PASV")).respond_with(responder));
+            assert!(matches!(b.build(), Err(Error::UnsafeAddress { .. })));
+        }
+    }
+
+    /// Text of a line that names no address: words, and at most three numbers.
+    fn chatter() -> impl proptest::strategy::Strategy<Value = String> {
+        "[A-Za-z .:!]{0,12}( [0-9]{1,3}[A-Za-z .]{0,8}){0,3}"
+    }
+
+    /// A 227 template: `lines` (other lines, `227-`), then the last line with the address
+    /// between digit-free text and text that may hold digits.
+    fn template(lines: &[String], prefix: &str, address: &str, suffix: &str) -> String {
+        let mut t: String = lines.iter().map(|l| format!("227-{l}\r\n")).collect();
+        t.push_str(&format!("227 {prefix}{address}{suffix}"));
+        t
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn multi_line_templates_are_read_from_their_last_line(
+            lines in proptest::collection::vec(chatter(), 0..4),
+            prefix in "[A-Za-z .:=(]{0,20}",
+            suffix in "([ .!)A-Za-z][A-Za-z0-9 .!,)]{0,16})?",
+            ip in proptest::prelude::any::<u32>(),
+            port in proptest::prelude::any::<u16>(),
+        ) {
+            use crate::script::{command, passive_reply};
+            let t = template(&lines, &prefix, "{h1},{h2},{h3},{h4},{p1},{p2}", &suffix);
+            let b = MockServer::builder().mount(Mock::given(command("PASV")).respond_with(passive_reply(&t)));
+            proptest::prop_assert!(b.build().is_ok(), "{:?}", t);
+            let ip = Ipv4Addr::from(ip);
+            let rendered = render_template(&t, ip, port);
+            proptest::prop_assert_eq!(
+                crate::wire::parse_227(&rendered).unwrap(),
+                std::net::SocketAddrV4::new(ip, port)
+            );
+        }
+
+        #[test]
+        fn a_non_loopback_address_on_any_line_is_refused(
+            lines in proptest::collection::vec(chatter(), 0..4),
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            prefix in "[A-Za-z .:=(]{0,20}",
+            suffix in "([ .!)A-Za-z][A-Za-z0-9 .!,)]{0,16})?",
+            first in 1u8..=255,
+            rest in proptest::prelude::any::<[u8; 3]>(),
+        ) {
+            use crate::script::{command, passive_reply};
+            proptest::prop_assume!(first != 127);
+            let bad = Ipv4Addr::new(first, rest[0], rest[1], rest[2]);
+            let [a, b, c, d] = bad.octets();
+            let literal = format!("{a},{b},{c},{d},{{p1}},{{p2}}");
+            let mut lines = lines;
+            let at = at.index(lines.len() + 1);
+            let t = if at == lines.len() {
+                template(&lines, &prefix, &literal, &suffix)
+            } else {
+                lines[at] = format!("{prefix}{literal}{suffix}");
+                template(&lines, &prefix, "{h1},{h2},{h3},{h4},{p1},{p2}", &suffix)
+            };
+            let built = MockServer::builder()
+                .mount(Mock::given(command("PASV")).respond_with(passive_reply(&t)))
+                .build();
+            proptest::prop_assert!(
+                matches!(built, Err(Error::UnsafeAddress { addr, .. }) if addr == IpAddr::V4(bad)),
+                "{:?}",
+                t
+            );
+        }
     }
 }
