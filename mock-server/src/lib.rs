@@ -33,35 +33,35 @@
 //!
 //! # Layout
 //!
-//! Modules in layers; each imports only from the layers above it (checked with
-//! `python3 ../shared/hooks/modcycles.py mock-server/src`). The one edge back up is deliberate:
-//! command handlers are `impl Session` blocks, so `session` dispatches to methods defined in
-//! `commands/*` without importing them.
+//! Modules in layers, as in mini-redis: each imports only from the layers listed before it,
+//! so the crate's import graph has no cycle. One dependency points the other way, by design
+//! and without an import: command handlers are `impl Session` blocks, so `session` dispatches
+//! to methods that `commands/*` define.
 //!
-//! 1. Wire formats and records, depending on nothing else:
+//! 1. Formats, records and the error type, depending on nothing else:
 //!    - [`wire`]: PORT/PASV/EPRT/EPSV address formats;
 //!    - [`generated`]: the content of `/gen` files;
 //!    - [`control::codec`] (lines in), [`control::parser`] (a line to a command),
 //!      [`control::reply`] (replies out);
-//!    - `events`: the [`EventLog`] and its records.
+//!    - `events`: the [`EventLog`] and its records;
+//!    - `error`: the crate's one [`Error`] type and [`Result`].
 //! 2. Domain rules: `vfs` (the in-memory file tree), [`safety`] (where the server may point or
-//!    dial), [`script`] (mocks, responders, the `[[script]]` TOML and the passive templates),
-//!    `listing` (LIST and MLSx line formats).
-//! 3. `error`: the crate's one [`Error`] type and [`Result`].
-//! 4. [`tls`]: FTPS policy ([`Ftps`]), the `[tls]` table, certificates and rustls setup, and
+//!    dial, and how a 227 reply is read), [`script`] (mocks, responders, the `[[script]]` TOML
+//!    and the passive templates), `listing` (LIST and MLSx line formats).
+//! 3. [`tls`]: FTPS policy ([`Ftps`]), the `[tls]` table, certificates and rustls setup, and
 //!    the [`tls::RecordReader`] CCC needs.
-//! 5. `config`: [`Config`], the [`Builder`] and the safety check of `build()`, the TOML models
-//!    ([`ServerSpec`], [`TreeSpec`]), file trees from disk.
-//! 6. `state` (what a running server shares: configuration, log, file tree, counters) and
+//! 4. `config`: [`Config`] and its knobs, the [`Builder`] and the safety check of `build()`,
+//!    the TOML models ([`ServerSpec`], [`TreeSpec`]), file trees from disk.
+//! 5. `state` (what a running server shares: configuration, log, file tree, counters) and
 //!    `mocks` (the mounted mocks and their hit counts).
-//! 7. `control::conn`: one control connection's reader and shared writer, and the switches
+//! 6. `control::conn`: one control connection's reader and shared writer, and the switches
 //!    into and out of TLS.
-//! 8. `datachan`: the plan for the next data connection and the transfer task that runs it.
-//! 9. `session` (one control connection: read, match mocks, dispatch, queue during
+//! 7. `datachan`: the plan for the next data connection and the transfer task that runs it.
+//! 8. `session` (one control connection: read, match mocks, dispatch, queue during
 //!    transfers) and `commands/*` (the handlers, one file per command family, each citing its
 //!    RFC).
-//! 10. `server`: the public [`MockServer`] handle, its thread and runtime, the accept loop,
-//!     and [`Builder::start`] / [`Builder::start_blocking`].
+//! 9. `server`: the public [`MockServer`] handle, its thread and runtime, the accept loop,
+//!    and [`Builder::start`] / [`Builder::start_blocking`].
 
 mod commands;
 mod config;
