@@ -14,17 +14,24 @@ use crate::state::Shared;
 
 /// How the next data connection will be made.
 pub(crate) enum DataPlan {
+    /// PASV/EPSV: the client connects to a listener the server opened.
     Passive {
+        /// The listener, accepted from once.
         listener: TcpListener,
+        /// Its address (the advertised one may differ).
         local: SocketAddr,
     },
+    /// PORT/EPRT: the server dials the client.
     Active {
+        /// The address the client named.
         target: SocketAddr,
+        /// The server's address on the control connection, the data connection's source.
         local_ip: IpAddr,
     },
 }
 
 impl DataPlan {
+    /// Passive or active, for the event log.
     pub(crate) fn mode(&self) -> DataMode {
         match self {
             DataPlan::Passive { .. } => DataMode::Passive,
@@ -32,6 +39,7 @@ impl DataPlan {
         }
     }
 
+    /// The listener's address (passive) or the target (active), for the event log.
     pub(crate) fn addr(&self) -> SocketAddr {
         match self {
             DataPlan::Passive { local, .. } => *local,
