@@ -76,9 +76,63 @@ pub enum Error {
         /// The OS error.
         error: std::io::Error,
     },
-    /// Another configuration value is wrong.
-    #[error("{0}")]
-    Invalid(String),
+    /// A key of a server file has a value that is not accepted.
+    #[error("{key}: {source}")]
+    Key {
+        /// The key, e.g. `pasv_ports`.
+        key: &'static str,
+        /// What is wrong with its value.
+        source: Box<Error>,
+    },
+    /// Two keys or settings that go together, one given without the other.
+    #[error("{first} and {second} go together: give both or neither")]
+    Together {
+        /// One of them.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+    },
+    /// A size such as `64K` or `1G` could not be read.
+    #[error("{key} = {value:?} is not a size such as {example}")]
+    BadSize {
+        /// Where it was given, e.g. `upload_limit`.
+        key: String,
+        /// The text given.
+        value: String,
+        /// Sizes that would have been accepted.
+        example: &'static str,
+    },
+    /// A path of the file tree is not allowed.
+    #[error("{path:?}: {reason}")]
+    BadPath {
+        /// The path.
+        path: String,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// A directory copied from disk is too large to keep in memory.
+    #[error(
+        "{}: the tree is over 1 GiB; --root copies files into memory, so serve a smaller tree (use /gen/<size> for large downloads)",
+        path.display()
+    )]
+    TreeTooLarge {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The longest control line accepted is too short to be useful.
+    #[error("max_line {max_line} is too small (at least 16)")]
+    MaxLineTooSmall {
+        /// The value given.
+        max_line: usize,
+    },
+    /// FTPS could not be set up: certificates, keys, rustls configuration.
+    #[error("FTPS setup: {what}: {message}")]
+    Tls {
+        /// The part that failed, e.g. `certificate PEM`.
+        what: &'static str,
+        /// The library's message.
+        message: String,
+    },
     /// The control listener could not be bound.
     #[error("cannot listen on {addr}: {error}")]
     Bind {

@@ -191,7 +191,7 @@ impl Builder {
     /// Adds the files and directories of a [`TreeSpec`].
     pub fn tree(mut self, tree: &TreeSpec) -> Self {
         if let Err(e) = tree.apply(&mut self.cfg.vfs) {
-            self.errors.push(Error::Invalid(e));
+            self.errors.push(e);
         }
         self
     }
@@ -233,10 +233,9 @@ impl Builder {
             }
         }
         if cfg.max_line < 16 {
-            return Err(Error::Invalid(format!(
-                "max_line {} is too small (at least 16)",
-                cfg.max_line
-            )));
+            return Err(Error::MaxLineTooSmall {
+                max_line: cfg.max_line,
+            });
         }
         cfg.in_netns = safety::in_ftpspec_netns();
         check_safety(cfg)?;

@@ -31,10 +31,9 @@ pub(super) fn load_dir(vfs: &mut Vfs, dir: &Path, at: &str, total: &mut u64) -> 
         } else if meta.is_file() {
             *total += meta.len();
             if *total > MAX {
-                return Err(Error::Invalid(format!(
-                    "{}: the tree is over 1 GiB; --root copies files into memory, so serve a smaller tree (use /gen/<size> for large downloads)",
-                    dir.display()
-                )));
+                return Err(Error::TreeTooLarge {
+                    path: dir.to_owned(),
+                });
             }
             let data = std::fs::read(&path).map_err(io_error(&path))?;
             let mtime = meta

@@ -56,7 +56,7 @@ impl TreeSpec {
         read_toml(path)
     }
 
-    pub(super) fn apply(&self, vfs: &mut Vfs) -> Result<(), String> {
+    pub(super) fn apply(&self, vfs: &mut Vfs) -> Result<(), Error> {
         for dir in &self.dirs {
             check_path(dir)?;
             vfs.add_dir(dir);
@@ -65,9 +65,15 @@ impl TreeSpec {
             check_path(path)?;
             let source = match file {
                 FileSpec::Text(t) => Source::Memory(Bytes::from(t.clone())),
-                FileSpec::Generated { generated: size } => Source::Generated(generated::parse_size(size).ok_or_else(
-                    || format!("files.{path:?}: generated = {size:?} is not a size such as 1000, 64K, 10G"),
-                )?),
+                FileSpec::Generated { generated: size } => {
+                    Source::Generated(generated::parse_size(size).ok_or_else(|| {
+                        Error::BadSize {
+                            key: format!("files.{path:?}: generated"),
+                            value: size.clone(),
+                            example: "1000, 64K, 10G",
+                        }
+                    })?)
+                }
             };
             vfs.add_file(path, source, DEFAULT_MTIME);
         }
@@ -75,14 +81,18 @@ impl TreeSpec {
     }
 }
 
-fn check_path(path: &str) -> Result<(), String> {
+fn check_path(path: &str) -> Result<(), Error> {
+    let bad = |reason| {
+        Err(Error::BadPath {
+            path: path.to_owned(),
+            reason,
+        })
+    };
     if !path.starts_with('/') || path == "/" {
-        return Err(format!(
-            "{path:?}: file and directory paths must be absolute, like \"/dir/name\""
-        ));
+        return bad("file and directory paths must be absolute, like \"/dir/name\"");
     }
     if path.starts_with("/gen/") || path == "/gen" {
-        return Err(format!("{path:?}: /gen is reserved for generated files"));
+        return bad("/gen is reserved for generated files");
     }
     Ok(())
 }
@@ -172,8 +182,10 @@ impl ServerSpec {
             cfg.advertise = a;
         }
         if let Some(r) = &self.pasv_ports {
-            cfg.pasv_ports =
-                Some(parse_port_range(r).map_err(|e| Error::Invalid(format!("pasv_ports: {e}")))?);
+            cfg.pasv_ports = Some(parse_port_range(r).map_err(|e| Error::Key {
+                key: "pasv_ports",
+                source: Box::new(e),
+            })?);
         }
         if let Some(e) = self.epsv {
             cfg.epsv = e;
@@ -188,9 +200,10 @@ impl ServerSpec {
             (Some(u), Some(p)) => cfg.credentials = Some((u.clone(), p.clone())),
             (None, None) => {}
             _ => {
-                return Err(Error::Invalid(
-                    "user and password go together: give both or neither".into(),
-                ))
+                return Err(Error::Together {
+                    first: "user",
+                    second: "password",
+                })
             }
         }
         if let Some(s) = self.idle_timeout_secs {
@@ -200,8 +213,10 @@ impl ServerSpec {
             cfg.data_timeout = Duration::from_secs(s);
         }
         if let Some(l) = &self.upload_limit {
-            cfg.upload_limit = generated::parse_size(l).ok_or_else(|| {
-                Error::Invalid(format!("upload_limit = {l:?} is not a size such as 64M"))
+            cfg.upload_limit = generated::parse_size(l).ok_or_else(|| Error::BadSize {
+                key: "upload_limit".into(),
+                value: l.clone(),
+                example: "64M",
             })?;
         }
         if let Some(g) = &self.greeting {
@@ -211,8 +226,7 @@ impl ServerSpec {
             dirs: self.dirs.clone(),
             files: self.files.clone(),
         }
-        .apply(&mut cfg.vfs)
-        .map_err(Error::Invalid)?;
+        .apply(&mut cfg.vfs)?;
         for (i, spec) in self.script.iter().enumerate() {
             cfg.mocks.push(spec.to_mock(i + 1)?);
         }
@@ -356,6 +370,33 @@ mod tests {
         assert_eq!(spec.active_source_port, Some(ActiveSource::Any));
         let spec: ServerSpec = toml::from_str("[tls]\nmode = \"implicit\"").unwrap();
         assert_eq!(spec.tls.unwrap().mode, Some(FtpsMode::Implicit));
+    }
+
+    #[test]
+    fn errors_carry_what_was_wrong() {
+        let build = |text: &str| {
+            let spec: ServerSpec = toml::from_str(text).unwrap();
+            MockServer::builder().spec(&spec).build().unwrap_err()
+        };
+        assert!(matches!(
+            build("pasv_ports = \"10-5\""),
+            Error::Key { key: "pasv_ports", source } if matches!(*source, Error::BadValue { .. })
+        ));
+        assert!(matches!(
+            build("user = \"a\""),
+            Error::Together {
+                first: "user",
+                second: "password"
+            }
+        ));
+        assert!(matches!(
+            build("upload_limit = \"lots\""),
+            Error::BadSize { key, value, .. } if key == "upload_limit" && value == "lots"
+        ));
+        assert!(matches!(
+            build("dirs = [\"/gen/x\"]"),
+            Error::BadPath { path, .. } if path == "/gen/x"
+        ));
     }
 
     #[test]

@@ -63,13 +63,15 @@ pub(crate) struct TlsSetup {
 impl TlsSetup {
     /// Generates (or loads) the certificates and builds the base rustls configuration.
     pub(crate) fn new(settings: Ftps) -> Result<TlsSetup, Error> {
-        let tls_err = |what: &str, e: &dyn std::fmt::Display| {
-            Error::Invalid(format!("FTPS setup: {what}: {e}"))
+        let tls_err = |what: &'static str, e: &dyn std::fmt::Display| Error::Tls {
+            what,
+            message: e.to_string(),
         };
         if settings.versions.is_empty() {
-            return Err(Error::Invalid(
-                "FTPS setup: no TLS version offered; give 1.2, 1.3 or both".into(),
-            ));
+            return Err(Error::Tls {
+                what: "no TLS version offered",
+                message: "give 1.2, 1.3 or both".into(),
+            });
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let (ca_key, ca_params, ca_pem) = generate_ca().map_err(|e| tls_err("test CA", &e))?;
@@ -197,13 +199,16 @@ pub struct GeneratedIdentity {
 
 /// Generates a [`GeneratedIdentity`].
 pub fn generate_identity<S: AsRef<str>>(names: &[S]) -> Result<GeneratedIdentity, Error> {
-    let err =
-        |what: &str, e: &dyn std::fmt::Display| Error::Invalid(format!("generating {what}: {e}"));
-    let (ca_key, ca_params, ca_pem) = generate_ca().map_err(|e| err("the test CA", &e))?;
+    let err = |what: &'static str, e: &dyn std::fmt::Display| Error::Tls {
+        what,
+        message: e.to_string(),
+    };
+    let (ca_key, ca_params, ca_pem) =
+        generate_ca().map_err(|e| err("generating the test CA", &e))?;
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
     let names: Vec<String> = names.iter().map(|n| n.as_ref().to_owned()).collect();
     let (cert, key) = leaf(&names, rcgen::ExtendedKeyUsagePurpose::ServerAuth, &issuer)
-        .map_err(|e| err("the certificate", &e))?;
+        .map_err(|e| err("generating the certificate", &e))?;
     Ok(GeneratedIdentity {
         chain_pem: format!("{}{ca_pem}", cert.pem()),
         key_pem: key.serialize_pem(),
@@ -212,8 +217,10 @@ pub fn generate_identity<S: AsRef<str>>(names: &[S]) -> Result<GeneratedIdentity
 }
 
 fn ca_der(pem: &str) -> Result<CertificateDer<'static>, Error> {
-    CertificateDer::from_pem_slice(pem.as_bytes())
-        .map_err(|e| Error::Invalid(format!("FTPS setup: test CA: {e}")))
+    CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| Error::Tls {
+        what: "test CA",
+        message: e.to_string(),
+    })
 }
 
 fn validity(params: &mut rcgen::CertificateParams) {

@@ -85,9 +85,10 @@ impl TlsSpec {
                 f = f.identity_pem(&read(c)?, &read(k)?);
             }
             _ => {
-                return Err(Error::Invalid(
-                    "tls.cert_file and tls.key_file go together: give both or neither".into(),
-                ))
+                return Err(Error::Together {
+                    first: "tls.cert_file",
+                    second: "tls.key_file",
+                })
             }
         }
         Ok(f)
