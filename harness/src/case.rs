@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ftpspec_mock::{generated, MockServer, ServerSpec, TlsSpec};
+use ftpspec_mock::{generated, FtpsMode, MockServer, ServerSpec, TlsSpec};
 use ftpspec_netns::{Host, Topology};
 use ftpspec_report::{CaseResult, Observations, Verdict};
 
@@ -123,13 +123,13 @@ fn start_server(scenario: &Scenario, net: &Network, host: &Host) -> Result<MockS
     }
     if let Some(tls) = spec.tls.as_mut() {
         if implicit {
-            mockhost::set_implicit(tls);
+            tls.mode = Some(FtpsMode::Implicit);
         }
         if tls.names.is_none() {
             tls.names = Some(mockhost::cert_names(Some(&net.roles)));
         }
     }
-    let implicit = spec.tls.as_ref().is_some_and(mockhost::is_implicit);
+    let implicit = spec.tls.as_ref().and_then(|t| t.mode) == Some(FtpsMode::Implicit);
     // Dual-stack when the server is reached over IPv6.
     let any: IpAddr = if net.roles.server_addr.is_ipv6() {
         Ipv6Addr::UNSPECIFIED.into()

@@ -32,29 +32,10 @@ pub fn cert_names(roles: Option<&Roles>) -> Vec<String> {
     names
 }
 
-/// Makes a server file's `[tls]` implicit FTPS.
-pub fn set_implicit(tls: &mut ftpspec_mock::TlsSpec) {
-    tls.mode = Some("implicit".into());
-}
-
-/// Whether a server file's `[tls]` is implicit FTPS.
-pub fn is_implicit(tls: &ftpspec_mock::TlsSpec) -> bool {
-    tls.mode.as_deref() == Some("implicit")
-}
-
 /// Starts the server from a thread inside `host`, so that its listener and its own thread
 /// live in the host's network namespace.
 pub fn start_in(host: &Host, builder: Builder) -> Result<MockServer> {
-    host.in_thread(move || -> Result<MockServer> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|error| Error::Os {
-                what: "cannot start a runtime for the mock server",
-                error,
-            })?;
-        Ok(rt.block_on(builder.start())?)
-    })?
+    Ok(host.in_thread(move || builder.start_blocking())??)
 }
 
 /// Writes the server's test CA to `path` when it speaks FTPS; the path written, if any.

@@ -31,16 +31,12 @@ impl Lab {
             .host(&preset.roles.server)
             .unwrap()
             .in_thread(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
                 let b = MockServer::builder()
                     .bind("0.0.0.0:21".parse().unwrap())
                     .data_timeout(Duration::from_secs(5))
                     .file("/readme.txt", "Hello through the lab\n");
                 let b = builder(b);
-                rt.block_on(b.start())
+                b.start_blocking()
             })
             .unwrap()
             .unwrap();

@@ -290,3 +290,73 @@ fn bad_input_gets_clear_errors() {
         "the port is in use; pass --port 0",
     );
 }
+
+/// Issue 16: a server file whose scripted 227 is multi-line starts on loopback, and its PASV
+/// reply carries the loopback address on the last line.
+#[test]
+fn serves_a_config_with_a_multi_line_227() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("f.toml");
+    std::fs::write(
+        &config,
+        r#"[[script]]
+command = "PASV"
+passive = "227-listen socket created\r\n227 Entering Passive Mode ({h1},{h2},{h3},{h4},{p1},{p2})"
+"#,
+    )
+    .unwrap();
+    let mut child = ftpspec()
+        .args(["serve", "--port", "0", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    if !first.starts_with("ftpspec serve: listening on ftp://127.0.0.1:") {
+        let _ = child.kill();
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        panic!("the server did not start: {first}{stderr}");
+    }
+    let addr = first
+        .split("ftp://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut w = stream.try_clone().unwrap();
+    let mut r = BufReader::new(stream);
+    assert!(reply(&mut r).starts_with("220"));
+    for (line, code) in [("USER me", "331"), ("PASS x", "230")] {
+        w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        let got = reply(&mut r);
+        assert!(got.starts_with(code), "{line} -> {got}");
+    }
+    w.write_all(b"PASV\r\n").unwrap();
+    let mut whole = reply(&mut r);
+    assert_eq!(whole, "227-listen socket created\r\n");
+    whole.push_str(&reply(&mut r));
+    let addr = ftpspec_mock::wire::parse_227(&whole).unwrap();
+    assert_eq!(*addr.ip(), std::net::Ipv4Addr::LOCALHOST, "{whole}");
+    w.write_all(b"QUIT\r\n").unwrap();
+    assert!(reply(&mut r).starts_with("221"));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+}

@@ -30,25 +30,62 @@
 //! - Scripting: [`script`] (Rust builders and the `[[script]]` TOML shape).
 //! - Safety: outside a network namespace created by ftpspec, [`Builder::build`] refuses to
 //!   advertise non-loopback addresses and the server refuses to connect to them (see [`safety`]).
+//!
+//! # Layout
+//!
+//! Modules in layers, as in mini-redis: each imports only from the layers listed before it,
+//! so the crate's import graph has no cycle. One dependency points the other way, by design
+//! and without an import: command handlers are `impl Session` blocks, so `session` dispatches
+//! to methods that `commands/*` define.
+//!
+//! 1. Formats, records and the error type, depending on nothing else:
+//!    - [`wire`]: PORT/PASV/EPRT/EPSV address formats;
+//!    - [`generated`]: the content of `/gen` files;
+//!    - [`control::codec`] (lines in), [`control::parser`] (a line to a command),
+//!      [`control::reply`] (replies out);
+//!    - `events`: the [`EventLog`] and its records;
+//!    - `error`: the crate's one [`Error`] type and [`Result`].
+//! 2. Domain rules: `vfs` (the in-memory file tree), [`safety`] (where the server may point or
+//!    dial, and how a 227 reply is read), [`script`] (mocks, responders, the `[[script]]` TOML
+//!    and the passive templates), `listing` (LIST and MLSx line formats).
+//! 3. [`tls`]: FTPS policy ([`Ftps`]), the `[tls]` table, certificates and rustls setup, and
+//!    the [`tls::RecordReader`] CCC needs.
+//! 4. `config`: [`Config`] and its knobs, the [`Builder`] and the safety check of `build()`,
+//!    the TOML models ([`ServerSpec`], [`TreeSpec`]), file trees from disk.
+//! 5. `state` (what a running server shares: configuration, log, file tree, counters) and
+//!    `mocks` (the mounted mocks and their hit counts).
+//! 6. `control::conn`: one control connection's reader and shared writer, and the switches
+//!    into and out of TLS.
+//! 7. `datachan`: the plan for the next data connection and the transfer task that runs it.
+//! 8. `session` (one control connection: read, match mocks, dispatch, queue during
+//!    transfers) and `commands/*` (the handlers, one file per command family, each citing its
+//!    RFC).
+//! 9. `server`: the public [`MockServer`] handle, its thread and runtime, the accept loop,
+//!    and [`Builder::start`] / [`Builder::start_blocking`].
 
 mod commands;
 mod config;
 pub mod control;
+mod datachan;
+mod error;
 mod events;
 pub mod generated;
+mod listing;
+mod mocks;
 pub mod safety;
 pub mod script;
 mod server;
 mod session;
+mod state;
 pub mod tls;
 mod vfs;
 pub mod wire;
 
 pub use config::{
-    parse_port_range, ActiveSource, Advertise, Builder, Config, Error, FileSpec, ServerSpec,
-    TreeSpec,
+    parse_port_range, ActiveSource, Advertise, Builder, Config, FileSpec, ServerSpec, TreeSpec,
 };
 pub use control::reply::{Reply, ReplyCode};
+pub use error::{Error, Result};
 pub use events::{
     Channel, ControlEnd, DataConnection, DataEnd, DataMode, Event, EventKind, EventLog, TlsInfo,
 };

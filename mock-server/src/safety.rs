@@ -2,7 +2,7 @@
 //! ever points clients at, or connects to, loopback addresses (and 0.0.0.0/8, which Linux
 //! treats as "this host"). Inside one, the namespace itself keeps traffic on the machine.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Prefix of the names of the network namespaces ftpspec creates (`ip netns` names, bind-mounted
 /// under `/run/netns`).
@@ -41,25 +41,59 @@ pub fn host_safe(ip: IpAddr) -> bool {
     }
 }
 
-/// The IPv4 address a client could take from a 227 text, read leniently: the first four
-/// numbers, each taken modulo 256 (as some clients wrap out-of-range octets).
-pub(crate) fn lenient_227_address(text: &str) -> Option<std::net::Ipv4Addr> {
-    let nums: Vec<u64> = text
-        .get(3..)?
+/// The lines of a reply (one, or several with RFC 959 §4.2 multi-line framing), each without
+/// its reply code: the first line always starts with one; a later line only when three digits
+/// are followed by `-`, a space or nothing (other continuation lines are kept whole).
+fn reply_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .enumerate()
+        .filter(|(_, line)| !line.is_empty())
+        .map(|(i, line)| {
+            let b = line.as_bytes();
+            let coded = i == 0
+                || (b.len() >= 3
+                    && b[..3].iter().all(u8::is_ascii_digit)
+                    && matches!(b.get(3), None | Some(b'-' | b' ')));
+            if coded {
+                line.get(3..).unwrap_or("")
+            } else {
+                line
+            }
+        })
+}
+
+/// The IPv4 address in one line of a 227 reply, read as RFC 1123 §4.1.2.6 tells clients to:
+/// from the first digit on, the first four numbers, each taken modulo 256 (as some clients
+/// wrap out-of-range octets).
+fn line_address(line: &str) -> Option<Ipv4Addr> {
+    let nums: Vec<u64> = line
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
         .take(4)
         .map(|s| s.parse::<u64>().unwrap_or(u64::MAX) % 256)
         .collect();
-    (nums.len() == 4).then(|| {
-        std::net::Ipv4Addr::new(nums[0] as u8, nums[1] as u8, nums[2] as u8, nums[3] as u8)
-    })
+    (nums.len() == 4)
+        .then(|| Ipv4Addr::new(nums[0] as u8, nums[1] as u8, nums[2] as u8, nums[3] as u8))
+}
+
+/// Every IPv4 address any line of a 227 reply names, read leniently (see `line_address`).
+/// A client takes the one on the last line (RFC 959 §4.2: the last line of a multi-line reply
+/// is the reply), but one that reads the wrong line must not be pointed off the machine
+/// either.
+pub(crate) fn addresses_in_227(text: &str) -> impl Iterator<Item = Ipv4Addr> + '_ {
+    reply_lines(text).filter_map(line_address)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    /// The address a client takes: the last line's.
+    fn lenient_227_address(text: &str) -> Option<Ipv4Addr> {
+        reply_lines(text).last().and_then(line_address)
+    }
 
     #[rstest]
     #[case("127.0.0.1", true)]
@@ -81,8 +115,28 @@ mod tests {
     #[case("227 Entering Passive Mode", None)]
     #[case("227 (1,2,3)", None)]
     #[case("227 =10,0,0,2,4,1", Some("10.0.0.2"))]
+    #[case(
+        "227-listen socket created\r\n227 Entering Passive Mode (127,0,0,1,4,1)\r\n",
+        Some("127.0.0.1")
+    )]
+    #[case(
+        "227-10,0,0,2,4,1\r\n227 Entering Passive Mode (127,0,0,1,4,1)",
+        Some("127.0.0.1")
+    )]
+    #[case("227-Entering Passive Mode (127,0,0,1,4,1)\r\n227 End", None)]
     fn lenient(#[case] text: &str, #[case] ip: Option<&str>) {
         assert_eq!(lenient_227_address(text), ip.map(|i| i.parse().unwrap()));
+    }
+
+    #[test]
+    fn every_line_is_read_for_safety() {
+        let text =
+            "227-Connect to 10,0,0,2,4,1 instead\r\n227 Entering Passive Mode (127,0,0,1,4,1)";
+        let all: Vec<Ipv4Addr> = addresses_in_227(text).collect();
+        assert_eq!(all, [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::LOCALHOST]);
+        let issue_16 = "227-listen socket created\r\n227 Entering Passive Mode (127,0,0,1,4,1)";
+        let all: Vec<Ipv4Addr> = addresses_in_227(issue_16).collect();
+        assert_eq!(all, [Ipv4Addr::LOCALHOST]);
     }
 
     #[test]

@@ -46,6 +46,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::control::reply::Reply;
+use crate::error::Error;
 
 /// What a mock matches on. Combine with [`MockBuilder::and`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,8 +176,10 @@ pub enum FaultPoint {
     Before226,
 }
 
-/// What happens at a [`FaultPoint`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What happens at a [`FaultPoint`]. In TOML: `fault = "close-data" | "close-control" |
+/// "stall"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FaultAction {
     /// Close the data connection; the control connection then gets 425 (before 150) or 426
     /// (mid-transfer), unless [`TransferScript::final_reply`] says otherwise.
@@ -325,11 +328,27 @@ pub fn proceed() -> Responder {
 /// | zero address | `227 Entering Passive Mode (0,0,0,0,{p1},{p2})` |
 /// | out of range | `227 Entering Passive Mode (256,0,0,1,{p1},{p2})` |
 /// | odd EPSV | `229 Entering Extended Passive Mode (!!!{port}!)` |
+/// | multi-line | `227-listen socket created\r\n227 Entering Passive Mode ({h1},{h2},{h3},{h4},{p1},{p2})` |
 ///
 /// Outside an ftpspec network namespace, a template whose address is not loopback (or
-/// 0.0.0.0/8) is refused by `build()`, like any other non-loopback advertised address.
+/// 0.0.0.0/8) is refused by `build()`, like any other non-loopback advertised address. A
+/// multi-line template is read as a client reads it (the address is on the last line, after
+/// the reply code), and an address on any of its lines must be loopback.
 pub fn passive_reply(template: &str) -> Responder {
     Action::Passive(template.to_owned()).into()
+}
+
+/// Fills a passive-reply template: `{h1}`..`{h4}`, `{p1}`, `{p2}`, `{port}`.
+pub(crate) fn render_template(template: &str, ip: std::net::Ipv4Addr, port: u16) -> String {
+    let [h1, h2, h3, h4] = ip.octets();
+    template
+        .replace("{h1}", &h1.to_string())
+        .replace("{h2}", &h2.to_string())
+        .replace("{h3}", &h3.to_string())
+        .replace("{h4}", &h4.to_string())
+        .replace("{p1}", &(port >> 8).to_string())
+        .replace("{p2}", &(port & 0xff).to_string())
+        .replace("{port}", &port.to_string())
 }
 
 /// Starts a mock: `Mock::given(command("PASV"))`.
@@ -402,18 +421,6 @@ impl Mock {
     }
 }
 
-/// A script entry that does not make sense.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("script entry {index}{}: {message}", name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default())]
-pub struct ScriptError {
-    /// Position in the `[[script]]` list, from 1.
-    pub index: usize,
-    /// The entry's `name`, if it has one.
-    pub name: Option<String>,
-    /// What is wrong, naming the key.
-    pub message: String,
-}
-
 /// One `[[script]]` table, as written in TOML.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -463,17 +470,42 @@ pub enum TimesSpec {
 #[serde(deny_unknown_fields)]
 pub struct TransferSpec {
     /// `"normal"` or `"never"`.
-    pub accept: Option<String>,
+    pub accept: Option<AcceptSpec>,
     /// Accept after this many milliseconds.
     pub accept_delay_ms: Option<u64>,
     /// `"close-data"`, `"close-control"` or `"stall"`.
-    pub fault: Option<String>,
+    pub fault: Option<FaultAction>,
     /// `"before-150"`, `"mid-transfer"` or `"before-226"`.
-    pub at: Option<String>,
+    pub at: Option<FaultPointSpec>,
     /// With `mid-transfer`: after this many bytes.
     pub after_bytes: Option<u64>,
     /// `"CODE text"` to send instead of the final reply.
     pub final_reply: Option<String>,
+}
+
+/// `accept = "normal" | "never"` in a `transfer` table (a delay is `accept_delay_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AcceptSpec {
+    /// Accept (or dial) the data connection as usual.
+    Normal,
+    /// Never accept or dial it: see [`Accept::Never`].
+    Never,
+}
+
+/// `at = "before-150" | "mid-transfer" | "before-226"` in a `transfer` table (the byte count
+/// of `mid-transfer` is `after_bytes`): see [`FaultPoint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum FaultPointSpec {
+    /// [`FaultPoint::Before150`].
+    #[serde(rename = "before-150")]
+    Before150,
+    /// [`FaultPoint::MidTransfer`].
+    #[serde(rename = "mid-transfer")]
+    MidTransfer,
+    /// [`FaultPoint::Before226`].
+    #[serde(rename = "before-226")]
+    Before226,
 }
 
 /// Reads `"CODE text"` into a reply.
@@ -525,44 +557,30 @@ fn parse_times(spec: &TimesSpec) -> Result<Times, String> {
 impl TransferSpec {
     fn to_script(&self) -> Result<TransferScript, String> {
         let mut script = transfer();
-        match (self.accept.as_deref(), self.accept_delay_ms) {
-            (None | Some("normal"), None) => {}
-            (None | Some("normal"), Some(ms)) => {
+        match (self.accept, self.accept_delay_ms) {
+            (None | Some(AcceptSpec::Normal), None) => {}
+            (None | Some(AcceptSpec::Normal), Some(ms)) => {
                 script = script.accept_after(Duration::from_millis(ms))
             }
-            (Some("never"), None) => script = script.never_accept(),
-            (Some("never"), Some(_)) => {
+            (Some(AcceptSpec::Never), None) => script = script.never_accept(),
+            (Some(AcceptSpec::Never), Some(_)) => {
                 return Err("transfer.accept = \"never\" cannot have accept_delay_ms".into())
             }
-            (Some(other), _) => {
-                return Err(format!(
-                    "transfer.accept = {other:?}: expected \"normal\" or \"never\""
-                ))
-            }
         }
-        let action = match self.fault.as_deref() {
-            None => None,
-            Some("close-data") => Some(FaultAction::CloseData),
-            Some("close-control") => Some(FaultAction::CloseControl),
-            Some("stall") => Some(FaultAction::Stall),
-            Some(other) => {
-                return Err(format!("transfer.fault = {other:?}: expected \"close-data\", \"close-control\" or \"stall\""))
-            }
-        };
-        let point = match (self.at.as_deref(), self.after_bytes) {
+        let action = self.fault;
+        let point = match (self.at, self.after_bytes) {
             (None, None) => None,
-            (Some("before-150"), None) => Some(FaultPoint::Before150),
-            (Some("before-226"), None) => Some(FaultPoint::Before226),
-            (Some("mid-transfer"), Some(n)) => Some(FaultPoint::MidTransfer(n)),
-            (Some("mid-transfer"), None) => return Err("transfer.at = \"mid-transfer\" needs after_bytes".into()),
-            (Some("before-150" | "before-226"), Some(_)) => {
+            (Some(FaultPointSpec::Before150), None) => Some(FaultPoint::Before150),
+            (Some(FaultPointSpec::Before226), None) => Some(FaultPoint::Before226),
+            (Some(FaultPointSpec::MidTransfer), Some(n)) => Some(FaultPoint::MidTransfer(n)),
+            (Some(FaultPointSpec::MidTransfer), None) => {
+                return Err("transfer.at = \"mid-transfer\" needs after_bytes".into())
+            }
+            (Some(FaultPointSpec::Before150 | FaultPointSpec::Before226), Some(_)) => {
                 return Err("transfer.after_bytes only goes with at = \"mid-transfer\"".into())
             }
-            (None, Some(_)) => return Err("transfer.after_bytes needs at = \"mid-transfer\"".into()),
-            (Some(other), _) => {
-                return Err(format!(
-                    "transfer.at = {other:?}: expected \"before-150\", \"mid-transfer\" or \"before-226\""
-                ))
+            (None, Some(_)) => {
+                return Err("transfer.after_bytes needs at = \"mid-transfer\"".into())
             }
         };
         match (point, action) {
@@ -584,8 +602,8 @@ impl TransferSpec {
 
 impl MockSpec {
     /// Turns the table into a [`Mock`]; `index` (from 1) names it in errors.
-    pub fn to_mock(&self, index: usize) -> Result<Mock, ScriptError> {
-        let err = |message: String| ScriptError {
+    pub fn to_mock(&self, index: usize) -> Result<Mock, Error> {
+        let err = |message: String| Error::Script {
             index,
             name: self.name.clone(),
             message,
@@ -717,7 +735,7 @@ mod tests {
     )]
     #[case(
         "command = \"RETR\"\ntransfer = { fault = \"explode\", at = \"before-150\" }",
-        "transfer.fault = \"explode\""
+        "unknown variant `explode`, expected one of `close-data`, `close-control`, `stall`"
     )]
     #[case(
         "command = \"RETR\"\ntransfer = { at = \"mid-transfer\", fault = \"stall\" }",
@@ -736,6 +754,65 @@ mod tests {
     fn spec_errors_name_the_key(#[case] text: &str, #[case] message: &str) {
         let err = spec(text).unwrap_err();
         assert!(err.contains(message), "{err:?} should contain {message:?}");
+    }
+
+    #[test]
+    fn renders() {
+        let t = "227 ({h1},{h2},{h3},{h4},{p1},{p2}) port {port}";
+        assert_eq!(
+            render_template(t, std::net::Ipv4Addr::new(10, 0, 0, 2), 50007),
+            "227 (10,0,0,2,195,87) port 50007"
+        );
+    }
+
+    /// Typed keys: a bad value is refused by the TOML parser, which names the line and column
+    /// and the values it expected.
+    #[rstest]
+    #[case(
+        "transfer = { accept = \"later\" }",
+        "unknown variant `later`, expected `normal` or `never`"
+    )]
+    #[case(
+        "transfer = { fault = \"close\", at = \"before-150\" }",
+        "unknown variant `close`, expected one of `close-data`, `close-control`, `stall`"
+    )]
+    #[case(
+        "transfer = { fault = \"stall\", at = \"before150\" }",
+        "unknown variant `before150`, expected one of `before-150`, `mid-transfer`, `before-226`"
+    )]
+    fn bad_transfer_values_name_line_column_and_expected(
+        #[case] line: &str,
+        #[case] message: &str,
+    ) {
+        let err = spec(&format!("command = \"RETR\"\n{line}")).unwrap_err();
+        assert!(err.contains("line 2, column"), "{err}");
+        assert!(err.contains(message), "{err:?} should contain {message:?}");
+    }
+
+    #[test]
+    fn transfer_values_keep_their_spellings() {
+        for (text, script) in [
+            ("{ accept = \"never\" }", transfer().never_accept()),
+            (
+                "{ accept = \"normal\", accept_delay_ms = 5 }",
+                transfer().accept_after(Duration::from_millis(5)),
+            ),
+            (
+                "{ fault = \"close-control\", at = \"before-150\" }",
+                transfer().fault(FaultPoint::Before150, FaultAction::CloseControl),
+            ),
+            (
+                "{ fault = \"stall\", at = \"before-226\" }",
+                transfer().fault(FaultPoint::Before226, FaultAction::Stall),
+            ),
+            (
+                "{ fault = \"close-data\", at = \"mid-transfer\", after_bytes = 3 }",
+                transfer().close_data_after(3),
+            ),
+        ] {
+            let mock = spec(&format!("command = \"RETR\"\ntransfer = {text}")).unwrap();
+            assert_eq!(mock.responder.action, Action::Transfer(script), "{text}");
+        }
     }
 
     #[rstest]

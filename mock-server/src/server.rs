@@ -1,85 +1,53 @@
-//! The running server: its own OS thread and tokio runtime (so dropping it never deadlocks a
-//! test on a current-thread runtime), the accept loop, and the state sessions share.
+//! The test-facing handle of a running server ([`MockServer`]), how it starts (its own OS
+//! thread and tokio runtime, so dropping it never deadlocks a test on a current-thread
+//! runtime) and the accept loop.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::config::{Builder, Config, Error};
-use crate::events::{Event, EventKind, EventLog};
-use crate::script::{Mock, Responder};
-use crate::vfs::{Source, Vfs};
+use crate::config::{check_safety, Builder, Config};
+use crate::error::{Error, Result};
+use crate::events::{EventKind, EventLog};
+use crate::mocks::MountedMocks;
+use crate::script::Mock;
+use crate::state::Shared;
+use crate::vfs::Source;
 
-pub(crate) struct MockEntry {
-    pub(crate) mock: Mock,
-    pub(crate) hits: u64,
-}
-
-/// State shared by the accept loop, every session and the test-facing handle.
-pub(crate) struct Shared {
-    pub(crate) cfg: Config,
-    started: Instant,
-    log: Mutex<EventLog>,
-    mocks: Mutex<Vec<MockEntry>>,
-    pub(crate) vfs: Mutex<Vfs>,
-    pub(crate) sessions: AtomicUsize,
-    next_session: AtomicU64,
-    pub(crate) pasv_cursor: AtomicU32,
-    pub(crate) upload_used: AtomicU64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding one of these locks cannot leave the data half-written in a way that
-    // matters for a test server; keep serving.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Shared {
-    pub(crate) fn log(&self, session: u64, kind: EventKind) {
-        let event = Event {
-            at: self.started.elapsed(),
-            session,
-            kind,
-        };
-        tracing::info!(target: "ftpspec_mock", "{event}");
-        let mut log = lock(&self.log);
-        if log.events.len() < self.cfg.max_events {
-            log.events.push(event);
-        } else {
-            log.dropped += 1;
-        }
+impl Builder {
+    /// Builds and starts the server.
+    pub async fn start(self) -> Result<MockServer> {
+        MockServer::start_with(self.build()?).await
     }
 
-    pub(crate) fn vfs(&self) -> MutexGuard<'_, Vfs> {
-        lock(&self.vfs)
-    }
-
-    /// The first live mock matching the line; counts the hit.
-    pub(crate) fn match_mock(&self, verb: &str, arg: &str) -> Option<(String, Responder)> {
-        let mut mocks = lock(&self.mocks);
-        for (i, entry) in mocks.iter_mut().enumerate() {
-            if entry.mock.limit.is_some_and(|l| entry.hits >= l) || !entry.mock.matches(verb, arg) {
-                continue;
-            }
-            entry.hits += 1;
-            let name = entry
-                .mock
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("#{}", i + 1));
-            return Some((name, entry.mock.responder.clone()));
-        }
-        None
-    }
-
-    pub(crate) fn next_session_id(&self) -> u64 {
-        self.next_session.fetch_add(1, Ordering::Relaxed) + 1
+    /// Builds and starts the server without an async runtime: for code outside one, such as
+    /// a thread that has entered a network namespace (the server's own thread is spawned from
+    /// the calling thread, so it runs in the same namespace).
+    ///
+    /// ```
+    /// let server = ftpspec_mock::MockServer::builder().start_blocking().unwrap();
+    /// assert!(server.url().starts_with("ftp://127.0.0.1:"));
+    /// ```
+    ///
+    /// # Panics
+    /// When called from inside an async runtime (it would block it): use [`Builder::start`]
+    /// there.
+    pub fn start_blocking(self) -> Result<MockServer> {
+        assert!(
+            tokio::runtime::Handle::try_current().is_err(),
+            "Builder::start_blocking() was called inside an async runtime, which it would block: use `.start().await` there"
+        );
+        let (server, ready) = MockServer::launch(self.build()?)?;
+        server.started(ready.blocking_recv())
     }
 }
+
+/// What the server thread reports once it serves, or why it could not start.
+type Report = std::result::Result<Result<()>, oneshot::error::RecvError>;
 
 /// A running mock FTP server. Dropping it stops the server (and verifies mock expectations
 /// unless the thread is already panicking).
@@ -92,10 +60,16 @@ impl Shared {
 /// # }
 /// ```
 pub struct MockServer {
+    /// The state the server thread shares with this handle.
     shared: Arc<Shared>,
+    /// The control listener's address.
     addr: SocketAddr,
+    /// Stops the accept loop (taken when sent).
     shutdown: Option<oneshot::Sender<()>>,
+    /// The server's own thread, with its runtime.
     thread: Option<std::thread::JoinHandle<()>>,
+    /// False only for a server whose thread failed to start.
+    verify_on_drop: bool,
 }
 
 impl std::fmt::Debug for MockServer {
@@ -124,10 +98,17 @@ impl MockServer {
     }
 
     /// Starts a server from a checked configuration.
-    pub async fn start_with(mut cfg: Config) -> Result<MockServer, Error> {
+    pub async fn start_with(cfg: Config) -> Result<MockServer> {
+        let (server, ready) = Self::launch(cfg)?;
+        server.started(ready.await)
+    }
+
+    /// Binds the control listener and spawns the server thread, which reports on the
+    /// receiver whether it serves.
+    fn launch(mut cfg: Config) -> Result<(MockServer, oneshot::Receiver<Result<()>>)> {
         // Re-check in case the configuration was built on another thread than this one.
         cfg.in_netns = crate::safety::in_ftpspec_netns();
-        crate::config::check_safety(&cfg)?;
+        check_safety(&cfg)?;
         let std_listener = match cfg.listener.take() {
             Some(l) => l,
             None => std::net::TcpListener::bind(cfg.bind).map_err(|error| Error::Bind {
@@ -142,69 +123,37 @@ impl MockServer {
         std_listener
             .set_nonblocking(true)
             .map_err(|error| Error::Bind { addr, error })?;
-        let mocks = cfg
-            .mocks
-            .drain(..)
-            .map(|mock| MockEntry { mock, hits: 0 })
-            .collect();
+        let mocks = MountedMocks::new(cfg.mocks.drain(..));
         let vfs = std::mem::take(&mut cfg.vfs);
-        let shared = Arc::new(Shared {
-            cfg,
-            started: Instant::now(),
-            log: Mutex::default(),
-            mocks: Mutex::new(mocks),
-            vfs: Mutex::new(vfs),
-            sessions: AtomicUsize::new(0),
-            next_session: AtomicU64::new(0),
-            pasv_cursor: AtomicU32::new(0),
-            upload_used: AtomicU64::new(0),
-        });
+        let shared = Arc::new(Shared::new(cfg, vfs, mocks));
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
-        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), Error>>();
+        let (ready_tx, ready) = oneshot::channel::<Result<()>>();
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("ftpspec-mock-{}", addr.port()))
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(Error::Thread(e)));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    let listener = match TcpListener::from_std(std_listener) {
-                        Ok(l) => l,
-                        Err(error) => {
-                            let _ = ready_tx.send(Err(Error::Bind { addr, error }));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(Ok(()));
-                    accept_loop(listener, thread_shared, shutdown_rx).await;
-                });
-                rt.shutdown_timeout(Duration::from_secs(2));
-            })
+            .spawn(move || serve_thread(std_listener, addr, thread_shared, shutdown_rx, ready_tx))
             .map_err(Error::Thread)?;
-        match ready_rx.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(e),
-            Err(_) => {
-                return Err(Error::Thread(std::io::Error::other(
-                    "server thread exited during start",
-                )))
-            }
-        }
-        Ok(MockServer {
+        let server = MockServer {
             shared,
             addr,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
-        })
+            verify_on_drop: true,
+        };
+        Ok((server, ready))
+    }
+
+    /// The server, once its thread reported that it serves.
+    fn started(mut self, report: Report) -> Result<MockServer> {
+        let error = match report {
+            Ok(Ok(())) => return Ok(self),
+            Ok(Err(e)) => e,
+            Err(_) => Error::Thread(std::io::Error::other("server thread exited during start")),
+        };
+        // The thread has ended: let it go, as a server that never ran has nothing to verify.
+        self.verify_on_drop = false;
+        self.thread.take();
+        Err(error)
     }
 
     /// The control listener's address.
@@ -233,12 +182,12 @@ impl MockServer {
 
     /// A snapshot of the event log.
     pub fn events(&self) -> EventLog {
-        lock(&self.shared.log).clone()
+        self.shared.events()
     }
 
     /// Clears the event log (e.g. between phases of a test).
     pub fn clear_events(&self) {
-        *lock(&self.shared.log) = EventLog::default();
+        self.shared.clear_events();
     }
 
     /// The content of an in-memory file (an upload, or one set up), or `None` if there is no
@@ -252,7 +201,7 @@ impl MockServer {
 
     /// Mounts a mock on the running server (tried after those mounted before it).
     pub fn mount(&self, mock: Mock) {
-        lock(&self.shared.mocks).push(MockEntry { mock, hits: 0 });
+        self.shared.mount(mock);
     }
 
     /// Control connections currently open.
@@ -281,33 +230,17 @@ impl MockServer {
         self.active_sessions() == 0
     }
 
-    /// Checks every mock's [`Mock::expect`]; on failure returns a message with the whole
-    /// transcript.
-    pub fn verify(&self) -> Result<(), String> {
-        let mut problems = Vec::new();
-        for (i, entry) in lock(&self.shared.mocks).iter().enumerate() {
-            if let Some(times) = entry.mock.expect {
-                if !times.contains(entry.hits) {
-                    let name = entry
-                        .mock
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| format!("#{}", i + 1));
-                    problems.push(format!(
-                        "mock {name} was expected to match {times} times, matched {}",
-                        entry.hits
-                    ));
-                }
-            }
-        }
-        if problems.is_empty() {
+    /// Checks every mock's [`Mock::expect`]; on failure, [`Error::Unmet`] with the whole
+    /// transcript (its message lists the mocks, then the transcript).
+    pub fn verify(&self) -> Result<()> {
+        let failures = self.shared.unmet_expectations();
+        if failures.is_empty() {
             Ok(())
         } else {
-            Err(format!(
-                "{}\n\ntranscript:\n{}",
-                problems.join("\n"),
-                self.events().transcript()
-            ))
+            Err(Error::Unmet {
+                failures,
+                transcript: self.events().transcript(),
+            })
         }
     }
 
@@ -347,12 +280,46 @@ impl Drop for MockServer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        if !std::thread::panicking() {
+        if self.verify_on_drop && !std::thread::panicking() {
             if let Err(message) = self.verify() {
                 panic!("ftpspec-mock verification failed on drop: {message}");
             }
         }
     }
+}
+
+/// The server thread: its own runtime, so dropping the handle never deadlocks a test on a
+/// current-thread runtime.
+fn serve_thread(
+    std_listener: std::net::TcpListener,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: oneshot::Receiver<()>,
+    ready: oneshot::Sender<Result<()>>,
+) {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(Error::Thread(e)));
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let listener = match TcpListener::from_std(std_listener) {
+            Ok(l) => l,
+            Err(error) => {
+                let _ = ready.send(Err(Error::Bind { addr, error }));
+                return;
+            }
+        };
+        let _ = ready.send(Ok(()));
+        accept_loop(listener, shared, shutdown).await;
+    });
+    rt.shutdown_timeout(Duration::from_secs(2));
 }
 
 async fn accept_loop(

@@ -8,89 +8,69 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::either::Either;
 
-use crate::commands::datachan::DataPlan;
-use crate::commands::transfer::{CancelReason, TransferEnd};
-use crate::control::codec::{Line, LineReader};
+use crate::control::codec::Line;
+use crate::control::conn::ControlConn;
 use crate::control::parser::{self, ParseError, Verb};
 use crate::control::reply::{Reply, ReplyCode};
-use crate::events::{ControlEnd, DataEnd, EventKind};
+use crate::datachan::{CancelReason, DataPlan, TransferEnd};
+use crate::events::{Channel, ControlEnd, DataEnd, EventKind};
 use crate::script::{Action, TransferScript};
-use crate::server::Shared;
-use crate::tls::{FtpsMode, RecordReader};
-
-/// The control connection under TLS: records are read one at a time so CCC can hand the
-/// socket back exactly at the end of the client's close_notify.
-pub(crate) type ControlTls = tokio_rustls::server::TlsStream<RecordReader<TcpStream>>;
-
-/// The control connection: plain TCP, or TLS after AUTH TLS (or from the start, implicit).
-pub(crate) type ControlIo = Either<TcpStream, Box<ControlTls>>;
-
-/// The writing side of the control connection, shared with the transfer task. `None` only
-/// while the connection is being switched to or from TLS.
-pub(crate) struct Out {
-    pub(crate) w: Option<WriteHalf<ControlIo>>,
-    shared: Arc<Shared>,
-    session: u64,
-}
-
-impl Out {
-    pub(crate) async fn send(&mut self, reply: &Reply) -> io::Result<()> {
-        self.send_text(reply.code, reply.encode()).await
-    }
-
-    async fn send_text(&mut self, code: u16, text: String) -> io::Result<()> {
-        let w = self.w.as_mut().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotConnected, "control connection is closing")
-        })?;
-        w.write_all(text.as_bytes()).await?;
-        w.flush().await?;
-        self.shared
-            .log(self.session, EventKind::Reply { code, text });
-        Ok(())
-    }
-
-    pub(crate) async fn send_raw(&mut self, text: &str) -> io::Result<()> {
-        let code = text.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
-        self.send_text(code, text.to_owned()).await
-    }
-}
-
-pub(crate) type SharedOut = Arc<Mutex<Out>>;
+use crate::state::Shared;
+use crate::tls::FtpsMode;
+use crate::vfs::resolve;
 
 /// Commands kept while a transfer runs; past this the server stops reading until it ends.
 const MAX_QUEUED: usize = 64;
 
 /// What a handler tells the loop.
 pub(crate) enum Flow {
+    /// Read the next command.
     Continue,
+    /// Close the control connection, for this reason.
     Close(ControlEnd),
 }
 
+/// One control connection's state. Command handlers are `impl Session` blocks in
+/// [`crate::commands`], one file per command family.
 pub(crate) struct Session {
+    /// This session's id in the event log (from 1).
     pub(crate) id: u64,
+    /// The server's shared state: configuration, log, mocks, file tree.
     pub(crate) shared: Arc<Shared>,
-    /// `None` only while the connection is being switched to or from TLS.
-    pub(crate) reader: Option<LineReader<ReadHalf<ControlIo>>>,
-    pub(crate) out: SharedOut,
+    /// The control connection: line reader, shared reply writer, TLS switches.
+    pub(crate) conn: ControlConn,
+    /// The client's address.
     pub(crate) peer: SocketAddr,
+    /// The server's address on this connection (what EPSV and `Advertise::ControlAddress`
+    /// use).
     pub(crate) local: SocketAddr,
+    /// The name given by USER, until PASS.
     pub(crate) user: Option<String>,
+    /// USER and PASS succeeded (reset by AUTH).
     pub(crate) logged_in: bool,
+    /// The working directory, absolute.
     pub(crate) cwd: String,
+    /// TYPE A (true) or TYPE I.
     pub(crate) ascii: bool,
+    /// The REST offset for the next transfer (0: none).
     pub(crate) rest: u64,
+    /// The path named by RNFR, for RNTO.
     pub(crate) rename_from: Option<String>,
+    /// How the next data connection is made (PASV/EPSV/PORT/EPRT); taken by a transfer.
     pub(crate) data: Option<DataPlan>,
+    /// EPSV ALL was sent: PASV, PORT and EPRT are refused from now on (RFC 2428 §4).
     pub(crate) epsv_all: bool,
+    /// A scripted behaviour for the next transfer, set by a matching mock.
     pub(crate) transfer_script: Option<TransferScript>,
+    /// The running transfer task and how to tell it why it is cancelled.
     pub(crate) transfer: Option<(JoinHandle<TransferEnd>, CancelReason)>,
+    /// FTPS state: TLS on the control connection, PBSZ, PROT.
     pub(crate) tls: TlsState,
+    /// Lines read while a transfer runs, handled after it ends (at most `MAX_QUEUED`).
     queued: VecDeque<Line>,
 }
 
@@ -106,15 +86,6 @@ pub(crate) struct TlsState {
     pub(crate) pbsz: bool,
     /// PROT P is in effect: data connections are TLS.
     pub(crate) protect_data: bool,
-}
-
-async fn read_line(
-    reader: &mut Option<LineReader<ReadHalf<ControlIo>>>,
-) -> io::Result<Option<Line>> {
-    match reader {
-        Some(r) => r.next_line().await,
-        None => Ok(None),
-    }
 }
 
 /// Decrements the open-session count however the session ends.
@@ -143,15 +114,9 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
     };
     shared.log(id, EventKind::Connected { peer, local });
     let _ = stream.set_nodelay(true);
-    let out = Arc::new(Mutex::new(Out {
-        w: None,
-        shared: shared.clone(),
-        session: id,
-    }));
     let mut session = Session {
         id,
-        reader: None,
-        out,
+        conn: ControlConn::new(shared.clone(), id),
         peer,
         local,
         user: None,
@@ -177,6 +142,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
         session.start_tls(stream).await
     } else {
         session
+            .conn
             .put_stream(Either::Left(stream), BytesMut::new())
             .await;
         Ok(())
@@ -198,16 +164,14 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
         end,
         ControlEnd::Quit | ControlEnd::Script | ControlEnd::IdleTimeout
     ) {
-        if let Some(w) = session.out.lock().await.w.as_mut() {
-            let _ = w.shutdown().await;
-        }
+        session.conn.shutdown().await;
     }
     shared.log(id, EventKind::Disconnected { end });
 }
 
 impl Session {
     pub(crate) async fn reply(&self, reply: Reply) -> io::Result<()> {
-        self.out.lock().await.send(&reply).await
+        self.conn.send(&reply).await
     }
 
     /// Sends a reply and continues.
@@ -224,6 +188,54 @@ impl Session {
         self.shared.log(self.id, kind);
     }
 
+    /// A path argument, resolved against the working directory.
+    pub(crate) fn path(&self, arg: &str) -> String {
+        resolve(&self.cwd, arg)
+    }
+
+    /// The server side of the control connection's TLS handshake (after AUTH, or at once for
+    /// implicit FTPS). On failure the connection cannot go on: its state is unknown.
+    pub(crate) async fn start_tls(&mut self, tcp: TcpStream) -> Result<(), ControlEnd> {
+        let Some(setup) = self.shared.cfg.tls.as_ref() else {
+            return Err(ControlEnd::Error("FTPS is not configured".into()));
+        };
+        let config = match &self.tls.configs {
+            Some(c) => c.control.clone(),
+            None => match setup.session_configs() {
+                Ok(c) => self.tls.configs.insert(c).control.clone(),
+                Err(e) => {
+                    let error = format!("cannot set up TLS for this connection: {e}");
+                    self.log(EventKind::Warning {
+                        message: error.clone(),
+                    });
+                    return Err(ControlEnd::Error(error));
+                }
+            },
+        };
+        let timeout = self.shared.cfg.data_timeout;
+        match self.conn.accept_tls(tcp, config, timeout).await {
+            Ok(tls) => {
+                self.log(EventKind::TlsEstablished {
+                    channel: Channel::Control,
+                    peer: self.peer,
+                    tls,
+                });
+                self.tls.control = true;
+                self.tls.pbsz = false;
+                self.tls.protect_data = false;
+                Ok(())
+            }
+            Err(error) => {
+                self.log(EventKind::TlsFailed {
+                    channel: Channel::Control,
+                    peer: self.peer,
+                    error: error.clone(),
+                });
+                Err(ControlEnd::Error(format!("TLS handshake failed: {error}")))
+            }
+        }
+    }
+
     async fn serve(&mut self) -> ControlEnd {
         loop {
             if let Some((handle, _)) = self.transfer.as_mut() {
@@ -236,7 +248,7 @@ impl Session {
                         }
                     }
                     // A full queue stops reading: TCP backpressure, not memory, absorbs a flood.
-                    line = read_line(&mut self.reader), if self.queued.len() < MAX_QUEUED => match line {
+                    line = self.conn.read_line(), if self.queued.len() < MAX_QUEUED => match line {
                         Ok(Some(Line::Text(t))) if parser::split_verb(&t).0.eq_ignore_ascii_case("ABOR") => {
                             self.log(EventKind::Command { line: t });
                             if let Err(e) = self.abort_transfer().await {
@@ -252,25 +264,24 @@ impl Session {
             }
             let line = match self.queued.pop_front() {
                 Some(line) => line,
-                None => match tokio::time::timeout(
-                    self.shared.cfg.idle_timeout,
-                    read_line(&mut self.reader),
-                )
-                .await
-                {
-                    Err(_) => {
-                        let _ = self
-                            .say(
-                                ReplyCode::ServiceNotAvailable,
-                                "Timeout: no command received; closing control connection.",
-                            )
-                            .await;
-                        return ControlEnd::IdleTimeout;
+                None => {
+                    match tokio::time::timeout(self.shared.cfg.idle_timeout, self.conn.read_line())
+                        .await
+                    {
+                        Err(_) => {
+                            let _ = self
+                                .say(
+                                    ReplyCode::ServiceNotAvailable,
+                                    "Timeout: no command received; closing control connection.",
+                                )
+                                .await;
+                            return ControlEnd::IdleTimeout;
+                        }
+                        Ok(Ok(Some(line))) => line,
+                        Ok(Ok(None)) => return ControlEnd::ClientClosed,
+                        Ok(Err(e)) => return self.read_failed(e),
                     }
-                    Ok(Ok(Some(line))) => line,
-                    Ok(Ok(None)) => return ControlEnd::ClientClosed,
-                    Ok(Err(e)) => return self.read_failed(e),
-                },
+                }
             };
             match self.handle_line(line).await {
                 Ok(Flow::Continue) => {}
@@ -387,7 +398,7 @@ impl Session {
                 Flow::Continue
             }
             Action::Raw(text) => {
-                self.out.lock().await.send_raw(&text).await?;
+                self.conn.send_raw(&text).await?;
                 Flow::Continue
             }
             Action::Close => Flow::Close(ControlEnd::Script),

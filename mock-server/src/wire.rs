@@ -66,10 +66,26 @@ pub fn parse_host_port(text: &str) -> Result<SocketAddrV4, WireError> {
     ))
 }
 
+/// The last line of a reply: with RFC 959 §4.2 multi-line framing (`227-...` lines, then
+/// `227 ...`), the one a client reads the result from.
+fn last_line(text: &str) -> &str {
+    text.split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .rfind(|line| !line.is_empty())
+        .unwrap_or("")
+}
+
 /// Reads the address from a 227 reply the way RFC 1123 §4.1.2.6 asks clients to: scan the text
-/// for the first run of six comma-separated numbers, whatever surrounds it.
+/// after the reply code for the first run of six comma-separated numbers, whatever surrounds
+/// it. A multi-line reply is read from its last line (RFC 959 §4.2).
+///
+/// ```
+/// use ftpspec_mock::wire::parse_227;
+/// let reply = "227-listen socket created\r\n227 Entering Passive Mode (127,0,0,1,4,1)\r\n";
+/// assert_eq!(parse_227(reply).unwrap(), "127.0.0.1:1025".parse().unwrap());
+/// ```
 pub fn parse_227(text: &str) -> Result<SocketAddrV4, WireError> {
-    let text = text.get(3..).unwrap_or("");
+    let text = last_line(text).get(3..).unwrap_or("");
     let bytes = text.as_bytes();
     let mut start = 0;
     while start < bytes.len() {
@@ -132,8 +148,10 @@ pub fn format_229(port: u16) -> String {
 }
 
 /// Reads the port from a 229 reply: the text between the parentheses is `<d><d><d>port<d>`.
+/// A multi-line reply is read from its last line (RFC 959 §4.2).
 pub fn parse_229(text: &str) -> Result<u16, WireError> {
     let shape = || WireError::ExtendedShape(text.to_owned());
+    let text = last_line(text);
     let open = text.find('(').ok_or_else(shape)?;
     let close = text[open..].find(')').map(|n| open + n).ok_or_else(shape)?;
     let inner = &text[open + 1..close];

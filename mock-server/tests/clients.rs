@@ -444,6 +444,41 @@ async fn python_ftplib(
     assert_modes(&log, mode);
 }
 
+/// Issue 16: a scripted multi-line 227 (`227-` lines, then the `227 ` line with the address)
+/// is accepted on loopback, and real clients read the address from its last line.
+#[tokio::test]
+async fn a_multi_line_227_on_loopback_works_with_curl_and_ftplib() {
+    let spec: ftpspec_mock::ServerSpec = toml::from_str(
+        r#"
+        [[script]]
+        name = "multi-line 227"
+        command = "PASV"
+        passive = "227-listen socket created\r\n227 Entering Passive Mode ({h1},{h2},{h3},{h4},{p1},{p2})"
+        expect = 2
+        "#,
+    )
+    .unwrap();
+    let server = MockServer::builder().spec(&spec).start().await.unwrap();
+    let url = format!("ftp://127.0.0.1:{}/gen/1K", server.addr().port());
+    let out = run(&server, "curl", &["-s", "--disable-epsv", &url]).await;
+    assert_eq!(out.stdout.len(), 1024, "{}", server.events().transcript());
+    assert_eq!(generated::verify(0, &out.stdout), Ok(()));
+    let port = server.addr().port().to_string();
+    let script = "import ftplib, sys\n\
+        f = ftplib.FTP()\n\
+        f.connect('127.0.0.1', int(sys.argv[1]), timeout=20)\n\
+        f.login()\n\
+        data = bytearray()\n\
+        f.retrbinary('RETR /gen/1K', data.extend)\n\
+        f.quit()\n\
+        assert len(data) == 1024, len(data)\n";
+    run(&server, "python3", &["-c", script, &port]).await;
+    let log = server.events();
+    assert_modes(&log, DataMode::Passive);
+    assert_eq!(log.data_connections().len(), 2, "{}", log.transcript());
+    server.verify().unwrap();
+}
+
 // ---------------------------------------------------------------- tnftp
 
 #[rstest]

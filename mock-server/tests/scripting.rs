@@ -348,6 +348,8 @@ fn unmet_expectations_fail_verify_with_the_transcript() {
         let mut c = Ctl::login(server.addr()).await;
         c.cmd("PASV").await;
         let err = server.verify().unwrap_err();
+        assert!(matches!(err, ftpspec_mock::Error::Unmet { .. }), "{err}");
+        let err = err.to_string();
         assert!(
             err.contains("mock epsv-refusal was expected to match exactly 1 times, matched 0"),
             "{err}"

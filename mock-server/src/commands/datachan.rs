@@ -3,122 +3,93 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-
-use crate::config::{ActiveSource, Advertise};
+use crate::config::Advertise;
 use crate::control::parser::Verb;
 use crate::control::reply::{Reply, ReplyCode};
-use crate::events::{DataMode, EventKind};
+use crate::datachan::{open_listener, DataPlan};
+use crate::events::EventKind;
 use crate::safety;
+use crate::script::render_template;
 use crate::session::{Flow, Session};
 use crate::wire::{self, WireError};
-
-/// How the next data connection will be made.
-pub(crate) enum DataPlan {
-    Passive {
-        listener: TcpListener,
-        local: SocketAddr,
-    },
-    Active {
-        target: SocketAddr,
-        local_ip: IpAddr,
-    },
-}
-
-impl DataPlan {
-    pub(crate) fn mode(&self) -> DataMode {
-        match self {
-            DataPlan::Passive { .. } => DataMode::Passive,
-            DataPlan::Active { .. } => DataMode::Active,
-        }
-    }
-
-    pub(crate) fn addr(&self) -> SocketAddr {
-        match self {
-            DataPlan::Passive { local, .. } => *local,
-            DataPlan::Active { target, .. } => *target,
-        }
-    }
-
-    /// Accepts (passive) or dials (active) the data connection.
-    pub(crate) async fn connect(
-        self,
-        source: ActiveSource,
-        timeout: Duration,
-    ) -> io::Result<TcpStream> {
-        let attempt = async move {
-            match self {
-                DataPlan::Passive { listener, .. } => listener.accept().await.map(|(s, _)| s),
-                DataPlan::Active { target, local_ip } => {
-                    let socket = if target.is_ipv4() {
-                        TcpSocket::new_v4()?
-                    } else {
-                        TcpSocket::new_v6()?
-                    };
-                    let port = match source {
-                        ActiveSource::Any => 0,
-                        ActiveSource::Port20 => {
-                            socket.set_reuseaddr(true)?;
-                            20
-                        }
-                    };
-                    socket.bind(SocketAddr::new(local_ip, port))?;
-                    socket.connect(target).await
-                }
-            }
-        };
-        match tokio::time::timeout(timeout, attempt).await {
-            Ok(result) => result,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no data connection within {timeout:?}"),
-            )),
-        }
-    }
-}
-
-/// Fills a passive-reply template: `{h1}`..`{h4}`, `{p1}`, `{p2}`, `{port}`.
-pub(crate) fn render_template(template: &str, ip: Ipv4Addr, port: u16) -> String {
-    let [h1, h2, h3, h4] = ip.octets();
-    template
-        .replace("{h1}", &h1.to_string())
-        .replace("{h2}", &h2.to_string())
-        .replace("{h3}", &h3.to_string())
-        .replace("{h4}", &h4.to_string())
-        .replace("{p1}", &(port >> 8).to_string())
-        .replace("{p2}", &(port & 0xff).to_string())
-        .replace("{port}", &port.to_string())
-}
 
 fn canonical(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }
 
-impl Session {
-    async fn open_listener(&self) -> io::Result<TcpListener> {
-        let ip = self.local.ip();
-        let Some(range) = self.shared.cfg.pasv_ports.clone() else {
-            return TcpListener::bind(SocketAddr::new(ip, 0)).await;
-        };
-        let span = u32::from(*range.end() - *range.start()) + 1;
-        let first = self.shared.pasv_cursor.fetch_add(1, Ordering::Relaxed) % span;
-        for i in 0..span {
-            let port = *range.start() + ((first + i) % span) as u16;
-            if let Ok(listener) = TcpListener::bind(SocketAddr::new(ip, port)).await {
-                return Ok(listener);
-            }
-        }
-        Err(io::Error::new(
-            io::ErrorKind::AddrInUse,
+/// The 227 or 229 reply for a passive listener on `port`, advertising `ip`: the normal one, or
+/// the scripted `template` filled in. PASV on IPv6 never gets here (it is refused first).
+fn passive_text(verb: Verb, template: Option<&str>, ip: IpAddr, port: u16) -> String {
+    match (verb, template, ip) {
+        (_, Some(t), IpAddr::V4(v4)) => render_template(t, v4, port),
+        (_, Some(t), IpAddr::V6(_)) => render_template(t, Ipv4Addr::UNSPECIFIED, port),
+        (Verb::Epsv, None, _) => Reply::new(
+            ReplyCode::EnteringExtendedPassiveMode,
+            format!("Entering Extended Passive Mode {}", wire::format_229(port)),
+        )
+        .encode(),
+        (_, None, IpAddr::V4(v4)) => Reply::new(
+            ReplyCode::EnteringPassiveMode,
             format!(
-                "no free port in the passive range {}-{}",
-                range.start(),
-                range.end()
+                "Entering Passive Mode ({}).",
+                wire::format_host_port(std::net::SocketAddrV4::new(v4, port))
             ),
-        ))
+        )
+        .encode(),
+        (_, None, IpAddr::V6(_)) => unreachable!("PASV on IPv6 was refused above"),
+    }
+}
+
+impl Session {
+    /// The reply that ends a PASV or EPSV before any listener is opened: EPSV off, EPSV ALL
+    /// (which is accepted), a bad or foreign network protocol, PASV after EPSV ALL or on IPv6.
+    fn passive_early_reply(&mut self, verb: Verb, arg: &str) -> Option<(ReplyCode, String)> {
+        let control_is_v6 = canonical(self.local.ip()).is_ipv6();
+        if verb != Verb::Epsv {
+            if self.epsv_all {
+                return Some((
+                    ReplyCode::BadSequence,
+                    "EPSV ALL in effect: only EPSV is accepted.".into(),
+                ));
+            }
+            if control_is_v6 {
+                return Some((
+                    ReplyCode::CantOpenDataConnection,
+                    "PASV works on IPv4 only; use EPSV on IPv6 (RFC 2428).".into(),
+                ));
+            }
+            return None;
+        }
+        if !self.shared.cfg.epsv {
+            return Some((
+                ReplyCode::CommandNotImplemented,
+                "EPSV not implemented (disabled on this server).".into(),
+            ));
+        }
+        match arg.trim().to_ascii_uppercase().as_str() {
+            "" => None,
+            "ALL" => {
+                self.epsv_all = true;
+                Some((
+                    ReplyCode::CommandOkay,
+                    "EPSV ALL ok: only EPSV from now on.".into(),
+                ))
+            }
+            "1" if !control_is_v6 => None,
+            "2" if control_is_v6 => None,
+            "1" | "2" => {
+                let family = if control_is_v6 { "(2)" } else { "(1)" };
+                Some((
+                    ReplyCode::ProtocolNotSupported,
+                    format!("Network protocol not supported, use {family}"),
+                ))
+            }
+            _ => Some((
+                ReplyCode::ParameterSyntaxError,
+                format!("EPSV takes 1, 2 or ALL, got {arg:?}."),
+            )),
+        }
     }
 
     /// PASV and EPSV; `template` replaces the reply text (scripted malformed replies).
@@ -128,67 +99,11 @@ impl Session {
         arg: &str,
         template: Option<&str>,
     ) -> io::Result<Flow> {
-        let control_is_v6 = canonical(self.local.ip()).is_ipv6();
-        if verb == Verb::Epsv {
-            if !self.shared.cfg.epsv {
-                return self
-                    .say(
-                        ReplyCode::CommandNotImplemented,
-                        "EPSV not implemented (disabled on this server).",
-                    )
-                    .await;
-            }
-            match arg.trim().to_ascii_uppercase().as_str() {
-                "" => {}
-                "ALL" => {
-                    self.epsv_all = true;
-                    return self
-                        .say(
-                            ReplyCode::CommandOkay,
-                            "EPSV ALL ok: only EPSV from now on.",
-                        )
-                        .await;
-                }
-                "1" if !control_is_v6 => {}
-                "2" if control_is_v6 => {}
-                "1" | "2" => {
-                    let family = if control_is_v6 { "(2)" } else { "(1)" };
-                    return self
-                        .say(
-                            ReplyCode::ProtocolNotSupported,
-                            format!("Network protocol not supported, use {family}"),
-                        )
-                        .await;
-                }
-                _ => {
-                    return self
-                        .say(
-                            ReplyCode::ParameterSyntaxError,
-                            format!("EPSV takes 1, 2 or ALL, got {arg:?}."),
-                        )
-                        .await
-                }
-            }
-        } else {
-            if self.epsv_all {
-                return self
-                    .say(
-                        ReplyCode::BadSequence,
-                        "EPSV ALL in effect: only EPSV is accepted.",
-                    )
-                    .await;
-            }
-            if control_is_v6 {
-                return self
-                    .say(
-                        ReplyCode::CantOpenDataConnection,
-                        "PASV works on IPv4 only; use EPSV on IPv6 (RFC 2428).",
-                    )
-                    .await;
-            }
+        if let Some((code, text)) = self.passive_early_reply(verb, arg) {
+            return self.say(code, text).await;
         }
         self.data = None;
-        let listener = match self.open_listener().await {
+        let listener = match open_listener(&self.shared, self.local.ip()).await {
             Ok(l) => l,
             Err(e) => {
                 self.log(EventKind::Warning {
@@ -222,27 +137,7 @@ impl Session {
             return self.say(ReplyCode::CantOpenDataConnection, message).await;
         }
         let advertised = SocketAddr::new(advertised_ip, local.port());
-        let text = match (verb, template, advertised_ip) {
-            (_, Some(t), IpAddr::V4(v4)) => render_template(t, v4, local.port()),
-            (_, Some(t), IpAddr::V6(_)) => render_template(t, Ipv4Addr::UNSPECIFIED, local.port()),
-            (Verb::Epsv, None, _) => Reply::new(
-                ReplyCode::EnteringExtendedPassiveMode,
-                format!(
-                    "Entering Extended Passive Mode {}",
-                    wire::format_229(local.port())
-                ),
-            )
-            .encode(),
-            (_, None, IpAddr::V4(v4)) => Reply::new(
-                ReplyCode::EnteringPassiveMode,
-                format!(
-                    "Entering Passive Mode ({}).",
-                    wire::format_host_port(std::net::SocketAddrV4::new(v4, local.port()))
-                ),
-            )
-            .encode(),
-            (_, None, IpAddr::V6(_)) => unreachable!("PASV on IPv6 was refused above"),
-        };
+        let text = passive_text(verb, template, advertised_ip, local.port());
         self.log(EventKind::PassiveListening { local, advertised });
         self.data = Some(DataPlan::Passive { listener, local });
         let text = if text.ends_with('\n') {
@@ -250,7 +145,7 @@ impl Session {
         } else {
             format!("{text}\r\n")
         };
-        self.out.lock().await.send_raw(&text).await?;
+        self.conn.send_raw(&text).await?;
         Ok(Flow::Continue)
     }
 
@@ -327,19 +222,5 @@ impl Session {
             format!("{verb} command successful. Consider using PASV."),
         )
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renders() {
-        let t = "227 ({h1},{h2},{h3},{h4},{p1},{p2}) port {port}";
-        assert_eq!(
-            render_template(t, Ipv4Addr::new(10, 0, 0, 2), 50007),
-            "227 (10,0,0,2,195,87) port 50007"
-        );
     }
 }

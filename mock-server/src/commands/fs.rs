@@ -1,67 +1,16 @@
 //! Directory and file commands: PWD CWD CDUP MKD RMD DELE RNFR RNTO (RFC 959 §4.1.1, §4.1.3),
-//! SIZE MDTM MLST and the MLSx fact format (RFC 3659 §3, §4, §7), and the LIST line format.
+//! SIZE MDTM MLST (RFC 3659 §3, §4, §7).
 
 use std::io;
 
-use time::macros::format_description;
-use time::OffsetDateTime;
-
 use crate::control::reply::{Reply, ReplyCode};
+use crate::listing::{facts, timeval};
 use crate::session::{Flow, Session};
-use crate::vfs::{resolve, Entry, FsError, Source};
+use crate::vfs::{resolve, FsError, Source};
 
 /// `"path"` with embedded quotes doubled (RFC 959 Appendix II).
 fn quote(path: &str) -> String {
     format!("\"{}\"", path.replace('"', "\"\""))
-}
-
-/// `YYYYMMDDHHMMSS` (RFC 3659 §2.3).
-pub(crate) fn timeval(t: OffsetDateTime) -> String {
-    t.format(format_description!(
-        "[year][month][day][hour][minute][second]"
-    ))
-    .unwrap_or_default()
-}
-
-/// One `ls -l` style line, as most clients parse LIST output.
-pub(crate) fn list_line(e: &Entry) -> String {
-    let mode = match (e.is_dir, e.writable) {
-        (true, true) => "drwxr-xr-x",
-        (true, false) => "dr-xr-xr-x",
-        (false, true) => "-rw-r--r--",
-        (false, false) => "-r--r--r--",
-    };
-    let date = e
-        .mtime
-        .format(format_description!(
-            "[month repr:short] [day] [year repr:full]"
-        ))
-        .unwrap_or_default();
-    let (month_day, year) = date.rsplit_once(' ').unwrap_or((&date, ""));
-    format!(
-        "{mode} 1 ftp ftp {:>12} {month_day}  {year} {}",
-        e.size, e.name
-    )
-}
-
-/// One MLSD/MLST fact line (without the leading space MLST adds).
-pub(crate) fn facts(e: &Entry, name: &str) -> String {
-    let kind = if e.is_dir { "dir" } else { "file" };
-    let perm = match (e.is_dir, e.writable) {
-        (true, true) => "elcmp",
-        (true, false) => "el",
-        (false, true) => "rwadf",
-        (false, false) => "r",
-    };
-    let size = if e.is_dir {
-        String::new()
-    } else {
-        format!("size={};", e.size)
-    };
-    format!(
-        "type={kind};{size}modify={};perm={perm}; {name}",
-        timeval(e.mtime)
-    )
 }
 
 fn fs_error_code(e: &FsError) -> ReplyCode {
@@ -74,10 +23,6 @@ fn fs_error_code(e: &FsError) -> ReplyCode {
 }
 
 impl Session {
-    pub(crate) fn path(&self, arg: &str) -> String {
-        resolve(&self.cwd, arg)
-    }
-
     async fn fs_result(
         &self,
         result: Result<(), FsError>,
@@ -263,25 +208,9 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vfs::DEFAULT_MTIME;
 
     #[test]
-    fn formats() {
-        let e = Entry {
-            name: "a b.txt".into(),
-            is_dir: false,
-            size: 1234,
-            mtime: DEFAULT_MTIME,
-            writable: true,
-        };
-        assert_eq!(
-            list_line(&e),
-            "-rw-r--r-- 1 ftp ftp         1234 Jan 01  2024 a b.txt"
-        );
-        assert_eq!(
-            facts(&e, "a b.txt"),
-            "type=file;size=1234;modify=20240101000000;perm=rwadf; a b.txt"
-        );
+    fn quotes() {
         assert_eq!(quote("/we\"ird"), "\"/we\"\"ird\"");
     }
 }

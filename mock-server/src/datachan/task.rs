@@ -1,0 +1,606 @@
+//! The transfer task: one data connection from connect to final reply, run apart from the
+//! session so the control connection keeps being read (ABOR, queued commands). ASCII
+//! line-end conversion (RFC 959 §3.1.1.1), the 150/125 -> 226/426 reply order (RFC 959 §5.4),
+//! the PROT P handshake and session-reuse policy (RFC 4217 §§9-10), and the scripted faults
+//! of [`crate::script::TransferScript`].
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::either::Either;
+
+use crate::control::conn::SharedOut;
+use crate::control::reply::{Reply, ReplyCode};
+use crate::datachan::DataPlan;
+use crate::events::{Channel, DataEnd, DataMode, EventKind};
+use crate::generated;
+use crate::script::{Accept, FaultAction, FaultPoint, TransferScript};
+use crate::state::Shared;
+use crate::vfs::Source;
+
+const CHUNK: usize = 256 * 1024;
+
+/// A data connection: plain TCP, or TLS under PROT P.
+type DataIo = Either<TcpStream, Box<tokio_rustls::server::TlsStream<TcpStream>>>;
+
+/// How a PROT P data connection is secured.
+pub(crate) struct DataTls {
+    /// The control connection's data configuration (its session cache, so resumption is
+    /// checked against this control connection only).
+    pub(crate) config: Arc<rustls::ServerConfig>,
+    /// Refuse (522) a handshake that did not resume the control connection's session.
+    pub(crate) require_reuse: bool,
+}
+
+/// How a transfer task ended, for the session loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransferEnd {
+    /// The final reply was sent (or the control connection is gone); the session goes on.
+    Done,
+    /// A scripted fault closes the control connection.
+    CloseControl,
+}
+
+/// Why the session cancelled a transfer task; read by the data record as the task is dropped.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CancelReason(Arc<Mutex<Option<DataEnd>>>);
+
+impl CancelReason {
+    pub(crate) fn set(&self, end: DataEnd) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(end);
+    }
+
+    fn take(&self) -> Option<DataEnd> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// What a transfer moves.
+pub(crate) enum Job {
+    /// A download or a listing.
+    Send {
+        /// The bytes to send.
+        source: Source,
+        /// Where to start (REST).
+        offset: u64,
+        /// TYPE A: LF becomes CRLF.
+        ascii: bool,
+        /// What the 150 reply names.
+        what: String,
+    },
+    /// An upload.
+    Receive {
+        /// Where it is stored.
+        path: String,
+        /// What the file starts with (APPE: the old content; REST: its first bytes).
+        base: Vec<u8>,
+        /// TYPE A: CRLF becomes LF.
+        ascii: bool,
+    },
+}
+
+/// Counts a data connection's bytes and logs its close exactly once, also when the task is
+/// aborted (ABOR, control connection gone).
+struct DataRecord {
+    /// Where the close is logged.
+    shared: Arc<Shared>,
+    /// The session the connection belongs to.
+    session: u64,
+    /// Passive or active.
+    mode: DataMode,
+    /// The server's end.
+    local: SocketAddr,
+    /// The client's end.
+    peer: SocketAddr,
+    /// Bytes sent so far.
+    sent: u64,
+    /// Bytes received so far.
+    received: u64,
+    /// How it ended, once known; otherwise the cancel reason, or aborted.
+    end: Option<DataEnd>,
+    /// Why the session cancelled the task, if it did.
+    cancel: CancelReason,
+    /// A TLS upload ended without the client's close_notify.
+    no_close_notify: bool,
+}
+
+impl Drop for DataRecord {
+    fn drop(&mut self) {
+        let end = self
+            .end
+            .take()
+            .or_else(|| self.cancel.take())
+            .unwrap_or(DataEnd::Aborted);
+        self.shared.log(
+            self.session,
+            EventKind::DataClosed {
+                mode: self.mode,
+                local: self.local,
+                peer: self.peer,
+                bytes_sent: self.sent,
+                bytes_received: self.received,
+                end,
+            },
+        );
+    }
+}
+
+/// One transfer, run as a task of its own: connects (or accepts), sends 150, moves the data,
+/// injects the scripted faults and sends the final reply.
+pub(crate) struct Task {
+    /// What to move.
+    pub(crate) job: Job,
+    /// PROT P: how to secure the data connection; `None` for plain TCP.
+    pub(crate) tls: Option<DataTls>,
+    /// How to make the data connection (taken when the task starts).
+    pub(crate) plan: Option<DataPlan>,
+    /// Scripted behaviour (accept timing, a fault, the final reply); the default is none.
+    pub(crate) script: TransferScript,
+    /// The control connection's writer, for 150 and the final reply.
+    pub(crate) out: SharedOut,
+    /// The server's state: configuration, log, file tree, upload budget.
+    pub(crate) shared: Arc<Shared>,
+    /// The session this transfer belongs to, for the log.
+    pub(crate) session: u64,
+    /// Why the session cancelled the task (ABOR, control gone), for the data record.
+    pub(crate) cancel: CancelReason,
+}
+
+impl Task {
+    async fn say(&self, reply: Reply) {
+        // A failed write means the control connection is gone; the session notices on its own.
+        let _ = self.out.lock().await.send(&reply).await;
+    }
+
+    async fn final_reply(&self, default: Reply) {
+        self.say(self.script.final_reply.clone().unwrap_or(default))
+            .await;
+    }
+
+    /// Runs the transfer to its end.
+    pub(crate) async fn run(mut self) -> TransferEnd {
+        match self.script.accept {
+            Accept::Never => std::future::pending::<()>().await,
+            Accept::After(delay) => tokio::time::sleep(delay).await,
+            Accept::Normal => {}
+        }
+        let Some(plan) = self.plan.take() else {
+            return TransferEnd::Done;
+        };
+        let (mode, addr) = (plan.mode(), plan.addr());
+        match plan
+            .connect(self.shared.cfg.active_source, self.shared.cfg.data_timeout)
+            .await
+        {
+            Ok(stream) => self.transfer(stream, mode, addr).await,
+            Err(e) => {
+                self.shared.log(
+                    self.session,
+                    EventKind::DataFailed {
+                        mode,
+                        addr,
+                        error: e.to_string(),
+                    },
+                );
+                let text = format!("Failed to establish data connection: {e}.");
+                self.say(Reply::new(ReplyCode::CantOpenDataConnection, text))
+                    .await;
+                TransferEnd::Done
+            }
+        }
+    }
+
+    /// Everything after the data connection is made.
+    async fn transfer(self, tcp: TcpStream, mode: DataMode, addr: SocketAddr) -> TransferEnd {
+        let mut rec = self.open_record(&tcp, mode, addr);
+        let fault = self.script.fault;
+        if let Some((FaultPoint::Before150, action)) = fault {
+            return self
+                .fault(action, Either::Left(tcp), rec, "before 150")
+                .await;
+        }
+        self.say(Reply::new(ReplyCode::FileStatusOkay, self.preliminary()))
+            .await;
+        // The TLS handshake comes after 150: some clients start it at once, others wait for
+        // the preliminary reply, and this order serves both (as vsftpd does).
+        let mut stream = match &self.tls {
+            None => Either::Left(tcp),
+            Some(tls) => match self.data_handshake(tcp, tls, &mut rec).await {
+                Ok(s) => s,
+                Err(reply) => {
+                    drop(rec);
+                    self.final_reply(reply).await;
+                    return TransferEnd::Done;
+                }
+            },
+        };
+        let limit = match fault {
+            Some((FaultPoint::MidTransfer(n), _)) => Some(n),
+            _ => None,
+        };
+        let mut kept = None;
+        let moved = self
+            .move_data(&mut stream, limit, &mut rec, &mut kept)
+            .await;
+        match (moved, fault) {
+            (Ok(true), Some((_, action))) => {
+                self.store(&mut kept, &rec);
+                return self.fault(action, stream, rec, "mid-transfer").await;
+            }
+            (Ok(_), _) => self.complete(stream, rec, &mut kept).await,
+            (Err(e), _) => {
+                drop(stream);
+                rec.end = Some(DataEnd::Error(e.to_string()));
+                self.store(&mut kept, &rec);
+                drop(rec);
+                self.final_reply(Reply::new(
+                    ReplyCode::ConnectionClosedTransferAborted,
+                    format!("Connection closed; transfer aborted: {e}."),
+                ))
+                .await;
+                return TransferEnd::Done;
+            }
+        }
+        match fault {
+            Some((FaultPoint::Before226, FaultAction::CloseControl)) => {
+                return TransferEnd::CloseControl
+            }
+            Some((FaultPoint::Before226, FaultAction::Stall)) => std::future::pending::<()>().await,
+            // CloseData at this point: the data connection is already closed; carry on.
+            _ => {}
+        }
+        self.finish(kept.is_none()).await;
+        TransferEnd::Done
+    }
+
+    /// Logs the data connection as open and starts its record.
+    fn open_record(&self, stream: &TcpStream, mode: DataMode, addr: SocketAddr) -> DataRecord {
+        let local = stream.local_addr().unwrap_or(addr);
+        let peer = stream.peer_addr().unwrap_or(addr);
+        self.shared
+            .log(self.session, EventKind::DataOpened { mode, local, peer });
+        DataRecord {
+            shared: self.shared.clone(),
+            session: self.session,
+            mode,
+            local,
+            peer,
+            sent: 0,
+            received: 0,
+            end: None,
+            cancel: self.cancel.clone(),
+            no_close_notify: false,
+        }
+    }
+
+    /// The text of the 150 reply.
+    fn preliminary(&self) -> String {
+        match &self.job {
+            Job::Send { ascii, what, .. } => {
+                format!(
+                    "Opening {} mode data connection for {what}.",
+                    if *ascii { "ASCII" } else { "BINARY" }
+                )
+            }
+            Job::Receive { ascii, .. } => {
+                format!(
+                    "Ok to send data ({} mode).",
+                    if *ascii { "ASCII" } else { "BINARY" }
+                )
+            }
+        }
+    }
+
+    /// Sends or receives the data, up to `limit` bytes (a fault point); true when the limit
+    /// was reached. An upload is kept in `kept` (`None`: over the upload limit).
+    async fn move_data(
+        &self,
+        stream: &mut DataIo,
+        limit: Option<u64>,
+        rec: &mut DataRecord,
+        kept: &mut Option<Vec<u8>>,
+    ) -> io::Result<bool> {
+        match &self.job {
+            Job::Send {
+                source,
+                offset,
+                ascii,
+                ..
+            } => send(stream, source, *offset, *ascii, limit, rec).await,
+            Job::Receive { base, ascii, .. } => {
+                *kept = Some(base.clone());
+                receive(stream, *ascii, limit, rec, kept, &self.shared).await
+            }
+        }
+    }
+
+    /// Closes a data connection whose data all moved, and stores an upload.
+    async fn complete(&self, mut stream: DataIo, mut rec: DataRecord, kept: &mut Option<Vec<u8>>) {
+        // Under TLS this sends close_notify first.
+        let _ = stream.shutdown().await;
+        drop(stream);
+        rec.end = Some(DataEnd::Completed);
+        if rec.no_close_notify {
+            self.shared.log(
+                self.session,
+                EventKind::Warning {
+                    message: "the client closed the TLS data connection without close_notify (RFC 4217 §12.6: a truncated upload cannot be told from a complete one)".into(),
+                },
+            );
+        }
+        self.store(kept, &rec);
+        drop(rec);
+    }
+
+    /// The final reply of a transfer that completed: 226, or 552 for an upload over the
+    /// limit (`not_kept`).
+    async fn finish(&self, not_kept: bool) {
+        let over_limit = matches!(self.job, Job::Receive { .. }) && not_kept;
+        if over_limit {
+            let text = format!(
+                "Upload exceeds the server's upload limit ({} bytes in all); data received but not kept.",
+                self.shared.cfg.upload_limit
+            );
+            self.final_reply(Reply::new(ReplyCode::ExceededStorageAllocation, text))
+                .await;
+        } else {
+            self.final_reply(Reply::new(
+                ReplyCode::ClosingDataConnection,
+                "Transfer complete.",
+            ))
+            .await;
+        }
+    }
+
+    /// The TLS handshake of a PROT P data connection, and the session-reuse policy. On
+    /// failure, the final reply to send (the data record already says why).
+    async fn data_handshake(
+        &self,
+        tcp: TcpStream,
+        tls: &DataTls,
+        rec: &mut DataRecord,
+    ) -> Result<DataIo, Reply> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+        let timeout = self.shared.cfg.data_timeout;
+        let error = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+            Ok(Ok(stream)) => {
+                let info = crate::tls::describe(stream.get_ref().1);
+                let resumed = info.resumed;
+                self.shared.log(
+                    self.session,
+                    EventKind::TlsEstablished {
+                        channel: Channel::Data,
+                        peer: rec.peer,
+                        tls: info,
+                    },
+                );
+                if !tls.require_reuse || resumed {
+                    return Ok(Either::Right(Box::new(stream)));
+                }
+                let error = "the data connection did not resume the control connection's TLS session, and this server requires session reuse";
+                self.shared.log(
+                    self.session,
+                    EventKind::TlsFailed {
+                        channel: Channel::Data,
+                        peer: rec.peer,
+                        error: error.into(),
+                    },
+                );
+                rec.end = Some(DataEnd::Error(error.into()));
+                return Err(Reply::new(
+                    ReplyCode::DataTlsFailed,
+                    "TLS connection failed: session reuse required (the data connection must resume the control connection's TLS session).",
+                ));
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no TLS handshake within {timeout:?}"),
+        };
+        self.shared.log(
+            self.session,
+            EventKind::TlsFailed {
+                channel: Channel::Data,
+                peer: rec.peer,
+                error: error.clone(),
+            },
+        );
+        rec.end = Some(DataEnd::Error(format!("TLS handshake failed: {error}")));
+        Err(Reply::new(
+            ReplyCode::DataTlsFailed,
+            format!("TLS handshake on the data connection failed: {error}."),
+        ))
+    }
+
+    /// Stores an upload (complete or partial) and logs it. The data moves into the file tree
+    /// (`kept` is left empty but `Some`, so "not kept" stays visible as `None`).
+    fn store(&self, kept: &mut Option<Vec<u8>>, rec: &DataRecord) {
+        let Job::Receive { path, base, .. } = &self.job else {
+            return;
+        };
+        let (size, was_kept) = match kept {
+            Some(data) => {
+                let size = data.len() as u64;
+                if let Err(e) = self
+                    .shared
+                    .vfs()
+                    .store(path, Bytes::from(std::mem::take(data)))
+                {
+                    self.shared.log(
+                        self.session,
+                        EventKind::Warning {
+                            message: format!("upload to {path} lost: {e}"),
+                        },
+                    );
+                    return;
+                }
+                (size, true)
+            }
+            None => (base.len() as u64 + rec.received, false),
+        };
+        self.shared.log(
+            self.session,
+            EventKind::Stored {
+                path: path.clone(),
+                size,
+                kept: was_kept,
+            },
+        );
+    }
+
+    async fn fault(
+        &self,
+        action: FaultAction,
+        stream: DataIo,
+        mut rec: DataRecord,
+        when: &str,
+    ) -> TransferEnd {
+        match action {
+            FaultAction::CloseData => {
+                drop(stream);
+                rec.end = Some(DataEnd::ClosedByScript);
+                drop(rec);
+                let (code, text) = if when == "before 150" {
+                    (
+                        ReplyCode::CantOpenDataConnection,
+                        "Data connection closed before the transfer (scripted).",
+                    )
+                } else {
+                    (
+                        ReplyCode::ConnectionClosedTransferAborted,
+                        "Connection closed; transfer aborted.",
+                    )
+                };
+                self.final_reply(Reply::new(code, text)).await;
+                TransferEnd::Done
+            }
+            FaultAction::CloseControl => {
+                drop(stream);
+                rec.end = Some(DataEnd::ClosedByScript);
+                TransferEnd::CloseControl
+            }
+            FaultAction::Stall => {
+                let _keep_open = (stream, rec);
+                std::future::pending().await
+            }
+        }
+    }
+}
+
+/// Sends `source` from `offset`; returns true when the `limit` (a fault point) was reached.
+async fn send(
+    stream: &mut DataIo,
+    source: &Source,
+    offset: u64,
+    ascii: bool,
+    limit: Option<u64>,
+    rec: &mut DataRecord,
+) -> io::Result<bool> {
+    let total = source.len();
+    let mut pos = offset.min(total);
+    let mut buf = vec![0u8; CHUNK.min(total.saturating_sub(pos) as usize).max(1)];
+    let mut converted = Vec::new();
+    let mut prev_cr = false;
+    while pos < total {
+        let n = (buf.len() as u64).min(total - pos) as usize;
+        match source {
+            Source::Memory(data) => buf[..n].copy_from_slice(&data[pos as usize..pos as usize + n]),
+            Source::Generated(_) => generated::fill(pos, &mut buf[..n]),
+        }
+        pos += n as u64;
+        let chunk: &[u8] = if ascii {
+            converted.clear();
+            for &b in &buf[..n] {
+                if b == b'\n' && !prev_cr {
+                    converted.push(b'\r');
+                }
+                converted.push(b);
+                prev_cr = b == b'\r';
+            }
+            &converted
+        } else {
+            &buf[..n]
+        };
+        if let Some(limit) = limit {
+            let room = limit.saturating_sub(rec.sent);
+            if chunk.len() as u64 >= room {
+                stream.write_all(&chunk[..room as usize]).await?;
+                rec.sent += room;
+                return Ok(true);
+            }
+        }
+        stream.write_all(chunk).await?;
+        rec.sent += chunk.len() as u64;
+    }
+    Ok(limit == Some(rec.sent))
+}
+
+/// Receives until EOF (or the `limit`, returning true), keeping the data (ASCII: CRLF -> LF)
+/// in `kept` while the server-wide upload limit allows; past it `kept` becomes `None`.
+async fn receive(
+    stream: &mut DataIo,
+    ascii: bool,
+    limit: Option<u64>,
+    rec: &mut DataRecord,
+    kept: &mut Option<Vec<u8>>,
+    shared: &Shared,
+) -> io::Result<bool> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut pending_cr = false;
+    let mut reserved = 0u64;
+    loop {
+        let want = match limit {
+            Some(l) if rec.received >= l => return Ok(true),
+            Some(l) => ((l - rec.received) as usize).min(buf.len()),
+            None => buf.len(),
+        };
+        let n = match stream.read(&mut buf[..want]).await {
+            // rustls reports a TLS peer that closed without close_notify this way; the data
+            // is complete as far as TCP goes, so keep it and record the missing alert.
+            Err(e)
+                if e.kind() == io::ErrorKind::UnexpectedEof
+                    && matches!(stream, Either::Right(_)) =>
+            {
+                rec.no_close_notify = true;
+                0
+            }
+            other => other?,
+        };
+        if n == 0 {
+            if let (Some(data), true) = (kept.as_mut(), pending_cr) {
+                data.push(b'\r');
+            }
+            return Ok(false);
+        }
+        rec.received += n as u64;
+        let Some(data) = kept.as_mut() else { continue };
+        let used = shared.upload_used.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+        reserved += n as u64;
+        if used > shared.cfg.upload_limit {
+            shared.upload_used.fetch_sub(reserved, Ordering::SeqCst);
+            *kept = None;
+            continue;
+        }
+        if !ascii {
+            data.extend_from_slice(&buf[..n]);
+            continue;
+        }
+        for &b in &buf[..n] {
+            if std::mem::take(&mut pending_cr) {
+                if b == b'\n' {
+                    data.push(b'\n');
+                    continue;
+                }
+                data.push(b'\r');
+            }
+            if b == b'\r' {
+                pending_cr = true;
+            } else {
+                data.push(b);
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! FTPS (RFC 2228, RFC 4217): the [`Ftps`] policy knobs (`policy`), the `[tls]` table
+//! ([`TlsSpec`]), the generated test PKI and rustls configurations (`setup`), and
+//! [`RecordReader`] for CCC (`record`).
+
+mod policy;
+mod record;
+mod setup;
+mod spec;
+
+pub use policy::{ClientAuth, Ftps, FtpsMode, TlsVersion};
+pub use record::RecordReader;
+pub use setup::{generate_identity, GeneratedIdentity, TlsMaterial};
+pub use spec::TlsSpec;
+
+pub(crate) use record::is_tls_record_start;
+pub(crate) use setup::{describe, SessionConfigs, TlsSetup};
