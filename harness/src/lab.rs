@@ -45,7 +45,7 @@ pub struct LabArgs {
     /// The mock server speaks FTPS: explicit or implicit (then on port 990).
     #[arg(long, value_name = "explicit|implicit")]
     pub ftps: Option<crate::serve::FtpsModeArg>,
-    /// A mock server file (TOML: settings, files, scripts, [tls]).
+    /// A mock server file (TOML: settings, files, scripts, `[tls]`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Remove namespaces left by killed runs and kept ones (FTPSPEC_KEEP=1), then exit.

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 fn ftpspec() -> Command {
@@ -16,6 +16,42 @@ fn reply(r: &mut BufReader<TcpStream>) -> String {
     line
 }
 
+/// `ftpspec serve` with these arguments: the child, its stdout after the first line, and the
+/// address it listens on (the test fails with its stderr if it did not start).
+fn serve(args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
+    let mut child = ftpspec()
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    if !first.starts_with("ftpspec serve: listening on ftp://127.0.0.1:") {
+        let _ = child.kill();
+        let mut stderr = String::new();
+        let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+        panic!("the server did not start: {first}{stderr}");
+    }
+    let addr = first.split("ftp://").nth(1).unwrap();
+    let addr = addr.split_whitespace().next().unwrap().to_owned();
+    (child, stdout, addr)
+}
+
+/// A control connection after the greeting: the writer and the reply reader.
+fn connect(addr: &str) -> (TcpStream, BufReader<TcpStream>) {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let w = stream.try_clone().unwrap();
+    let mut r = BufReader::new(stream);
+    assert!(reply(&mut r).starts_with("220"));
+    (w, r)
+}
+
 #[test]
 fn serves_logs_and_stops_on_sigint() {
     let dir = tempfile::tempdir().unwrap();
@@ -25,43 +61,15 @@ fn serves_logs_and_stops_on_sigint() {
         "dirs = [\"/incoming\"]\n[files]\n\"/readme.txt\" = \"Hello\\n\"\n",
     )
     .unwrap();
-    let mut child = ftpspec()
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--pasv-ports",
-            "40000-40100",
-            "--tree",
-            tree.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    assert!(
-        first.starts_with("ftpspec serve: listening on ftp://127.0.0.1:"),
-        "{first}"
-    );
-    let addr = first
-        .split("ftp://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-
-    let stream = TcpStream::connect(&addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut w = stream.try_clone().unwrap();
-    let mut r = BufReader::new(stream);
-    assert!(reply(&mut r).starts_with("220"));
+    let (mut child, mut stdout, addr) = serve(&[
+        "--port",
+        "0",
+        "--pasv-ports",
+        "40000-40100",
+        "--tree",
+        tree.to_str().unwrap(),
+    ]);
+    let (mut w, mut r) = connect(&addr);
     for (line, code) in [
         ("USER me", "331"),
         ("PASS x", "230"),
@@ -305,41 +313,8 @@ passive = "227-listen socket created\r\n227 Entering Passive Mode ({h1},{h2},{h3
 "#,
     )
     .unwrap();
-    let mut child = ftpspec()
-        .args(["serve", "--port", "0", "--config", config.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    if !first.starts_with("ftpspec serve: listening on ftp://127.0.0.1:") {
-        let _ = child.kill();
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        panic!("the server did not start: {first}{stderr}");
-    }
-    let addr = first
-        .split("ftp://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-    let stream = TcpStream::connect(&addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut w = stream.try_clone().unwrap();
-    let mut r = BufReader::new(stream);
-    assert!(reply(&mut r).starts_with("220"));
+    let (mut child, _stdout, addr) = serve(&["--port", "0", "--config", config.to_str().unwrap()]);
+    let (mut w, mut r) = connect(&addr);
     for (line, code) in [("USER me", "331"), ("PASS x", "230")] {
         w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
         let got = reply(&mut r);

@@ -95,8 +95,11 @@ fn informational(ctx: &Ctx, failures: &[String]) -> String {
 fn passed(ctx: &Ctx) -> String {
     let ev = ctx.ev;
     let mut text = ctx.how_ended.clone();
-    if let Some(n) = ev.received.bytes {
-        text.push_str(&format!(", {n} bytes right"));
+    match ev.received.bytes {
+        Some(n) if ev.received.right => text.push_str(&format!(", {n} bytes right")),
+        // A case that expects a failure passes with what the client was left with.
+        Some(n) => text.push_str(&format!(", {n} bytes, not all the data")),
+        None => {}
     }
     if ctx.scenario.file.client.mode == Mode::Active {
         if let Some(t) = ev.log.active_targets().last() {

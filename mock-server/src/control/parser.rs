@@ -1,6 +1,6 @@
 //! Turns one control line into a [`Command`] (RFC 959 §5.3: `VERB SP argument CRLF`).
 //!
-//! Every command the server knows is declared once, in the [`verbs!`] table below, with its
+//! Every command the server knows is declared once, in the `verbs!` table below, with its
 //! argument rule and whether it needs a login. Adding a command means one line here and one
 //! handler in its family's file under `commands/`.
 
