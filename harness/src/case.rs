@@ -36,6 +36,13 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
         result.reason = format!("{why}, which this case needs");
         return result;
     }
+    let ready = client.clone();
+    let prepared = tokio::task::spawn_blocking(move || ready.prepare()).await;
+    if let Err(why) = prepared.unwrap_or_else(|e| Err(e.to_string())) {
+        result.reason = format!("the harness could not get {} ready: {why}", client.name());
+        result.duration_ms = started.elapsed().as_millis() as u64;
+        return result;
+    }
     match run_inner(scenario, client).await {
         Ok((net, evidence)) => {
             let (verdict, reason) = crate::verdict::judge(scenario, &net, client.name(), &evidence);
@@ -207,7 +214,10 @@ async fn run_client(
     let mut run = match client.launch(target) {
         Launch::Command(inv) => {
             let argv: Vec<&str> = inv.argv.iter().map(String::as_str).collect();
-            let out = host.run_captured(&argv, target.timeout).await?;
+            let input = inv.stdin.as_deref().map(str::as_bytes);
+            let out = host
+                .run_captured_with_input(&argv, input, target.timeout)
+                .await?;
             if inv.listing_on_stdout {
                 listing = Some(String::from_utf8_lossy(&out.stdout).into_owned());
             }
@@ -216,8 +226,12 @@ async fn run_client(
                 Some(s) if s.success() => ClientEnd::Succeeded,
                 status => ClientEnd::Exited(status.and_then(|s| s.code())),
             };
+            let mut command = inv.argv.clone();
+            if let Some(text) = &inv.stdin {
+                command.push(format!("<<'EOF'\n{text}EOF"));
+            }
             ClientRun {
-                command: inv.argv.clone(),
+                command,
                 end,
                 elapsed: Duration::ZERO,
                 stdout: trunc(&out.stdout),

@@ -349,13 +349,29 @@ impl Host {
     /// Like [`Host::run`], but a program still running at `timeout` is killed and what it
     /// printed until then is kept ([`Captured::timed_out`]).
     pub async fn run_captured(&self, args: &[&str], timeout: Duration) -> Result<Captured, Error> {
-        use tokio::io::AsyncReadExt;
+        self.run_captured_with_input(args, None, timeout).await
+    }
+
+    /// Like [`Host::run_captured`], with `input` written to the program's stdin and then
+    /// closed (`None`: stdin closed from the start), for programs driven by commands on
+    /// their standard input.
+    pub async fn run_captured_with_input(
+        &self,
+        args: &[&str],
+        input: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<Captured, Error> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let Some((program, rest)) = args.split_first() else {
             return Err(Error::Invalid("run: no program given".into()));
         };
         let mut cmd = self.command(program);
         cmd.args(rest)
-            .stdin(Stdio::null())
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group, so a timeout kills what it started too.
@@ -365,6 +381,14 @@ impl Host {
             error,
         })?;
         let pid = child.id();
+        if let (Some(mut stdin), Some(bytes)) = (child.stdin.take(), input) {
+            // Written from a task, so a program that does not read cannot block the caller;
+            // dropping the pipe at the end closes the program's stdin.
+            let bytes = bytes.to_vec();
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&bytes).await;
+            });
+        }
         type Pipe = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
         let drain = |pipe: Option<Pipe>| {
             let buf = Arc::new(Mutex::new(Vec::new()));

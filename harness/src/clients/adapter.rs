@@ -188,8 +188,28 @@ pub trait ClientAdapter: Send + Sync {
         let missing = settings.iter().filter(|s| !supported.contains(s));
         missing.map(|s| s.as_str().to_owned()).collect()
     }
+    /// Gets it ready to run, once per run before any case (a program to build, say);
+    /// idempotent and offline. Why it cannot run, if it cannot.
+    fn prepare(&self) -> Result<(), ClientError> {
+        Ok(())
+    }
     /// How to launch it for this target.
     fn launch(&self, t: &Target) -> Launch;
+}
+
+/// A directory of ftpspec's own for a client's built program, named after the client and a
+/// hash of its source, so a changed source builds anew: `$XDG_CACHE_HOME/ftpspec/…`, else
+/// `$HOME/.cache/ftpspec/…`, else the temporary directory.
+pub fn cache_dir(client: &str, source: &str) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    source.hash(&mut h);
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("ftpspec")
+        .join(format!("{client}-{:016x}", h.finish()))
 }
 
 /// Whether a program is on the PATH (or, given with a `/`, is a file).

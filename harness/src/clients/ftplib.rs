@@ -3,7 +3,7 @@
 use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
 use crate::scenario::{Action, Mode, Setting};
 
-const SCRIPT: &str = include_str!("ftplib_client.py");
+const SCRIPT: &str = include_str!("scripts/ftplib_client.py");
 
 /// Python's ftplib.
 pub struct Ftplib;
