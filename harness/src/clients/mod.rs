@@ -12,13 +12,14 @@
 
 mod adapter;
 mod file;
+mod ftp_commands;
 mod in_process;
 
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use adapter::{ClientAdapter, ClientError, InProcess, Invocation, Launch, Target};
+pub use adapter::{cache_dir, ClientAdapter, ClientError, InProcess, Invocation, Launch, Target};
 pub use file::ClientFile;
 
 use crate::scenario::{Action, Mode, Setting};
@@ -43,11 +44,24 @@ builtin_clients! {
     ftplib => Ftplib,
     tnftp => Tnftp,
     suppaftp => Suppaftp,
+    inetutils_ftp => InetutilsFtp,
+    ncftp => Ncftp,
+    ftp_ssl => FtpSsl,
+    perl_net_ftp => PerlNetFtp,
+    php_ftp => PhpFtp,
+    ruby_net_ftp => RubyNetFtp,
+    commons_net => CommonsNet,
+    go_ftp => GoFtp,
+    basic_ftp => BasicFtp,
+    aioftp => Aioftp,
 }
 
-/// One FTP client under test: a shared [`ClientAdapter`].
+/// One FTP client under test: a shared [`ClientAdapter`], prepared at most once.
 #[derive(Clone)]
-pub struct Client(Arc<dyn ClientAdapter>);
+pub struct Client(
+    Arc<dyn ClientAdapter>,
+    Arc<std::sync::OnceLock<Result<(), ClientError>>>,
+);
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,7 +74,11 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client from your own adapter.
     pub fn new(adapter: impl ClientAdapter + 'static) -> Client {
-        Client(Arc::new(adapter))
+        Client::from_arc(Arc::new(adapter))
+    }
+
+    fn from_arc(adapter: Arc<dyn ClientAdapter>) -> Client {
+        Client(adapter, Arc::default())
     }
 
     /// A built-in client by name (see [`BUILTIN`]; `ftplib` also names `python-ftplib`).
@@ -73,7 +91,7 @@ impl Client {
         builtin_adapters()
             .into_iter()
             .find(|a| a.name() == name)
-            .map(Client)
+            .map(Client::from_arc)
     }
 
     /// A client from a TOML client file.
@@ -128,6 +146,12 @@ impl Client {
         }
         let lacks = self.0.lacks(mode, settings);
         (!lacks.is_empty()).then(|| format!("{name} has no setting for {}", lacks.join(", ")))
+    }
+
+    /// Gets it ready (builds its program, say), once for this client and its clones; blocks
+    /// while that runs. Why it cannot run, if it cannot.
+    pub fn prepare(&self) -> Result<(), ClientError> {
+        self.1.get_or_init(|| self.0.prepare()).clone()
     }
 
     /// How to launch it for a target.
@@ -196,7 +220,7 @@ pub(crate) mod tests {
             assert_eq!(Client::builtin(name).unwrap().name(), *name);
         }
         assert_eq!(Client::builtin("ftplib").unwrap().name(), "python-ftplib");
-        assert!(Client::builtin("ncftp").is_none());
+        assert!(Client::builtin("nosuchftp").is_none());
     }
 
     #[test]
