@@ -289,8 +289,8 @@ fn fails_with(args: &[&str], message: &str) {
 fn bad_input_gets_one_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     fails_with(
-        &["run", "--client", "ncftp"],
-        "unknown client \"ncftp\"; the built-in clients are curl",
+        &["run", "--client", "nosuchftp"],
+        "unknown client \"nosuchftp\"; the built-in clients are curl",
     );
     let client = dir.path().join("c.toml");
     std::fs::write(&client, "name = \"x\"\n[actions]\ndownload = \"x {uri}\"\n").unwrap();
