@@ -197,6 +197,74 @@ pub trait ClientAdapter: Send + Sync {
     fn launch(&self, t: &Target) -> Launch;
 }
 
+/// The names whose condition holds: a client program's flags.
+pub(crate) fn flags_where(pairs: &[(bool, &str)]) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, f)| s(f))
+        .collect()
+}
+
+/// The command line of one of ftpspec's small client programs (`clients/scripts/`):
+/// `program` (an interpreter with the script, or a built binary, and anything it needs
+/// first), then the arguments they all take: host port user password action path
+/// local_file timeout ca_file flags. The timeout is [`Target::connect_secs`], the CA is given
+/// under FTPS only (else empty), and the flags are comma-separated.
+pub(crate) fn script_invocation(
+    mut program: Vec<String>,
+    t: &Target,
+    flags: &[String],
+) -> Invocation {
+    program.extend([
+        t.host.to_string(),
+        t.port.to_string(),
+        t.user.clone(),
+        t.password.clone(),
+        s(t.action),
+        t.path.clone(),
+        t.local(),
+        s(t.connect_secs()),
+        t.ca_for_ftps().unwrap_or_default(),
+        flags.join(","),
+    ]);
+    Invocation::new(program)
+}
+
+/// Builds a client's program into `dir`, once: `build` fills a fresh directory beside it,
+/// which then takes `dir`'s place, so a build cut short never leaves a half-built `dir`.
+/// `artifact` (a file in `dir`) says whether the build worked.
+pub(crate) fn build_into(
+    dir: &Path,
+    artifact: &str,
+    client: &str,
+    build: impl FnOnce(&Path) -> Result<(), ClientError>,
+) -> Result<(), ClientError> {
+    let name = dir.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.with_file_name(format!("{name}.tmp{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    if let Err(e) = build(&tmp) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    if dir.exists() {
+        // A leftover without the artifact (the caller found none).
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let moved = std::fs::rename(&tmp, dir);
+    let _ = std::fs::remove_dir_all(&tmp);
+    if dir.join(artifact).is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{client} client not built in {}: {}",
+            dir.display(),
+            moved.err().map(|e| e.to_string()).unwrap_or_default()
+        ))
+    }
+}
+
 /// A directory of ftpspec's own for a client's built program, named after the client and a
 /// hash of its source, so a changed source builds anew: `$XDG_CACHE_HOME/ftpspec/…`, else
 /// `$HOME/.cache/ftpspec/…`, else the temporary directory.

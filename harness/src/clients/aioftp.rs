@@ -2,7 +2,9 @@
 //! (`scripts/aioftp_client.py`). It is passive-only (EPSV, then PASV): no active mode and no
 //! CCC (its docs: "Downgrading via the CCC or REIN commands is not supported").
 
-use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{
+    flags_where, s, script_invocation, version_line, ClientAdapter, Invocation, Launch, Target,
+};
 use crate::scenario::{Action, Setting};
 
 const SCRIPT: &str = include_str!("scripts/aioftp_client.py");
@@ -48,32 +50,13 @@ impl ClientAdapter for Aioftp {
 }
 
 fn invocation(t: &Target) -> Invocation {
-    let mut flags = Vec::new();
-    for (setting, flag) in [
-        (Setting::FtpsExplicit, "ftps"),
-        (Setting::FtpsImplicit, "ftps-implicit"),
-        (Setting::DisableEpsv, "disable-epsv"),
-        (Setting::PreferEpsv, "prefer-epsv"),
-    ] {
-        if t.has(setting) {
-            flags.push(flag);
-        }
-    }
-    Invocation::new(vec![
-        s("python3"),
-        s("-c"),
-        s(SCRIPT),
-        t.host.to_string(),
-        t.port.to_string(),
-        t.user.clone(),
-        t.password.clone(),
-        s(t.action),
-        t.path.clone(),
-        t.local(),
-        s(t.connect_secs()),
-        t.ca_for_ftps().unwrap_or_default(),
-        flags.join(","),
-    ])
+    let flags = flags_where(&[
+        (t.has(Setting::FtpsExplicit), "ftps"),
+        (t.has(Setting::FtpsImplicit), "ftps-implicit"),
+        (t.has(Setting::DisableEpsv), "disable-epsv"),
+        (t.has(Setting::PreferEpsv), "prefer-epsv"),
+    ]);
+    script_invocation(vec![s("python3"), s("-c"), s(SCRIPT)], t, &flags)
 }
 
 #[cfg(test)]

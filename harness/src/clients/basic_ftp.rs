@@ -3,7 +3,9 @@
 //! active mode, no CCC, and no way to use the control address instead of a 227 address (it
 //! refuses a 227 naming another host).
 
-use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{
+    flags_where, s, script_invocation, version_line, ClientAdapter, Invocation, Launch, Target,
+};
 use crate::scenario::{Action, Setting};
 
 const SCRIPT: &str = include_str!("scripts/basic_ftp.js");
@@ -53,33 +55,14 @@ impl ClientAdapter for BasicFtp {
 }
 
 fn invocation(t: &Target) -> Invocation {
-    let mut flags = Vec::new();
-    for (setting, flag) in [
-        (Setting::FtpsExplicit, "ftps"),
-        (Setting::FtpsImplicit, "ftps-implicit"),
-        (Setting::DisableEpsv, "disable-epsv"),
-        (Setting::PreferEpsv, "prefer-epsv"),
-    ] {
-        if t.has(setting) {
-            flags.push(flag);
-        }
-    }
-    Invocation::new(vec![
-        s("node"),
-        s("-e"),
-        s(SCRIPT),
-        s(MODULE_DIR),
-        t.host.to_string(),
-        t.port.to_string(),
-        t.user.clone(),
-        t.password.clone(),
-        s(t.action),
-        t.path.clone(),
-        t.local(),
-        s(t.connect_secs()),
-        t.ca_for_ftps().unwrap_or_default(),
-        flags.join(","),
-    ])
+    let flags = flags_where(&[
+        (t.has(Setting::FtpsExplicit), "ftps"),
+        (t.has(Setting::FtpsImplicit), "ftps-implicit"),
+        (t.has(Setting::DisableEpsv), "disable-epsv"),
+        (t.has(Setting::PreferEpsv), "prefer-epsv"),
+    ]);
+    let program = vec![s("node"), s("-e"), s(SCRIPT), s(MODULE_DIR)];
+    script_invocation(program, t, &flags)
 }
 
 #[cfg(test)]

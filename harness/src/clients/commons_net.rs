@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::adapter::{
-    cache_dir, s, version_line, which, ClientAdapter, ClientError, Invocation, Launch, Target,
+    build_into, cache_dir, flags_where, s, script_invocation, version_line, which, ClientAdapter,
+    ClientError, Invocation, Launch, Target,
 };
 use crate::scenario::{Action, Mode, Setting};
 
@@ -81,48 +82,30 @@ impl ClientAdapter for CommonsNet {
     }
 }
 
-/// Compiles the program into a fresh directory next to `dir`, then moves it into place.
+/// Compiles the program into `dir` (through [`build_into`]).
 fn build(dir: &Path) -> Result<(), ClientError> {
-    let name = dir.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.with_file_name(format!("{name}.tmp{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    let src = tmp.join(format!("{CLASS}.java"));
-    std::fs::write(&src, SOURCE).map_err(|e| format!("{}: {e}", src.display()))?;
-    let out = Command::new("javac")
-        .arg("-d")
-        .arg(&tmp)
-        .args(["-cp", JAR])
-        .arg(&src)
-        .output()
-        .map_err(|e| format!("javac: {e}"))?;
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(format!(
-            "javac failed to build the commons-net client: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    if dir.exists() {
-        // A leftover without the class (the check in prepare() found none).
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    let moved = std::fs::rename(&tmp, dir);
-    let _ = std::fs::remove_dir_all(&tmp);
-    if dir.join(format!("{CLASS}.class")).is_file() {
+    build_into(dir, &format!("{CLASS}.class"), CommonsNet::NAME, |tmp| {
+        let src = tmp.join(format!("{CLASS}.java"));
+        std::fs::write(&src, SOURCE).map_err(|e| format!("{}: {e}", src.display()))?;
+        let out = Command::new("javac")
+            .arg("-d")
+            .arg(tmp)
+            .args(["-cp", JAR])
+            .arg(&src)
+            .output()
+            .map_err(|e| format!("javac: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "javac failed to build the commons-net client: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
         Ok(())
-    } else {
-        Err(format!(
-            "commons-net client not built in {}: {}",
-            dir.display(),
-            moved.err().map(|e| e.to_string()).unwrap_or_default()
-        ))
-    }
+    })
 }
 
 fn invocation(t: &Target, dir: &Path) -> Invocation {
-    let mut flags: Vec<String> = Vec::new();
-    for (on, flag) in [
+    let mut flags = flags_where(&[
         (t.mode == Mode::Active, "active"),
         (t.has(Setting::FtpsExplicit), "ftps"),
         (t.has(Setting::FtpsImplicit), "ftps-implicit"),
@@ -130,11 +113,7 @@ fn invocation(t: &Target, dir: &Path) -> Invocation {
         (t.has(Setting::ForcePasvIp), "force-pasv-ip"),
         (t.has(Setting::DisableEpsv), "disable-epsv"),
         (t.has(Setting::PreferEpsv), "prefer-epsv"),
-    ] {
-        if on {
-            flags.push(s(flag));
-        }
-    }
+    ]);
     if t.has(Setting::PortRange) {
         let (lo, hi) = (t.active_ports.start(), t.active_ports.end());
         flags.push(format!("port-range={lo}-{hi}"));
@@ -142,22 +121,8 @@ fn invocation(t: &Target, dir: &Path) -> Invocation {
     if t.has(Setting::ExternalIp) {
         flags.push(format!("external-ip={}", t.announced_addr()));
     }
-    Invocation::new(vec![
-        s("java"),
-        s("-cp"),
-        format!("{}:{JAR}", dir.display()),
-        s(CLASS),
-        t.host.to_string(),
-        t.port.to_string(),
-        t.user.clone(),
-        t.password.clone(),
-        s(t.action),
-        t.path.clone(),
-        t.local(),
-        s(t.connect_secs()),
-        t.ca_for_ftps().unwrap_or_default(),
-        flags.join(","),
-    ])
+    let classpath = format!("{}:{JAR}", dir.display());
+    script_invocation(vec![s("java"), s("-cp"), classpath, s(CLASS)], t, &flags)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Python's ftplib, through a small script shipped in the crate (`ftplib_client.py`).
 
-use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{
+    flags_where, s, script_invocation, version_line, ClientAdapter, Launch, Target,
+};
 use crate::scenario::{Action, Mode, Setting};
 
 const SCRIPT: &str = include_str!("scripts/ftplib_client.py");
@@ -32,35 +34,12 @@ impl ClientAdapter for Ftplib {
         vec![DisableEpsv, DisableEprt, ForcePasvIp, FtpsExplicit, Ccc]
     }
     fn launch(&self, t: &Target) -> Launch {
-        let mut flags = Vec::new();
-        for (on, flag) in [
+        let flags = flags_where(&[
             (t.mode == Mode::Active, "active"),
             (t.has(Setting::FtpsExplicit), "ftps"),
             (t.has(Setting::Ccc), "ccc"),
-        ] {
-            if on {
-                flags.push(flag);
-            }
-        }
-        let ca = t
-            .ca_file
-            .as_ref()
-            .map(|c| c.display().to_string())
-            .unwrap_or_default();
-        Launch::Command(Invocation::new(vec![
-            s("python3"),
-            s("-c"),
-            s(SCRIPT),
-            t.host.to_string(),
-            t.port.to_string(),
-            t.user.clone(),
-            t.password.clone(),
-            s(t.action),
-            t.path.clone(),
-            t.local(),
-            s(t.connect_secs()),
-            ca,
-            flags.join(","),
-        ]))
+        ]);
+        let program = vec![s("python3"), s("-c"), s(SCRIPT)];
+        Launch::Command(script_invocation(program, t, &flags))
     }
 }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::adapter::{
-    cache_dir, s, version_line, which, ClientAdapter, ClientError, Invocation, Launch, Target,
+    build_into, cache_dir, flags_where, script_invocation, version_line, which, ClientAdapter,
+    ClientError, Invocation, Launch, Target,
 };
 use crate::scenario::{Action, Setting};
 
@@ -88,77 +89,45 @@ impl ClientAdapter for GoFtp {
     }
 }
 
-/// Builds the program offline (GOPATH mode, Debian's Go sources) into a fresh directory next
-/// to `dir`, then moves it into place.
+/// Builds the program offline (GOPATH mode, Debian's Go sources) into `dir` (through
+/// [`build_into`]).
 fn build(dir: &Path) -> Result<(), ClientError> {
-    let name = dir.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.with_file_name(format!("{name}.tmp{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let src_dir = tmp.join("gopath/src").join(PACKAGE);
-    std::fs::create_dir_all(&src_dir).map_err(|e| format!("{}: {e}", src_dir.display()))?;
-    let src = src_dir.join("main.go");
-    std::fs::write(&src, SOURCE).map_err(|e| format!("{}: {e}", src.display()))?;
-    let gopath = format!("{}:{GOCODE}", tmp.join("gopath").display());
-    let out = Command::new("go")
-        .args(["build", "-o"])
-        .arg(tmp.join(BINARY))
-        .arg(PACKAGE)
-        .current_dir(&tmp)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", gopath)
-        .env("GOCACHE", tmp.join("gocache"))
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "")
-        .output()
-        .map_err(|e| format!("go build: {e}"))?;
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(format!(
-            "go build failed for the go-ftp client: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    if dir.exists() {
-        // A leftover without the program (the check in prepare() found none).
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    let moved = std::fs::rename(&tmp, dir);
-    let _ = std::fs::remove_dir_all(&tmp);
-    if dir.join(BINARY).is_file() {
+    build_into(dir, BINARY, GoFtp::NAME, |tmp| {
+        let src_dir = tmp.join("gopath/src").join(PACKAGE);
+        std::fs::create_dir_all(&src_dir).map_err(|e| format!("{}: {e}", src_dir.display()))?;
+        let src = src_dir.join("main.go");
+        std::fs::write(&src, SOURCE).map_err(|e| format!("{}: {e}", src.display()))?;
+        let gopath = format!("{}:{GOCODE}", tmp.join("gopath").display());
+        let out = Command::new("go")
+            .args(["build", "-o"])
+            .arg(tmp.join(BINARY))
+            .arg(PACKAGE)
+            .current_dir(tmp)
+            .env("GO111MODULE", "off")
+            .env("GOPATH", gopath)
+            .env("GOCACHE", tmp.join("gocache"))
+            .env("GOPROXY", "off")
+            .env("GOFLAGS", "")
+            .output()
+            .map_err(|e| format!("go build: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "go build failed for the go-ftp client: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
         Ok(())
-    } else {
-        Err(format!(
-            "go-ftp client not built in {}: {}",
-            dir.display(),
-            moved.err().map(|e| e.to_string()).unwrap_or_default()
-        ))
-    }
+    })
 }
 
 fn invocation(t: &Target, dir: &Path) -> Invocation {
-    let mut flags = Vec::new();
-    for (setting, flag) in [
-        (Setting::FtpsExplicit, "ftps"),
-        (Setting::FtpsImplicit, "ftps-implicit"),
-        (Setting::DisableEpsv, "disable-epsv"),
-    ] {
-        if t.has(setting) {
-            flags.push(flag);
-        }
-    }
-    Invocation::new(vec![
-        dir.join(BINARY).display().to_string(),
-        t.host.to_string(),
-        t.port.to_string(),
-        t.user.clone(),
-        t.password.clone(),
-        s(t.action),
-        t.path.clone(),
-        t.local(),
-        s(t.connect_secs()),
-        t.ca_for_ftps().unwrap_or_default(),
-        flags.join(","),
-    ])
+    let flags = flags_where(&[
+        (t.has(Setting::FtpsExplicit), "ftps"),
+        (t.has(Setting::FtpsImplicit), "ftps-implicit"),
+        (t.has(Setting::DisableEpsv), "disable-epsv"),
+    ]);
+    let program = dir.join(BINARY).display().to_string();
+    script_invocation(vec![program], t, &flags)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 
 use std::sync::OnceLock;
 
-use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{
+    flags_where, s, script_invocation, version_line, ClientAdapter, Invocation, Launch, Target,
+};
 use crate::scenario::{Action, Mode, Setting};
 
 const SCRIPT: &str = include_str!("scripts/perl_net_ftp_client.pl");
@@ -67,33 +69,14 @@ impl ClientAdapter for PerlNetFtp {
 }
 
 fn invocation(t: &Target) -> Invocation {
-    let mut flags = Vec::new();
-    for (on, flag) in [
+    // Net::FTP's Timeout bounds every connect, accept, read and write, control and data.
+    let flags = flags_where(&[
         (t.mode == Mode::Active, "active"),
         (t.has(Setting::FtpsExplicit), "ftps"),
         (t.has(Setting::FtpsImplicit), "ftps-implicit"),
         (t.has(Setting::Ccc), "ccc"),
-    ] {
-        if on {
-            flags.push(flag);
-        }
-    }
-    Invocation::new(vec![
-        s("perl"),
-        s("-e"),
-        s(SCRIPT),
-        t.host.to_string(),
-        t.port.to_string(),
-        t.user.clone(),
-        t.password.clone(),
-        s(t.action),
-        t.path.clone(),
-        t.local(),
-        // Net::FTP's Timeout bounds every connect, accept, read and write, control and data.
-        s(t.connect_secs()),
-        t.ca_for_ftps().unwrap_or_default(),
-        flags.join(","),
-    ])
+    ]);
+    script_invocation(vec![s("perl"), s("-e"), s(SCRIPT)], t, &flags)
 }
 
 #[cfg(test)]

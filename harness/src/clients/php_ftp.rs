@@ -4,7 +4,9 @@
 //! explicit FTPS it cannot be given a CA nor verify the server's certificate at all
 //! (ftp_ssl_connect has no such option), so the test CA goes unused.
 
-use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{
+    flags_where, s, script_invocation, version_line, ClientAdapter, Invocation, Launch, Target,
+};
 use crate::scenario::{Action, Mode, Setting};
 
 const SCRIPT: &str = include_str!("scripts/php_ftp_client.php");
@@ -49,33 +51,14 @@ impl ClientAdapter for PhpFtp {
 }
 
 fn invocation(t: &Target) -> Invocation {
-    let mut flags = Vec::new();
-    for (on, flag) in [
+    // ext/ftp's one timeout bounds the connects (control and data), the accept of an active
+    // data connection, and every read and write.
+    let flags = flags_where(&[
         (t.mode == Mode::Active, "active"),
         (t.has(Setting::FtpsExplicit), "ftps"),
         (t.has(Setting::ForcePasvIp), "force-pasv-ip"),
-    ] {
-        if on {
-            flags.push(flag);
-        }
-    }
-    Invocation::new(vec![
-        s("php"),
-        s("-r"),
-        s(SCRIPT),
-        t.host.to_string(),
-        t.port.to_string(),
-        t.user.clone(),
-        t.password.clone(),
-        s(t.action),
-        t.path.clone(),
-        t.local(),
-        // ext/ftp's one timeout bounds the connects (control and data), the accept of an
-        // active data connection, and every read and write.
-        s(t.connect_secs()),
-        t.ca_for_ftps().unwrap_or_default(),
-        flags.join(","),
-    ])
+    ]);
+    script_invocation(vec![s("php"), s("-r"), s(SCRIPT)], t, &flags)
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! in the crate. It cannot: prefer EPSV on IPv4 (PASV on IPv4, EPSV only on IPv6), use an
 //! active-mode port range or external address, implicit FTPS (not in net-ftp 0.1.x) or CCC.
 
-use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
+use super::adapter::{
+    flags_where, s, script_invocation, version_line, ClientAdapter, Invocation, Launch, Target,
+};
 use crate::scenario::{Action, Mode, Setting};
 
 const SCRIPT: &str = include_str!("scripts/ruby_net_ftp_client.rb");
@@ -48,34 +50,17 @@ impl ClientAdapter for RubyNetFtp {
 }
 
 fn invocation(t: &Target) -> Invocation {
-    let mut flags = Vec::new();
-    if t.mode == Mode::Active {
-        flags.push(s("active"));
-    }
-    if t.has(Setting::FtpsExplicit) {
-        flags.push(s("ftps"));
-    }
+    let mut flags = flags_where(&[
+        (t.mode == Mode::Active, "active"),
+        (t.has(Setting::FtpsExplicit), "ftps"),
+    ]);
     // net/ftp has no timeout for accepting an active data connection: a watchdog over the
     // whole run, a little inside the case's limit, turns a hang into an error.
     flags.push(format!(
         "deadline={}",
         t.secs().saturating_sub(2).max(t.connect_secs())
     ));
-    Invocation::new(vec![
-        s("ruby"),
-        s("-e"),
-        s(SCRIPT),
-        t.host.to_string(),
-        t.port.to_string(),
-        t.user.clone(),
-        t.password.clone(),
-        s(t.action),
-        t.path.clone(),
-        t.local(),
-        s(t.connect_secs()),
-        t.ca_for_ftps().unwrap_or_default(),
-        flags.join(","),
-    ])
+    script_invocation(vec![s("ruby"), s("-e"), s(SCRIPT)], t, &flags)
 }
 
 #[cfg(test)]
