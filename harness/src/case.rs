@@ -96,12 +96,15 @@ async fn in_network(scenario: &Scenario, client: &Client, net: &Network) -> Resu
     // Observations, once the server has finished with the client's connections (a moment
     // at most: the client has ended).
     server.wait_idle(Duration::from_secs(2)).await;
+    let log = server.events();
+    // A listing is right only if the server sent one.
+    let listed = log.data_connections().iter().any(|d| d.bytes_sent > 0);
     let received = match stdout_listing {
-        Some(text) => listed_on_stdout(&text, &target.path, &scenario.file.server, &server),
-        None => received(&target, &sent, &server),
+        Some(text) => listed_on_stdout(&text, &target.path, &scenario.file.server, listed),
+        None => received(&target, &sent, &server, listed),
     };
     let evidence = Evidence {
-        log: server.events(),
+        log,
         attempts: topo.attempts().unwrap_or_default(),
         client: run,
         received,
@@ -287,7 +290,7 @@ async fn run_in_process(
 }
 
 /// What the client ended up with.
-fn received(target: &Target, sent: &[u8], server: &MockServer) -> Received {
+fn received(target: &Target, sent: &[u8], server: &MockServer, listed: bool) -> Received {
     match target.action {
         Action::Download => match std::fs::read(&target.local_file) {
             Ok(data) => Received {
@@ -305,8 +308,6 @@ fn received(target: &Target, sent: &[u8], server: &MockServer) -> Received {
         }
         Action::List => {
             let text = std::fs::read_to_string(&target.local_file).unwrap_or_default();
-            let data = server.events().data_connections();
-            let listed = data.iter().any(|d| d.bytes_sent > 0);
             Received {
                 bytes: Some(text.len() as u64),
                 right: listed && !text.trim().is_empty(),
@@ -318,9 +319,7 @@ fn received(target: &Target, sent: &[u8], server: &MockServer) -> Received {
 /// A listing the client printed: right when the server sent one and every name the server
 /// holds in that directory appears in it (any non-empty text, for a directory of no known
 /// names such as `/gen`).
-fn listed_on_stdout(text: &str, dir: &str, spec: &ServerSpec, server: &MockServer) -> Received {
-    let sent = server.events().data_connections();
-    let listed = sent.iter().any(|d| d.bytes_sent > 0);
+fn listed_on_stdout(text: &str, dir: &str, spec: &ServerSpec, listed: bool) -> Received {
     let names = served_names(spec, dir);
     let found = if names.is_empty() {
         !text.trim().is_empty()
