@@ -9,11 +9,11 @@ use ftpspec_mock::{generated, FtpsMode, MockServer, ServerSpec, TlsSpec};
 use ftpspec_netns::{Host, Topology};
 use ftpspec_report::{CaseResult, Observations, Verdict};
 
-use crate::clients::{Client, Launch, Target};
+use crate::clients::{Client, Launch, SessionStep, Target};
 use crate::error::{Error, Result};
-use crate::evidence::{ClientEnd, ClientRun, Evidence, Received};
+use crate::evidence::{ClientEnd, ClientRun, Evidence, Received, StepOutcome};
 use crate::mockhost;
-use crate::scenario::{Action, Network, Scenario, Setting};
+use crate::scenario::{Action, Network, Scenario, Setting, Step};
 
 /// Runs one case.
 pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str) -> CaseResult {
@@ -156,42 +156,83 @@ fn start_server(scenario: &Scenario, net: &Network, host: &Host) -> Result<MockS
     mockhost::start_in(host, builder)
 }
 
-/// The target, and the bytes an upload sends (written to the local file).
+/// The target, and the bytes each upload sends (by step; one step for a single action),
+/// written to its local file.
 fn prepare_client(
     scenario: &Scenario,
     net: &Network,
     server: &MockServer,
     ca_file: Option<std::path::PathBuf>,
     work: &Path,
-) -> Result<(Target, Vec<u8>)> {
+) -> Result<(Target, Vec<Vec<u8>>)> {
     let task = &scenario.file.client;
-    let local_file = work.join(match task.action {
-        Action::Upload => "upload.bin",
-        Action::Download => "download.bin",
-        Action::List => "listing.txt",
-    });
     let io = |path: &Path| {
         let path = path.to_owned();
         move |error| Error::Io { path, error }
     };
+    let single = [Step {
+        action: task.action,
+        path: task.path.clone(),
+    }];
+    let plan: &[Step] = if task.action == Action::Session {
+        &task.steps
+    } else {
+        &single
+    };
+    let mut steps = Vec::new();
     let mut sent = Vec::new();
-    if task.action == Action::Upload {
-        sent = vec![0u8; task.upload_size() as usize];
-        generated::fill(0, &mut sent);
-        std::fs::write(&local_file, &sent).map_err(io(&local_file))?;
+    for (i, step) in plan.iter().enumerate() {
+        let name = match step.action {
+            Action::Upload => "upload.bin",
+            Action::List => "listing.txt",
+            _ => "download.bin",
+        };
+        let name = if task.action == Action::Session {
+            format!("step{}-{name}", i + 1)
+        } else {
+            name.to_owned()
+        };
+        let local_file = work.join(name);
+        let mut bytes = Vec::new();
+        if step.action == Action::Upload {
+            // Each upload of a session its own bytes, so one cannot pass for another.
+            bytes = vec![0u8; task.upload_size() as usize];
+            generated::fill(i as u64 * 4096 + i as u64, &mut bytes);
+            std::fs::write(&local_file, &bytes).map_err(io(&local_file))?;
+        }
+        sent.push(bytes);
+        steps.push(SessionStep {
+            action: step.action,
+            path: step.path.clone(),
+            local_file,
+        });
+    }
+    let script_file = (task.action == Action::Session).then(|| work.join("steps.txt"));
+    if let Some(file) = &script_file {
+        let lines: Vec<String> = steps.iter().map(|s| s.script_line() + "\n").collect();
+        std::fs::write(file, lines.concat()).map_err(io(file))?;
     }
     // Let nobody in the namespaces trip over the work directory's permissions.
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(work, std::fs::Permissions::from_mode(0o777));
     }
+    let session = task.action == Action::Session;
     let target = Target {
         host: net.roles.server_addr,
         port: server.addr().port(),
         user: "ftpspec".into(),
         password: "ftpspec".into(),
-        path: task.path.clone(),
-        local_file,
+        path: if session {
+            "/".into()
+        } else {
+            task.path.clone()
+        },
+        local_file: if session {
+            work.join("session.log")
+        } else {
+            steps[0].local_file.clone()
+        },
         action: task.action,
         mode: task.mode,
         settings: task.settings.clone(),
@@ -201,6 +242,8 @@ fn prepare_client(
         client_public_addr: net.roles.client_public_addr,
         timeout: Duration::from_secs(scenario.file.timeout_secs),
         work_dir: work.to_owned(),
+        steps: if session { steps } else { Vec::new() },
+        script_file,
     };
     Ok((target, sent))
 }
@@ -289,31 +332,106 @@ async fn run_in_process(
     })
 }
 
-/// What the client ended up with.
-fn received(target: &Target, sent: &[u8], server: &MockServer, listed: bool) -> Received {
-    match target.action {
-        Action::Download => match std::fs::read(&target.local_file) {
-            Ok(data) => Received {
-                bytes: Some(data.len() as u64),
-                right: download_ok(&target.path, &data, server),
-            },
-            Err(_) => Received::default(),
+/// What the client ended up with: the bytes it downloaded or listed, or that the server
+/// kept from its upload; for a session, each step's.
+fn received(target: &Target, sent: &[Vec<u8>], server: &MockServer, listed: bool) -> Received {
+    if target.action != Action::Session {
+        let (bytes, right) = one_received(
+            target.action,
+            &target.path,
+            &target.local_file,
+            &sent[0],
+            server,
+        );
+        let right = right && (target.action != Action::List || listed);
+        return Received {
+            bytes,
+            right,
+            steps: Vec::new(),
+        };
+    }
+    let log = server.events();
+    let listings = listings_sent(&log);
+    let mut lists_seen = 0;
+    let steps: Vec<StepOutcome> = target
+        .steps
+        .iter()
+        .zip(sent)
+        .map(|(step, sent)| {
+            let (bytes, right) = if step.action == Action::List {
+                lists_seen += 1;
+                (None, listings >= lists_seen)
+            } else {
+                one_received(step.action, &step.path, &step.local_file, sent, server)
+            };
+            StepOutcome {
+                step: format!("{} {}", step.action, step.path),
+                action: step.action,
+                bytes,
+                expected: (step.action == Action::Upload).then_some(sent.len() as u64),
+                right,
+            }
+        })
+        .collect();
+    Received {
+        bytes: None,
+        right: steps.iter().all(|s| s.right),
+        steps,
+    }
+}
+
+/// One transfer's bytes: how many (`None`: no file) and whether they are right. A listing
+/// is right here when the client wrote one (the caller checks the server sent it).
+fn one_received(
+    action: Action,
+    path: &str,
+    local: &Path,
+    sent: &[u8],
+    server: &MockServer,
+) -> (Option<u64>, bool) {
+    match action {
+        Action::Download => match std::fs::read(local) {
+            Ok(data) => (Some(data.len() as u64), download_ok(path, &data, server)),
+            Err(_) => (None, false),
         },
         Action::Upload => {
-            let kept = server.file(&target.path);
-            Received {
-                bytes: kept.as_ref().map(|k| k.len() as u64),
-                right: kept.as_deref() == Some(sent),
-            }
+            let kept = server.file(path);
+            let bytes = kept.as_ref().map(|k| k.len() as u64);
+            (bytes, kept.as_deref() == Some(sent))
         }
-        Action::List => {
-            let text = std::fs::read_to_string(&target.local_file).unwrap_or_default();
-            Received {
-                bytes: Some(text.len() as u64),
-                right: listed && !text.trim().is_empty(),
-            }
+        Action::List | Action::Session => {
+            let text = std::fs::read_to_string(local).unwrap_or_default();
+            (Some(text.len() as u64), !text.trim().is_empty())
         }
     }
+}
+
+/// How many listings (LIST, NLST, MLSD) the server sent whole over a data connection.
+fn listings_sent(log: &ftpspec_mock::EventLog) -> usize {
+    use ftpspec_mock::{DataEnd, EventKind};
+    use std::collections::HashMap;
+    let mut last_verb: HashMap<u64, String> = HashMap::new();
+    let mut count = 0;
+    for e in &log.events {
+        match &e.kind {
+            EventKind::Command { line } => {
+                let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+                if ["LIST", "NLST", "MLSD", "RETR", "STOR", "APPE"].contains(&verb.as_str()) {
+                    last_verb.insert(e.session, verb);
+                }
+            }
+            EventKind::DataClosed {
+                bytes_sent, end, ..
+            } if *end == DataEnd::Completed && *bytes_sent > 0 => {
+                let verb = last_verb.get(&e.session).map(String::as_str);
+                if matches!(verb, Some("LIST" | "NLST" | "MLSD")) {
+                    count += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    count
 }
 
 /// A listing the client printed: right when the server sent one and every name the server
@@ -329,6 +447,7 @@ fn listed_on_stdout(text: &str, dir: &str, spec: &ServerSpec, listed: bool) -> R
     Received {
         bytes: Some(text.len() as u64),
         right: listed && found,
+        steps: Vec::new(),
     }
 }
 

@@ -8,7 +8,7 @@ use ftpspec_mock::{DataMode, EventLog};
 use ftpspec_netns::{Attempt, AttemptOutcome, TopologySpec};
 use ftpspec_report::{HostSummary, LinkSummary, NetworkSummary, Observations, Role};
 
-use crate::scenario::Network;
+use crate::scenario::{Action, Network};
 
 /// How the client ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,12 +49,50 @@ impl ClientRun {
 
 /// What the client ended up with: the bytes it downloaded or listed, or that the server
 /// kept from its upload.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Received {
     /// How many bytes (`None`: no file at all).
     pub bytes: Option<u64>,
-    /// Whether they are the right ones.
+    /// Whether they are the right ones (for a session: every step's).
     pub right: bool,
+    /// A session's steps, in order (empty for other actions).
+    pub steps: Vec<StepOutcome>,
+}
+
+/// How one step of a session went, judged from the server's records and the local files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepOutcome {
+    /// `download /gen/64K`.
+    pub step: String,
+    /// Its action.
+    pub action: Action,
+    /// The bytes the client downloaded or the server kept (`None`: no file; a listing).
+    pub bytes: Option<u64>,
+    /// For an upload, the bytes sent.
+    pub expected: Option<u64>,
+    /// Whether the right bytes arrived (a listing: the server sent it whole).
+    pub right: bool,
+}
+
+impl StepOutcome {
+    /// One line: `download /gen/64K: 65536 bytes, right`.
+    pub fn line(&self) -> String {
+        let how = match (self.action, self.bytes, self.right) {
+            (Action::List, _, true) => "the server sent the listing whole".to_owned(),
+            (Action::List, _, false) => "no whole listing was sent".to_owned(),
+            (Action::Upload, None, _) => "the server stored nothing".to_owned(),
+            (Action::Upload, Some(n), right) => format!(
+                "the server stored {n} of {} bytes{}",
+                self.expected.unwrap_or(0),
+                if right { ", right" } else { ", wrong" }
+            ),
+            (_, None, _) => "no local file".to_owned(),
+            (_, Some(n), right) => {
+                format!("{n} bytes{}", if right { ", right" } else { ", wrong" })
+            }
+        };
+        format!("{}: {how}", self.step)
+    }
 }
 
 /// Everything a case saw.
@@ -116,6 +154,7 @@ impl Evidence {
             stderr: c.stderr.clone(),
             bytes_ok: Some(self.received.right),
             bytes: self.received.bytes,
+            steps: self.received.steps.iter().map(StepOutcome::line).collect(),
             dialogue: self.log.dialogue(),
             transcript: self.log.transcript(),
             data_connections: data.iter().map(data_line).collect(),

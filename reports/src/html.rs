@@ -295,6 +295,10 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
                     li class=(outcome_class(a.outcome)) { (outcome_sign(a.outcome)) " " (a.host) ": " (a.from) " → " (a.to) " " (outcome_word(a.outcome)) }
                 } }
             }
+            @if !o.steps.is_empty() {
+                h4 { "Session steps" }
+                ol.steps { @for step in &o.steps { li { (clean(step)) } } }
+            }
             h4 { "Control connection" }
             pre.dialogue { @for line in clean(&truncate(&o.dialogue, 128 * 1024)).lines() {
                 @if let Some(rest) = line.strip_prefix("C: ") { span.c { "C: " (rest) } "\n" }

@@ -196,6 +196,9 @@ pub struct Observations {
     pub bytes_ok: Option<bool>,
     /// Bytes the client ended up with (download) or the server kept (upload).
     pub bytes: Option<u64>,
+    /// A session's steps, one line each, with how each went.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
     /// The control dialogue (`C:`/`S:` lines, `==` marks for TLS and CCC).
     pub dialogue: String,
     /// The server's full event log as text.

@@ -44,6 +44,40 @@ pub struct Target {
     pub timeout: Duration,
     /// A directory the client may use.
     pub work_dir: PathBuf,
+    /// A session's steps, each with its local file (empty for other actions).
+    pub steps: Vec<SessionStep>,
+    /// A session's steps as a text file, one a line: `list PATH`, `download PATH
+    /// LOCAL_FILE`, `upload LOCAL_FILE PATH` (`None` for other actions).
+    pub script_file: Option<PathBuf>,
+}
+
+/// One step of a session, with its local file: where a download goes, what an upload
+/// sends, where a listing may be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStep {
+    /// `list`, `download` or `upload`.
+    pub action: Action,
+    /// The server path.
+    pub path: String,
+    /// The local file.
+    pub local_file: PathBuf,
+}
+
+impl SessionStep {
+    /// Its line in the script file.
+    pub fn script_line(&self) -> String {
+        let local = self.local_file.display();
+        match self.action {
+            Action::Download => format!("download {} {local}", self.path),
+            Action::Upload => format!("upload {local} {}", self.path),
+            _ => format!("list {}", self.path),
+        }
+    }
+
+    /// The local file as an argument.
+    pub fn local(&self) -> String {
+        self.local_file.display().to_string()
+    }
 }
 
 impl Target {
@@ -96,8 +130,13 @@ impl Target {
 
     /// `scheme://user:password@host:port/path`; a listing's path ends in `/`.
     pub fn url(&self, scheme: &str) -> String {
-        let mut path = self.path.clone();
-        if self.action == Action::List && !path.ends_with('/') {
+        self.url_of(scheme, self.action, &self.path)
+    }
+
+    /// The URL of `path` for `action` (a session's step).
+    pub fn url_of(&self, scheme: &str, action: Action, path: &str) -> String {
+        let mut path = path.to_owned();
+        if action == Action::List && !path.ends_with('/') {
             path.push('/');
         }
         format!(
@@ -112,6 +151,14 @@ impl Target {
     /// The local file as an argument.
     pub fn local(&self) -> String {
         self.local_file.display().to_string()
+    }
+
+    /// The session's script file as an argument (empty for other actions).
+    pub fn script(&self) -> String {
+        self.script_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
     }
 
     /// The CA file as an argument, when the case uses FTPS.
@@ -222,8 +269,17 @@ pub(crate) fn script_invocation(
         t.user.clone(),
         t.password.clone(),
         s(t.action),
-        t.path.clone(),
-        t.local(),
+        // A session's "path" is `-`, and its "local file" the script of steps.
+        if t.action == Action::Session {
+            s("-")
+        } else {
+            t.path.clone()
+        },
+        if t.action == Action::Session {
+            t.script()
+        } else {
+            t.local()
+        },
         s(t.connect_secs()),
         t.ca_for_ftps().unwrap_or_default(),
         flags.join(","),

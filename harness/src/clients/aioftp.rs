@@ -29,7 +29,7 @@ impl ClientAdapter for Aioftp {
         format!("aioftp {line}")
     }
     fn actions(&self) -> Vec<Action> {
-        Action::ALL.to_vec()
+        Action::SINGLE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv / prefer_epsv: `Client(passive_commands=("pasv",))` / `("epsv",)`.

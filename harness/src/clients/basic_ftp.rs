@@ -33,7 +33,7 @@ impl ClientAdapter for BasicFtp {
         format!("basic-ftp {}", version_line(&["node", "-e", code.as_str()]))
     }
     fn actions(&self) -> Vec<Action> {
-        Action::ALL.to_vec()
+        Action::SINGLE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv / prefer_epsv: `client.prepareTransfer` set to the library's own PASV

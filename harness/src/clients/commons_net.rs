@@ -48,7 +48,7 @@ impl ClientAdapter for CommonsNet {
         format!("commons-net {v}")
     }
     fn actions(&self) -> Vec<Action> {
-        Action::ALL.to_vec()
+        Action::SINGLE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv: setUseEPSVwithIPv4(false) (IPv4 only; IPv6 always uses EPSV).

@@ -22,6 +22,8 @@ impl ClientAdapter for Curl {
         version_line(&["curl", "--version"])
     }
     fn actions(&self) -> Vec<Action> {
+        // A session: several URLs in one invocation (`--next` between them), which reuse
+        // the control connection.
         Action::ALL.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
@@ -33,9 +35,33 @@ impl ClientAdapter for Curl {
 }
 
 fn invocation(t: &Target) -> Invocation {
+    let mut argv = vec![s("curl")];
+    if t.action != Action::Session {
+        argv.extend(options(t));
+        argv.extend(transfer(t, t.action, &t.path, t.local()));
+        return Invocation::new(argv);
+    }
+    // `--next` resets the options, so each step repeats them.
+    for (i, step) in t.steps.iter().enumerate() {
+        if i > 0 {
+            argv.push(s("--next"));
+        }
+        argv.extend(options(t));
+        argv.extend(transfer(t, step.action, &step.path, step.local()));
+    }
+    Invocation::new(argv)
+}
+
+/// One transfer: the local file and the URL.
+fn transfer(t: &Target, action: Action, path: &str, local: String) -> [String; 3] {
+    let flag = if action == Action::Upload { "-T" } else { "-o" };
+    [s(flag), local, t.url_of(t.scheme(), action, path)]
+}
+
+/// The options of every transfer: timeouts, mode, settings, the CA.
+fn options(t: &Target) -> Vec<String> {
     let secs = t.secs();
     let mut argv = vec![
-        s("curl"),
         s("-sS"),
         s("-v"),
         s("--connect-timeout"),
@@ -69,12 +95,7 @@ fn invocation(t: &Target) -> Invocation {
     if let Some(ca) = t.ca_for_ftps() {
         argv.extend([s("--cacert"), ca]);
     }
-    match t.action {
-        Action::Upload => argv.extend([s("-T"), t.local()]),
-        _ => argv.extend([s("-o"), t.local()]),
-    }
-    argv.push(t.url(t.scheme()));
-    Invocation::new(argv)
+    argv
 }
 
 #[cfg(test)]
@@ -99,6 +120,23 @@ mod tests {
         );
         assert!(
             line.ends_with("-o /tmp/x/out.bin ftp://test:test@203.0.113.1:21/gen/64K"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_session_is_one_invocation_with_next_between_steps() {
+        let t = crate::clients::tests::session_target(&[Setting::FtpsExplicit]);
+        let argv = invocation(&t).argv;
+        let line = argv.join(" ");
+        assert_eq!(argv.iter().filter(|a| *a == "--next").count(), 2, "{line}");
+        assert_eq!(argv.iter().filter(|a| *a == "--ssl-reqd").count(), 3, "{line}");
+        assert!(
+            line.contains("-o /tmp/x/step1.txt ftp://test:test@203.0.113.1:21/pub/ --next"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("-T /tmp/x/step3.bin ftp://test:test@203.0.113.1:21/incoming/s3.bin"),
             "{line}"
         );
     }

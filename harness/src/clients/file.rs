@@ -19,6 +19,7 @@ use crate::scenario::{Action, Mode, Setting};
 /// list     = "myclient ls {url}"                # no {local_file}: the listing is its stdout
 /// download = "myclient get {url} -o {local_file}"
 /// upload   = "myclient put {local_file} {url}"
+/// session  = "myclient --batch {script_file} {url}"   # several steps, one connection
 /// [settings]         # appended (or put at {settings}) when a case needs them
 /// active        = "--active"
 /// "active+port_range" = "--active={ip}:{min}-{max}"   # one option for both settings
@@ -33,8 +34,10 @@ use crate::scenario::{Action, Mode, Setting};
 /// host in brackets when IPv6, port and path; a listing's path ends in `/`), `{scheme}`,
 /// `{host}`, `{url_host}`, `{port}`, `{user}`, `{password}`, `{path}`, `{local_file}`,
 /// `{timeout}` and `{connect_timeout}` (seconds), `{min}` `{max}` (the active port range),
-/// `{ip}` (the address to announce: the public one under `external_ip`), `{ca_file}`, and in
-/// actions `{settings}` (where the settings' arguments go; default: at the end).
+/// `{ip}` (the address to announce: the public one under `external_ip`), `{ca_file}`,
+/// `{script_file}` (a session's steps, one a line: `list PATH`, `download PATH LOCAL_FILE`,
+/// `upload LOCAL_FILE PATH`), and in actions `{settings}` (where the settings' arguments go;
+/// default: at the end). In a session, `{url}` and `{path}` name the server's root.
 ///
 /// A missing setting makes the cases that need it `unsupported`. A key joining settings with
 /// `+` covers them together; the largest key that fits what a case needs is used first, and
@@ -63,6 +66,8 @@ pub struct ActionTemplates {
     pub download: Option<Spanned<String>>,
     /// Upload `{local_file}` to `{path}`.
     pub upload: Option<Spanned<String>>,
+    /// Run the steps in `{script_file}` on one control connection.
+    pub session: Option<Spanned<String>>,
 }
 
 /// A setting's value in a client file.
@@ -93,7 +98,7 @@ impl<'de> Deserialize<'de> for SettingValue {
 }
 
 /// The placeholders a template may use.
-const PLACEHOLDERS: [&str; 16] = [
+const PLACEHOLDERS: [&str; 17] = [
     "url",
     "scheme",
     "host",
@@ -109,6 +114,7 @@ const PLACEHOLDERS: [&str; 16] = [
     "ca_file",
     "timeout",
     "connect_timeout",
+    "script_file",
     "settings",
 ];
 
@@ -122,6 +128,7 @@ impl ActionTemplates {
             Action::List => self.list.as_ref(),
             Action::Download => self.download.as_ref(),
             Action::Upload => self.upload.as_ref(),
+            Action::Session => self.session.as_ref(),
         }
     }
 }
@@ -164,7 +171,7 @@ impl ClientFile {
                 origin: origin.to_owned(),
                 line: 0,
                 column: 0,
-                message: "[actions] needs at least one of list, download, upload".into(),
+                message: "[actions] needs at least one of list, download, upload, session".into(),
             });
         }
         for (a, t) in actions {
@@ -285,6 +292,7 @@ fn placeholders(t: &Target) -> BTreeMap<&'static str, String> {
         ("ca_file", ca.unwrap_or_default()),
         ("timeout", t.secs().to_string()),
         ("connect_timeout", t.connect_secs().to_string()),
+        ("script_file", t.script()),
     ]
     .into_iter()
     .collect()
@@ -295,11 +303,16 @@ impl ClientAdapter for ClientFile {
         &self.name
     }
     fn program(&self) -> Option<String> {
-        [Action::Download, Action::List, Action::Upload]
-            .into_iter()
-            .find_map(|a| self.actions.get(a))
-            .and_then(|t| shlex::split(t.get_ref()))
-            .and_then(|v| v.into_iter().next())
+        [
+            Action::Download,
+            Action::List,
+            Action::Upload,
+            Action::Session,
+        ]
+        .into_iter()
+        .find_map(|a| self.actions.get(a))
+        .and_then(|t| shlex::split(t.get_ref()))
+        .and_then(|v| v.into_iter().next())
     }
     fn version(&self) -> String {
         let argv = self
@@ -485,6 +498,24 @@ mod tests {
         assert!(inv.listing_on_stdout);
         t.action = Action::Download;
         assert!(!c.invocation(&t).unwrap().listing_on_stdout);
+    }
+
+    #[test]
+    fn a_session_gets_the_script_file() {
+        let (_d, path) =
+            write("name = \"c\"\n[actions]\nsession = \"c --batch {script_file} {url}\"\n");
+        let c = Client::from_file(&path).unwrap();
+        assert_eq!(c.unsupported(Action::Session, Mode::Passive, &[]), None);
+        assert_eq!(
+            c.unsupported(Action::Download, Mode::Passive, &[]),
+            Some("c cannot download".into())
+        );
+        let mut t = crate::clients::tests::session_target(&[]);
+        t.path = "/".into();
+        assert_eq!(
+            argv(&c, &t),
+            "c --batch /tmp/x/steps.txt ftp://test:test@203.0.113.1:21/"
+        );
     }
 
     #[test]

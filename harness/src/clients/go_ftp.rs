@@ -51,7 +51,7 @@ impl ClientAdapter for GoFtp {
         format!("jlaffaye/ftp {v}")
     }
     fn actions(&self) -> Vec<Action> {
-        Action::ALL.to_vec()
+        Action::SINGLE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv: DialWithDisabledEPSV(true). prefer_epsv: its default (EPSV first on

@@ -22,13 +22,26 @@ impl ClientAdapter for Lftp {
         version_line(&["lftp", "--version"])
     }
     fn actions(&self) -> Vec<Action> {
+        // A session: one command script, so every step uses the same connection.
         Action::ALL.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         Setting::ALL.to_vec()
     }
     fn launch(&self, t: &Target) -> Launch {
-        let script = format!("{}; {}; {}", settings(t).join("; "), open(t), action(t));
+        let steps: Vec<String> = if t.action == Action::Session {
+            let each = t.steps.iter();
+            each.map(|st| command(st.action, &st.path, &st.local()))
+                .collect()
+        } else {
+            vec![command(t.action, &t.path, &t.local())]
+        };
+        let script = format!(
+            "{}; {}; {}",
+            settings(t).join("; "),
+            open(t),
+            steps.join("; ")
+        );
         Launch::Command(Invocation::new(vec![s("lftp"), s("-c"), script]))
     }
 }
@@ -79,11 +92,31 @@ fn open(t: &Target) -> String {
     }
 }
 
-fn action(t: &Target) -> String {
-    let local = t.local();
-    match t.action {
-        Action::Download => format!("get {} -o {local}", t.path),
-        Action::Upload => format!("put {local} -o {}", t.path),
-        Action::List => format!("ls {} > {local}", t.path),
+/// The lftp command of one transfer.
+fn command(action: Action, path: &str, local: &str) -> String {
+    match action {
+        Action::Download => format!("get {path} -o {local}"),
+        Action::Upload => format!("put {local} -o {path}"),
+        Action::List | Action::Session => format!("ls {path} > {local}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_one_script() {
+        let t = crate::clients::tests::session_target(&[]);
+        let Launch::Command(inv) = Lftp.launch(&t) else {
+            panic!("lftp is a command")
+        };
+        let script = &inv.argv[2];
+        assert!(
+            script.ends_with(
+                "ls /pub > /tmp/x/step1.txt; get /gen/64K -o /tmp/x/step2.bin; put /tmp/x/step3.bin -o /incoming/s3.bin"
+            ),
+            "{script}"
+        );
     }
 }

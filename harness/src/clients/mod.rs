@@ -19,7 +19,9 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use adapter::{cache_dir, ClientAdapter, ClientError, InProcess, Invocation, Launch, Target};
+pub use adapter::{
+    cache_dir, ClientAdapter, ClientError, InProcess, Invocation, Launch, SessionStep, Target,
+};
 pub use file::ClientFile;
 
 use crate::scenario::{Action, Mode, Setting};
@@ -190,7 +192,26 @@ pub(crate) mod tests {
             client_public_addr: "198.51.100.1".parse().unwrap(),
             timeout: Duration::from_secs(30),
             work_dir: "/tmp/x".into(),
+            steps: Vec::new(),
+            script_file: None,
         }
+    }
+
+    /// A session: list /pub, download /gen/64K, upload /incoming/s3.bin.
+    pub(crate) fn session_target(settings: &[Setting]) -> Target {
+        let mut t = target(Action::Session, Mode::Passive, settings);
+        let step = |action, path: &str, local: &str| SessionStep {
+            action,
+            path: path.into(),
+            local_file: format!("/tmp/x/{local}").into(),
+        };
+        t.steps = vec![
+            step(Action::List, "/pub", "step1.txt"),
+            step(Action::Download, "/gen/64K", "step2.bin"),
+            step(Action::Upload, "/incoming/s3.bin", "step3.bin"),
+        ];
+        t.script_file = Some("/tmp/x/steps.txt".into());
+        t
     }
 
     #[test]

@@ -25,7 +25,7 @@ impl ClientAdapter for Ncftp {
         format!("NcFTP {v}")
     }
     fn actions(&self) -> Vec<Action> {
-        Action::ALL.to_vec()
+        Action::SINGLE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // It only ever sends PASV and PORT.
@@ -35,7 +35,7 @@ impl ClientAdapter for Ncftp {
         let program = match t.action {
             Action::Download => "ncftpget",
             Action::Upload => "ncftpput",
-            Action::List => "ncftpls",
+            Action::List | Action::Session => "ncftpls",
         };
         let mut argv = vec![
             s(program),
@@ -54,7 +54,7 @@ impl ClientAdapter for Ncftp {
         match t.action {
             Action::Download => argv.extend([s("-V"), s("-C"), host, t.path.clone(), local]),
             Action::Upload => argv.extend([s("-V"), s("-C"), host, local, t.path.clone()]),
-            Action::List => {
+            Action::List | Action::Session => {
                 let url = format!("ftp://{}:{}{}/", t.url_host(), t.port, t.path.trim_end_matches('/'));
                 argv.extend([s("-l"), url]);
             }

@@ -47,7 +47,7 @@ impl ClientAdapter for PerlNetFtp {
         ])
     }
     fn actions(&self) -> Vec<Action> {
-        Action::ALL.to_vec()
+        Action::SINGLE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         use Setting::*;

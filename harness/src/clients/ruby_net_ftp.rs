@@ -34,7 +34,7 @@ impl ClientAdapter for RubyNetFtp {
         ])
     }
     fn actions(&self) -> Vec<Action> {
-        Action::ALL.to_vec()
+        Action::SINGLE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         use Setting::*;

@@ -93,24 +93,42 @@ fn suppaftp_run(t: &Target) -> Result<(), ClientError> {
     }
     ftp.transfer_type(FileType::Binary)
         .map_err(step("TYPE I"))?;
-    match t.action {
-        Action::Download => {
-            let data = ftp
-                .retr_as_buffer(&t.path)
-                .map_err(step("RETR"))?
-                .into_inner();
-            std::fs::write(&t.local_file, data).map_err(|e| e.to_string())?;
+    if t.action == Action::Session {
+        for s in &t.steps {
+            one(&mut ftp, s.action, &s.path, &s.local_file)?;
         }
-        Action::Upload => {
-            let mut file = std::fs::File::open(&t.local_file).map_err(|e| e.to_string())?;
-            ftp.put_file(&t.path, &mut file).map_err(step("STOR"))?;
-        }
-        Action::List => {
-            let lines = ftp.list(Some(&t.path)).map_err(step("LIST"))?;
-            std::fs::write(&t.local_file, lines.join("\n")).map_err(|e| e.to_string())?;
-        }
+    } else {
+        one(&mut ftp, t.action, &t.path, &t.local_file)?;
     }
     ftp.quit().map_err(step("QUIT"))?;
+    Ok(())
+}
+
+/// One transfer on the logged-in connection.
+fn one(
+    ftp: &mut suppaftp::RustlsFtpStream,
+    action: Action,
+    path: &str,
+    local: &std::path::Path,
+) -> Result<(), ClientError> {
+    let step = |what: &'static str| move |e: suppaftp::FtpError| format!("{what} {path}: {e}");
+    match action {
+        Action::Download => {
+            let data = ftp
+                .retr_as_buffer(path)
+                .map_err(step("RETR"))?
+                .into_inner();
+            std::fs::write(local, data).map_err(|e| e.to_string())?;
+        }
+        Action::Upload => {
+            let mut file = std::fs::File::open(local).map_err(|e| e.to_string())?;
+            ftp.put_file(path, &mut file).map_err(step("STOR"))?;
+        }
+        Action::List | Action::Session => {
+            let lines = ftp.list(Some(path)).map_err(step("LIST"))?;
+            std::fs::write(local, lines.join("\n")).map_err(|e| e.to_string())?;
+        }
+    }
     Ok(())
 }
 

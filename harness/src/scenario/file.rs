@@ -136,6 +136,10 @@ pub struct ClientTask {
     pub path: String,
     /// Upload size, e.g. `64K` (default 64K).
     pub size: Option<Size>,
+    /// With `action = "session"`: the steps, in order, on one control connection
+    /// (`"list PATH"`, `"download PATH"`, `"upload PATH"`).
+    #[serde(default)]
+    pub steps: Vec<Step>,
     /// Passive (default) or active.
     #[serde(default)]
     pub mode: Mode,
@@ -165,11 +169,21 @@ pub enum Action {
     Download,
     /// Upload a file.
     Upload,
+    /// Several of the above, in order, on one control connection (the scenario's `steps`).
+    Session,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 3] = [Action::List, Action::Download, Action::Upload];
+    pub const ALL: [Action; 4] = [
+        Action::List,
+        Action::Download,
+        Action::Upload,
+        Action::Session,
+    ];
+
+    /// The actions of one transfer (every action but `session`).
+    pub const SINGLE: [Action; 3] = [Action::List, Action::Download, Action::Upload];
 
     /// Its name in files: `list`, `download`, `upload`.
     pub fn as_str(self) -> &'static str {
@@ -177,6 +191,7 @@ impl Action {
             Action::List => "list",
             Action::Download => "download",
             Action::Upload => "upload",
+            Action::Session => "session",
         }
     }
 
@@ -192,6 +207,7 @@ impl Action {
     pub fn phrase(self) -> &'static str {
         match self {
             Action::List => "list a directory",
+            Action::Session => "make several transfers on one control connection",
             other => other.as_str(),
         }
     }
@@ -200,6 +216,58 @@ impl Action {
 impl std::fmt::Display for Action {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// One step of a `session`: `"list PATH"`, `"download PATH"` or `"upload PATH"` (no spaces in
+/// PATH; an absolute server path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// `list`, `download` or `upload`.
+    pub action: Action,
+    /// The server path.
+    pub path: String,
+}
+
+impl std::str::FromStr for Step {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Step, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let action = match words.first().copied() {
+            Some("list") => Action::List,
+            Some("download") => Action::Download,
+            Some("upload") => Action::Upload,
+            _ => {
+                return Err(format!(
+                    "{text:?} is not a step; a step is \"list PATH\", \"download PATH\" or \"upload PATH\""
+                ))
+            }
+        };
+        match words[1..] {
+            [path] if path.starts_with('/') => Ok(Step {
+                action,
+                path: path.to_owned(),
+            }),
+            _ => Err(format!(
+                "{text:?}: a step names one absolute server path without spaces, like \"{} /gen/64K\"",
+                action.as_str()
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.action, self.path)
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::file::{Scenario, ScenarioFile};
+use super::file::{Action, Scenario, ScenarioFile};
 use crate::error::{from_toml, Error, Result};
 
 /// Parses and checks one scenario file.
@@ -42,6 +42,23 @@ pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
             "path",
             "client.path must be absolute, like /gen/64K".into(),
         ));
+    }
+    let client = &scenario.file.client;
+    match (client.action, client.steps.is_empty()) {
+        (Action::Session, true) => {
+            return Err(bad(
+                "action",
+                "a session needs its steps, like steps = [\"list /\", \"download /gen/64K\"]"
+                    .into(),
+            ))
+        }
+        (Action::Session, false) | (_, true) => {}
+        (other, false) => {
+            return Err(bad(
+                "steps",
+                format!("steps belong to action = \"session\"; this client's action is {other}"),
+            ))
+        }
     }
     Ok(scenario)
 }
@@ -198,6 +215,16 @@ mod tests {
                 "a/b.toml:7:13:",
                 "unknown variant `force_ip`, expected one of",
             ),
+            (
+                "[client]\naction = \"session\"\nsteps = [\"list /\", \"get /gen/1K\"]\n",
+                "a/b.toml:7:9:",
+                "\"get /gen/1K\" is not a step",
+            ),
+            (
+                "[client]\naction = \"session\"\nsteps = [\"download gen/1K\"]\n",
+                "a/b.toml:7:9:",
+                "one absolute server path without spaces",
+            ),
         ];
         for (tail, at, what) in cases {
             let e = parse("a/b", "a/b.toml", &format!("{head}{tail}"))
@@ -205,5 +232,33 @@ mod tests {
                 .to_string();
             assert!(e.starts_with(at) && e.contains(what), "{e}");
         }
+    }
+
+    #[test]
+    fn a_session_has_steps_and_only_a_session_does() {
+        let head = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"direct\"\n";
+        let e = parse(
+            "a/b",
+            "a/b.toml",
+            &format!("{head}[client]\naction = \"session\"\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("a/b.toml:6:1:") && e.contains("needs its steps"),
+            "{e}"
+        );
+        let text = format!("{head}[client]\naction = \"list\"\nsteps = [\"list /\"]\n");
+        let e = parse("a/b", "a/b.toml", &text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("a/b.toml:7:1:") && e.contains("belong to action"),
+            "{e}"
+        );
+        let text = format!(
+            "{head}[client]\naction = \"session\"\nsteps = [\"list /gen\", \"upload /incoming/a\"]\n"
+        );
+        let steps = parse("a/b", "a/b.toml", &text).unwrap().file.client.steps;
+        let shown: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
+        assert_eq!(shown, ["list /gen", "upload /incoming/a"]);
     }
 }

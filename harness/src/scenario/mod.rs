@@ -35,7 +35,7 @@ mod network;
 
 pub use expect::{Expect, Flag, TransferOutcome};
 pub use file::{
-    Action, ClientTask, Mode, PortRange, Scenario, ScenarioFile, Setting, Size, TopologyFile,
+    Action, ClientTask, Mode, PortRange, Scenario, ScenarioFile, Setting, Size, Step, TopologyFile,
 };
 pub use load::{catalogue, load_dir, parse, select};
 pub use network::Network;

@@ -80,6 +80,10 @@ fn transfer(e: &Expect, c: &Ctx) -> Option<String> {
                     "; it connected to {}, the third host named in the 227 reply",
                     a.to
                 )
+            } else if let Some((i, step)) =
+                ev.received.steps.iter().enumerate().find(|(_, s)| !s.right)
+            {
+                format!("; step {} ({})", i + 1, step.line())
             } else if wrong_data {
                 format!("; but the data was wrong ({bytes} bytes)")
             } else {

@@ -101,6 +101,14 @@ fn passed(ctx: &Ctx) -> String {
         Some(n) => text.push_str(&format!(", {n} bytes, not all the data")),
         None => {}
     }
+    let steps = &ev.received.steps;
+    if !steps.is_empty() {
+        let right = steps.iter().filter(|s| s.right).count();
+        text.push_str(&format!(", {right} of {} steps right", steps.len()));
+        let n = ev.log.data_connections().len();
+        text.push_str(&format!(", {n} data connection(s)"));
+        return text;
+    }
     if ctx.scenario.file.client.mode == Mode::Active {
         if let Some(t) = ev.log.active_targets().last() {
             text.push_str(&format!(", data connection to {t}"));
