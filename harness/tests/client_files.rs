@@ -92,3 +92,44 @@ async fn a_listing_on_stdout_must_hold_the_served_names() {
     assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
     assert!(r.reason.contains("the data was wrong"), "{}", r.reason);
 }
+
+/// A session is judged step by step: the script that runs every step passes; the same
+/// script given only the first step (it still exits 0) fails, naming the step it skipped.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_is_judged_step_by_step() {
+    let id = "ftps/tls13-upload-with-data-tickets";
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_scenario(id, &script_file(dir.path())).await.unwrap();
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert_eq!(r.observations.steps.len(), 2, "{:?}", r.observations.steps);
+
+    let first_only = dir.path().join("first-step.txt");
+    let text = std::fs::read_to_string(fixtures().join("pyftp.toml"))
+        .unwrap()
+        .replace("@FIXTURES@", fixtures().to_str().unwrap())
+        .replace(
+            "session {script_file}",
+            &format!("session {}", first_only.display()),
+        );
+    // The upload step as the harness would write it, from a file of the right size.
+    let local = dir.path().join("upload.bin");
+    let mut bytes = vec![0u8; 256 << 10];
+    ftpspec_mock::generated::fill(0, &mut bytes);
+    std::fs::write(&local, &bytes).unwrap();
+    std::fs::write(
+        &first_only,
+        format!("upload {} /incoming/tickets.bin\n", local.display()),
+    )
+    .unwrap();
+    let path = dir.path().join("first-only.toml");
+    std::fs::write(&path, text).unwrap();
+    let r = run_scenario(id, &Client::from_file(&path).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
+    assert!(
+        r.reason.contains("step 2 (download /gen/256K: no local file)"),
+        "{}",
+        r.reason
+    );
+}

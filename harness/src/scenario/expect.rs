@@ -28,6 +28,21 @@ pub struct Expect {
     pub ends_within_secs: Option<u64>,
     /// Data connections used TLS (PROT P).
     pub data_tls: Option<Flag>,
+    /// Every TLS data connection that carried an upload ended with the client's
+    /// close_notify (RFC 4217 §12.6), and so did every other whose end the server saw.
+    pub client_close_notify: Option<Flag>,
+    /// Before its control connection turned TLS, the client sent nothing but AUTH (or
+    /// QUIT): no USER, PASS or transfer in the clear, whatever the greeting said.
+    pub only_auth_before_tls: Option<Flag>,
+    /// The client never sent a command before the server had replied to its previous one
+    /// (as a client does that takes a forged or pipelined reply for the answer).
+    pub no_early_commands: Option<Flag>,
+    /// The client did not die of a signal or panic (a crash, whatever it printed).
+    pub no_crash: Option<Flag>,
+    /// This command line never reached the server as a command: not as a line of its own,
+    /// nor after a bare CR or a NUL inside another line (servers that end lines there
+    /// would run it).
+    pub no_command: Option<String>,
 }
 
 /// `transfer` outcomes.

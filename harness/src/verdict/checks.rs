@@ -63,6 +63,26 @@ pub const CHECKS: &[Check] = &[
         key: "data_tls",
         judge: data_tls,
     },
+    Check {
+        key: "client_close_notify",
+        judge: client_close_notify,
+    },
+    Check {
+        key: "only_auth_before_tls",
+        judge: only_auth_before_tls,
+    },
+    Check {
+        key: "no_early_commands",
+        judge: no_early_commands,
+    },
+    Check {
+        key: "no_crash",
+        judge: no_crash,
+    },
+    Check {
+        key: "no_command",
+        judge: no_command,
+    },
 ];
 
 /// `transfer = "ok"`: succeeded with the right bytes; `"failed"`: reported a failure.
@@ -218,6 +238,130 @@ fn data_tls(e: &Expect, c: &Ctx) -> Option<String> {
     })
 }
 
+/// The client ended its TLS data connections with close_notify.
+fn client_close_notify(e: &Expect, c: &Ctx) -> Option<String> {
+    e.client_close_notify?;
+    let data = c.ev.log.data_connections();
+    let tls: Vec<_> = data.iter().filter(|d| d.tls.is_some()).collect();
+    if let Some(d) = tls.iter().find(|d| d.client_close_notify == Some(false)) {
+        return Some(format!(
+            "expected {} to end each TLS data connection with close_notify; the one from {} ended without it ({} bytes received)",
+            c.client, d.peer, d.bytes_received
+        ));
+    }
+    let uploads = tls.iter().filter(|d| d.bytes_received > 0);
+    let seen = uploads.clone().any(|d| d.client_close_notify == Some(true));
+    (!seen).then(|| {
+        format!(
+            "expected an upload over a TLS data connection ended with close_notify; {} made none ({})",
+            c.client, c.how_ended
+        )
+    })
+}
+
+/// Before TLS on the control connection, only AUTH or QUIT.
+fn only_auth_before_tls(e: &Expect, c: &Ctx) -> Option<String> {
+    e.only_auth_before_tls?;
+    let before = commands_before_control_tls(&c.ev.log);
+    let bad = before.iter().find(|line| {
+        let verb = line.split(' ').next().unwrap_or("");
+        !["AUTH", "QUIT"].contains(&verb.to_ascii_uppercase().as_str())
+    })?;
+    let shown = if bad.to_ascii_uppercase().starts_with("PASS ") {
+        "PASS ****"
+    } else {
+        bad
+    };
+    Some(format!(
+        "expected nothing but AUTH (or QUIT) before TLS; {} sent {shown:?} in the clear",
+        c.client
+    ))
+}
+
+/// Each control connection's commands before its TLS handshake (all of them, for one that
+/// never turned TLS).
+fn commands_before_control_tls(log: &ftpspec_mock::EventLog) -> Vec<&str> {
+    use ftpspec_mock::{Channel, EventKind};
+    let mut secured = std::collections::HashSet::new();
+    let mut before = Vec::new();
+    for e in &log.events {
+        match &e.kind {
+            EventKind::TlsEstablished {
+                channel: Channel::Control,
+                ..
+            } => {
+                secured.insert(e.session);
+            }
+            EventKind::Command { line } if !secured.contains(&e.session) => {
+                before.push(line.as_str())
+            }
+            _ => {}
+        }
+    }
+    before
+}
+
+/// No command before the reply to the previous one.
+fn no_early_commands(e: &Expect, c: &Ctx) -> Option<String> {
+    e.no_early_commands?;
+    let (answering, line) = c.ev.log.early_commands().into_iter().next()?;
+    Some(format!(
+        "expected {} to wait for each reply; it sent {line:?} before the server had answered {answering:?}, so it took another reply for that answer",
+        c.client
+    ))
+}
+
+/// No death by signal, no panic.
+fn no_crash(e: &Expect, c: &Ctx) -> Option<String> {
+    use crate::evidence::ClientEnd;
+    e.no_crash?;
+    match c.ev.client.end {
+        ClientEnd::Exited(None) => Some(format!(
+            "expected {} not to crash; it died of a signal",
+            c.client
+        )),
+        ClientEnd::Panicked => Some(format!("expected {} not to crash; it panicked", c.client)),
+        _ => None,
+    }
+}
+
+/// The injected command never reached the server as one.
+fn no_command(e: &Expect, c: &Ctx) -> Option<String> {
+    let injected = e.no_command.as_deref()?;
+    let commands = c.ev.log.commands();
+    let line = commands
+        .iter()
+        .find(|line| command_parts(line).any(|p| starts_with_command(p, injected)))?;
+    Some(format!(
+        "expected {injected:?} never to reach the server as a command; {} sent {line:?}",
+        c.client
+    ))
+}
+
+/// The parts of a received line that a server ending lines at CR, LF or NUL would take for
+/// commands (a CR followed by NUL is Telnet's way to send a CR inside a line, not an end).
+fn command_parts(line: &str) -> impl Iterator<Item = &str> {
+    let bytes = line.as_bytes();
+    let mut starts = vec![0];
+    for (i, b) in bytes.iter().enumerate() {
+        let end = match b {
+            b'\r' => bytes.get(i + 1) != Some(&0),
+            b'\n' | 0 => true,
+            _ => false,
+        };
+        if end {
+            starts.push(i + 1);
+        }
+    }
+    starts.into_iter().map(move |s| &line[s..])
+}
+
+fn starts_with_command(part: &str, command: &str) -> bool {
+    part.trim_start_matches(['\0', ' '])
+        .get(..command.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(command))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,11 +372,24 @@ mod tests {
             let value = match check.key {
                 "transfer" => "\"ok\"",
                 "ends_within_secs" => "5",
+                "no_command" => "\"DELE /x\"",
                 _ => "true",
             };
             let text = format!("{} = {value}", check.key);
             let e: Expect = toml::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_ne!(e, Expect::default(), "{text}");
         }
+    }
+
+    #[test]
+    fn injected_commands_are_found_after_cr_lf_and_nul_but_not_after_cr_nul() {
+        let found = |line: &str| command_parts(line).any(|p| starts_with_command(p, "DELE /x"));
+        assert!(found("DELE /x"));
+        assert!(found("CWD /a\rDELE /x\r"));
+        assert!(found("CWD /a\0DELE /x"));
+        assert!(found("CWD /a\r\nDELE /x"));
+        assert!(!found("CWD /a\r\0DELE /x\r\0"));
+        assert!(!found("CWD /a DELE /x"));
+        assert!(!found("RETR DELE /x"));
     }
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A small FTP client for ftpspec's client-file tests: Python's ftplib from the command line.
 
-    pyftp.py URL list|download|upload [LOCAL] [--timeout N] [--active] [--tls CAFILE]
+    pyftp.py URL list|download|upload|session [LOCAL] [--timeout N] [--active] [--tls CAFILE]
 
-A listing goes to stdout; a download to LOCAL; an upload reads LOCAL. Exit 0 on success."""
+A listing goes to stdout; a download to LOCAL; an upload reads LOCAL; a session runs the
+steps in the file LOCAL ("list PATH", "download PATH FILE", "upload FILE PATH"). Exit 0 on
+success."""
 import argparse
 import ftplib
 import ssl
@@ -14,7 +16,7 @@ import urllib.parse
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("url")
-    p.add_argument("action", choices=["list", "download", "upload"])
+    p.add_argument("action", choices=["list", "download", "upload", "session"])
     p.add_argument("local", nargs="?")
     p.add_argument("--timeout", type=float, default=10)
     p.add_argument("--active", action="store_true")
@@ -31,15 +33,28 @@ def main():
         ftp.prot_p()
     ftp.set_pasv(not a.active)
     path = urllib.parse.unquote(u.path) or "/"
-    if a.action == "list":
-        ftp.retrlines("LIST " + path.rstrip("/") if path != "/" else "LIST", print)
-    elif a.action == "download":
-        with open(a.local, "wb") as f:
-            ftp.retrbinary("RETR " + path, f.write)
+    if a.action == "session":
+        with open(a.local) as script:
+            steps = [line.split() for line in script if line.strip()]
+    elif a.action == "upload":
+        steps = [["upload", a.local, path]]
     else:
-        with open(a.local, "rb") as f:
-            ftp.storbinary("STOR " + path, f)
+        steps = [[a.action, path, a.local]]
+    for step in steps:
+        run(ftp, step)
     ftp.quit()
+
+
+def run(ftp, step):
+    if step[0] == "list":
+        path = step[1]
+        ftp.retrlines("LIST " + path.rstrip("/") if path != "/" else "LIST", print)
+    elif step[0] == "download":
+        with open(step[2], "wb") as f:
+            ftp.retrbinary("RETR " + step[1], f.write)
+    else:
+        with open(step[1], "rb") as f:
+            ftp.storbinary("STOR " + step[2], f)
 
 
 if __name__ == "__main__":
