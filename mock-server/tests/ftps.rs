@@ -1107,3 +1107,134 @@ async fn close_notify_facts_default() {
         log.dialogue()
     );
 }
+
+/// Records what is written through it: the ClientHello, to send again.
+struct Tap {
+    tcp: TcpStream,
+    written: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl tokio::io::AsyncRead for Tap {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tcp).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Tap {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let n = std::task::ready!(std::pin::Pin::new(&mut this.tcp).poll_write(cx, buf))?;
+        this.written.lock().unwrap().extend_from_slice(&buf[..n]);
+        std::task::Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
+
+/// Whether a TLS 1.3 ServerHello (the first record of `wire`) accepts a PSK: it carries the
+/// pre_shared_key extension (41) only when the server resumes.
+fn server_hello_resumes(wire: &[u8]) -> bool {
+    assert_eq!(wire[0], 22, "a handshake record");
+    let hs = &wire[5..];
+    assert_eq!(hs[0], 2, "a ServerHello");
+    let mut at = 4 + 2 + 32;
+    at += 1 + usize::from(hs[at]); // legacy_session_id
+    at += 2 + 1; // cipher suite, compression
+    let end = at + 2 + usize::from(u16::from_be_bytes([hs[at], hs[at + 1]]));
+    at += 2;
+    while at < end {
+        let kind = u16::from_be_bytes([hs[at], hs[at + 1]]);
+        if kind == 41 {
+            return true;
+        }
+        at += 4 + usize::from(u16::from_be_bytes([hs[at + 2], hs[at + 3]]));
+    }
+    false
+}
+
+/// TLS 1.3: a rustls client never offers a ticket twice, so the test sends the first data
+/// connection's ClientHello again, byte for byte, on the second (its PSK binder stays
+/// valid), and reads whether the ServerHello resumes.
+#[rstest]
+#[case::reusable(false)]
+#[case::single_use(true)]
+#[tokio::test]
+async fn single_use_tls13_tickets_resume_once(#[case] single_use: bool) {
+    let server = server(Ftps::explicit().single_use_tickets(single_use)).await;
+    let opts = Opts {
+        tls13_only: true,
+        ..Opts::default()
+    };
+    let tls = client_config(&server, opts);
+    let mut c = Client::plain(&server, tls.clone()).await;
+    c.auth().await;
+    c.login().await;
+    c.protect().await;
+    let addr = c.pasv().await;
+    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    c.expect("RETR /pub/readme.txt", 150).await;
+    let tap = Tap {
+        tcp,
+        written: written.clone(),
+    };
+    let mut data = tokio_rustls::TlsConnector::from(tls)
+        .connect(name(), tap)
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    data.read_to_end(&mut buf).await.unwrap();
+    assert_eq!(buf, README.as_bytes());
+    drop(data);
+    assert_eq!(c.reply().await.0, 226);
+    let hello = {
+        let w = written.lock().unwrap();
+        let len = usize::from(u16::from_be_bytes([w[3], w[4]]));
+        w[..5 + len].to_vec()
+    };
+    // The same ClientHello, on the next data connection.
+    let addr = c.pasv().await;
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    c.expect("RETR /pub/readme.txt", 150).await;
+    tcp.write_all(&hello).await.unwrap();
+    let mut wire = vec![0u8; 5];
+    tokio::time::timeout(TIMEOUT, tcp.read_exact(&mut wire))
+        .await
+        .unwrap()
+        .unwrap();
+    let len = usize::from(u16::from_be_bytes([wire[3], wire[4]]));
+    wire.resize(5 + len, 0);
+    tcp.read_exact(&mut wire[5..]).await.unwrap();
+    assert_eq!(server_hello_resumes(&wire), !single_use);
+    drop(tcp);
+    let (code, text) = c.reply().await;
+    assert_eq!(code, 522, "the replay cannot finish its handshake: {text}");
+    let log = server.events();
+    assert_eq!(
+        data_tls(&log).iter().map(|t| t.resumed).collect::<Vec<_>>(),
+        [true],
+        "{}",
+        log.transcript()
+    );
+    c.expect("NOOP", 200).await;
+}
