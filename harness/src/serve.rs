@@ -78,6 +78,22 @@ pub struct ServeArgs {
     /// generated CA; --cert-out also writes a client certificate and key beside the CA).
     #[arg(long, requires = "ftps", value_name = "none|optional|required")]
     pub client_cert: Option<ClientAuth>,
+    /// With --ftps: send N TLS 1.3 session tickets on each data connection after its
+    /// handshake (default 0), as vsftpd and ProFTPD do.
+    #[arg(long, requires = "ftps", value_name = "N")]
+    pub data_tickets: Option<u32>,
+    /// With --ftps: each TLS ticket or session resumes one handshake only; a second attempt
+    /// with the same one gets a full handshake (522 under --require-session-reuse).
+    #[arg(long, requires = "ftps")]
+    pub single_use_tickets: bool,
+    /// With --ftps: answer 426 to an upload whose TLS data connection ends without the
+    /// client's close_notify, as vsftpd and FileZilla Server do.
+    #[arg(long, requires = "ftps")]
+    pub require_close_notify: bool,
+    /// With --ftps: never send close_notify on data connections, as the Microsoft FTP service
+    /// does.
+    #[arg(long, requires = "ftps")]
+    pub omit_close_notify: bool,
     /// With --ftps: where to write the CA certificate clients must trust (default: a file in
     /// the temporary directory, printed at start).
     #[arg(long, requires = "ftps", value_name = "FILE")]
@@ -181,6 +197,13 @@ fn builder(args: &ServeArgs) -> anyhow::Result<ftpspec_mock::Builder> {
         if let Some(c) = args.client_cert {
             ftps = ftps.client_auth(c);
         }
+        if let Some(n) = args.data_tickets {
+            ftps = ftps.data_tickets(n);
+        }
+        ftps = ftps
+            .single_use_tickets(args.single_use_tickets)
+            .require_close_notify(args.require_close_notify)
+            .omit_close_notify(args.omit_close_notify);
         if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
             let read = |p: &PathBuf| {
                 std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))

@@ -54,6 +54,9 @@ pub struct TlsInfo {
     pub resumed: bool,
     /// Whether the client presented a certificate.
     pub client_certificate: bool,
+    /// TLS 1.3 NewSessionTickets the server sent right after this handshake (0 for TLS 1.2,
+    /// and 0 on data connections unless [`crate::Ftps::data_tickets`] is set).
+    pub tickets_sent: u32,
 }
 
 /// How a data connection ended.
@@ -165,6 +168,12 @@ pub enum EventKind {
         bytes_received: u64,
         /// How it ended.
         end: DataEnd,
+        /// `None` on plaintext. Under TLS: `Some(true)` if the client's close_notify arrived,
+        /// `Some(false)` if the connection ended (EOF, reset) without it, `None` if the server
+        /// did not read to the end (a download, which the server closes first).
+        client_close_notify: Option<bool>,
+        /// `None` on plaintext. Under TLS: whether the server sent its close_notify.
+        server_close_notify: Option<bool>,
     },
     /// An upload was stored (or refused for the size cap).
     Stored {
@@ -174,6 +183,10 @@ pub enum EventKind {
         size: u64,
         /// False when the cap was reached and the data was not kept.
         kept: bool,
+        /// False when the server judged the upload incomplete: it ended without the client's
+        /// TLS close_notify under [`crate::Ftps::require_close_notify`], on an I/O error, or
+        /// at a scripted fault mid-transfer. What was received is stored all the same.
+        complete: bool,
     },
     /// The control connection closed.
     Disconnected {
@@ -239,6 +252,10 @@ pub struct DataConnection {
     pub end: Option<DataEnd>,
     /// Its TLS handshake, under PROT P (`None`: plaintext).
     pub tls: Option<TlsInfo>,
+    /// See [`EventKind::DataClosed`] (`None` while still open).
+    pub client_close_notify: Option<bool>,
+    /// See [`EventKind::DataClosed`] (`None` while still open).
+    pub server_close_notify: Option<bool>,
 }
 
 impl EventLog {
@@ -286,6 +303,8 @@ impl EventLog {
                     bytes_received: 0,
                     end: None,
                     tls: None,
+                    client_close_notify: None,
+                    server_close_notify: None,
                 }),
                 EventKind::TlsEstablished {
                     channel: Channel::Data,
@@ -306,6 +325,8 @@ impl EventLog {
                     bytes_sent,
                     bytes_received,
                     end,
+                    client_close_notify,
+                    server_close_notify,
                     ..
                 } => {
                     if let Some(c) = out.iter_mut().rev().find(|c| {
@@ -317,6 +338,8 @@ impl EventLog {
                         c.bytes_sent = *bytes_sent;
                         c.bytes_received = *bytes_received;
                         c.end = Some(end.clone());
+                        c.client_close_notify = *client_close_notify;
+                        c.server_close_notify = *server_close_notify;
                     }
                 }
                 _ => {}
@@ -421,7 +444,7 @@ impl EventLog {
                 EventKind::TlsEstablished { channel, tls, .. } => {
                     let _ = writeln!(
                         out,
-                        "== {} TLS: {}, {}",
+                        "== {} TLS: {}, {}{}",
                         match channel {
                             Channel::Control => "control",
                             Channel::Data => "data",
@@ -431,8 +454,25 @@ impl EventLog {
                             "resumed session"
                         } else {
                             "new session"
+                        },
+                        // Control connections always get rustls's tickets; only data
+                        // connections' are news.
+                        match (channel, tls.tickets_sent) {
+                            (Channel::Data, n @ 1..) => format!(", {}", tickets(n)),
+                            _ => String::new(),
                         }
                     );
+                }
+                EventKind::DataClosed {
+                    client_close_notify,
+                    server_close_notify,
+                    ..
+                } => {
+                    if let Some(notes) =
+                        close_notify_notes(*client_close_notify, *server_close_notify, false)
+                    {
+                        let _ = writeln!(out, "== data TLS closed: {notes}");
+                    }
                 }
                 EventKind::TlsFailed { channel, .. } => {
                     let _ = writeln!(out, "== {channel:?} TLS handshake failed");
@@ -466,21 +506,26 @@ impl fmt::Display for Event {
             }
             EventKind::DataOpened { mode, local, peer } => write!(f, "data: {mode:?} connection {peer} <-> {local} open"),
             EventKind::DataFailed { mode, addr, error } => write!(f, "data: {mode:?} connection to/at {addr} failed: {error}"),
-            EventKind::DataClosed { mode, peer, bytes_sent, bytes_received, end, .. } => write!(
+            EventKind::DataClosed { mode, peer, bytes_sent, bytes_received, end, client_close_notify, server_close_notify, .. } => write!(
                 f,
-                "data: {mode:?} connection with {peer} closed ({end:?}), {bytes_sent} bytes sent, {bytes_received} received"
+                "data: {mode:?} connection with {peer} closed ({end:?}), {bytes_sent} bytes sent, {bytes_received} received{}",
+                close_notify_notes(*client_close_notify, *server_close_notify, true).map(|n| format!("; {n}")).unwrap_or_default()
             ),
-            EventKind::Stored { path, size, kept } => {
-                write!(f, "stored {path} ({size} bytes){}", if *kept { "" } else { ", NOT kept: upload cap reached" })
-            }
+            EventKind::Stored { path, size, kept, complete } => write!(
+                f,
+                "stored {path} ({size} bytes){}{}",
+                if *kept { "" } else { ", NOT kept: upload cap reached" },
+                if *complete { "" } else { ", INCOMPLETE" }
+            ),
             EventKind::Disconnected { end } => write!(f, "control connection closed: {end:?}"),
             EventKind::TlsEstablished { channel, peer, tls } => write!(
                 f,
-                "tls: {channel:?} with {peer}: {} {}{}{}",
+                "tls: {channel:?} with {peer}: {} {}{}{}{}",
                 tls.version,
                 tls.cipher,
                 if tls.resumed { ", resumed session" } else { ", new session" },
-                if tls.client_certificate { ", client certificate" } else { "" }
+                if tls.client_certificate { ", client certificate" } else { "" },
+                if tls.tickets_sent > 0 { format!(", {}", tickets(tls.tickets_sent)) } else { String::new() }
             ),
             EventKind::TlsFailed { channel, peer, error } => {
                 write!(f, "tls: {channel:?} handshake with {peer} failed: {error}")
@@ -493,4 +538,29 @@ impl fmt::Display for Event {
             EventKind::Warning { message } => write!(f, "warning: {message}"),
         }
     }
+}
+
+/// "1 ticket sent", "3 tickets sent".
+fn tickets(n: u32) -> String {
+    format!("{n} ticket{} sent", if n == 1 { "" } else { "s" })
+}
+
+/// The close_notify facts of a TLS data connection in words: all of them (`all`, for the
+/// transcript), or only the missing alerts (for the dialogue); `None` on plaintext or when
+/// there is nothing to say.
+fn close_notify_notes(client: Option<bool>, server: Option<bool>, all: bool) -> Option<String> {
+    server?;
+    let mut notes = Vec::new();
+    match client {
+        Some(true) if all => notes.push("client sent close_notify"),
+        Some(false) => notes.push("no close_notify from client"),
+        None if all => notes.push("client close_notify not awaited"),
+        _ => {}
+    }
+    match server {
+        Some(true) if all => notes.push("server sent close_notify"),
+        Some(false) => notes.push("no close_notify from server"),
+        _ => {}
+    }
+    (!notes.is_empty()).then(|| notes.join(", "))
 }

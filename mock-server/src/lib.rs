@@ -26,7 +26,9 @@
 //! - Network knobs: [`Builder::advertise`], [`Builder::pasv_ports`], [`Builder::epsv`],
 //!   [`Builder::active_source`], [`Builder::allow_foreign_data_address`].
 //! - FTPS: [`Builder::ftps`] with [`Ftps`] (explicit or implicit, PROT, CCC, session-reuse
-//!   and client-certificate policies); [`MockServer::tls`] gives the certificates to trust.
+//!   and client-certificate policies, tickets on data connections, single-use tickets, and
+//!   close_notify on data connections required or omitted); [`MockServer::tls`] gives the
+//!   certificates to trust.
 //! - Scripting: [`script`] (Rust builders and the `[[script]]` TOML shape).
 //! - Safety: outside a network namespace created by ftpspec, [`Builder::build`] refuses to
 //!   advertise non-loopback addresses and the server refuses to connect to them (see [`safety`]).

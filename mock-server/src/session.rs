@@ -199,10 +199,10 @@ impl Session {
         let Some(setup) = self.shared.cfg.tls.as_ref() else {
             return Err(ControlEnd::Error("FTPS is not configured".into()));
         };
-        let config = match &self.tls.configs {
-            Some(c) => c.control.clone(),
+        let configs = match &self.tls.configs {
+            Some(c) => c.clone(),
             None => match setup.session_configs() {
-                Ok(c) => self.tls.configs.insert(c).control.clone(),
+                Ok(c) => self.tls.configs.insert(c).clone(),
                 Err(e) => {
                     let error = format!("cannot set up TLS for this connection: {e}");
                     self.log(EventKind::Warning {
@@ -213,7 +213,7 @@ impl Session {
             },
         };
         let timeout = self.shared.cfg.data_timeout;
-        match self.conn.accept_tls(tcp, config, timeout).await {
+        match self.conn.accept_tls(tcp, &configs, timeout).await {
             Ok(tls) => {
                 self.log(EventKind::TlsEstablished {
                     channel: Channel::Control,

@@ -41,6 +41,7 @@ struct Opts {
     no_resumption: bool,
     client_cert: bool,
     tls13_only: bool,
+    tls12_only: bool,
 }
 
 fn client_config(server: &MockServer, opts: Opts) -> Arc<rustls::ClientConfig> {
@@ -53,6 +54,8 @@ fn client_config(server: &MockServer, opts: Opts) -> Arc<rustls::ClientConfig> {
     let builder = rustls::ClientConfig::builder_with_provider(provider);
     let builder = if opts.tls13_only {
         builder.with_protocol_versions(&[&rustls::version::TLS13])
+    } else if opts.tls12_only {
+        builder.with_protocol_versions(&[&rustls::version::TLS12])
     } else {
         builder.with_safe_default_protocol_versions()
     }
@@ -768,4 +771,470 @@ async fn wait_for(server: &MockServer, check: impl Fn(&ftpspec_mock::EventLog) -
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+// ------------------------------------------------- the data channel's TLS knobs (FIELD 33-37)
+
+/// A client session store that counts the TLS 1.3 tickets received.
+#[derive(Debug)]
+struct CountingStore {
+    inner: rustls::client::ClientSessionMemoryCache,
+    tickets: std::sync::atomic::AtomicUsize,
+}
+
+impl CountingStore {
+    fn tickets(&self) -> usize {
+        self.tickets.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl rustls::client::ClientSessionStore for CountingStore {
+    fn set_kx_hint(&self, name: ServerName<'static>, group: rustls::NamedGroup) {
+        self.inner.set_kx_hint(name, group)
+    }
+    fn kx_hint(&self, name: &ServerName<'_>) -> Option<rustls::NamedGroup> {
+        self.inner.kx_hint(name)
+    }
+    fn set_tls12_session(
+        &self,
+        name: ServerName<'static>,
+        value: rustls::client::Tls12ClientSessionValue,
+    ) {
+        self.inner.set_tls12_session(name, value)
+    }
+    fn tls12_session(
+        &self,
+        name: &ServerName<'_>,
+    ) -> Option<rustls::client::Tls12ClientSessionValue> {
+        self.inner.tls12_session(name)
+    }
+    fn remove_tls12_session(&self, name: &ServerName<'static>) {
+        self.inner.remove_tls12_session(name)
+    }
+    fn insert_tls13_ticket(
+        &self,
+        name: ServerName<'static>,
+        value: rustls::client::Tls13ClientSessionValue,
+    ) {
+        self.tickets
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.insert_tls13_ticket(name, value)
+    }
+    fn take_tls13_ticket(
+        &self,
+        name: &ServerName<'static>,
+    ) -> Option<rustls::client::Tls13ClientSessionValue> {
+        self.inner.take_tls13_ticket(name)
+    }
+}
+
+/// A TLS 1.3 client whose session store counts the tickets it receives.
+fn counting_client(server: &MockServer) -> (Arc<rustls::ClientConfig>, Arc<CountingStore>) {
+    let store = Arc::new(CountingStore {
+        inner: rustls::client::ClientSessionMemoryCache::new(8),
+        tickets: Default::default(),
+    });
+    let opts = Opts {
+        tls13_only: true,
+        ..Opts::default()
+    };
+    let mut cfg = (*client_config(server, opts)).clone();
+    cfg.resumption = rustls::client::Resumption::store(store.clone());
+    (Arc::new(cfg), store)
+}
+
+/// The data channel's TLS facts, in order.
+fn data_tls(log: &ftpspec_mock::EventLog) -> Vec<ftpspec_mock::TlsInfo> {
+    log.data_connections()
+        .into_iter()
+        .filter_map(|d| d.tls)
+        .collect()
+}
+
+/// Data tickets reach the client, and it resumes the next data connection from them: with
+/// 2 tickets per data connection every transfer resumes; with none, the control
+/// connection's two are used up and the third transfer gets a full handshake (522).
+#[rstest]
+#[case::two_tickets(2, [226, 226, 226], 2 + 3 * 2)]
+#[case::no_tickets(0, [226, 226, 522], 2)]
+#[tokio::test]
+async fn data_tickets_are_sent_and_resumed_from(
+    #[case] tickets: u32,
+    #[case] codes: [u16; 3],
+    #[case] received: usize,
+) {
+    let server = server(
+        Ftps::explicit()
+            .data_tickets(tickets)
+            .require_session_reuse(true),
+    )
+    .await;
+    let (tls, store) = counting_client(&server);
+    let mut c = Client::plain(&server, tls.clone()).await;
+    c.auth().await;
+    c.login().await;
+    c.protect().await;
+    assert_eq!(
+        store.tickets(),
+        2,
+        "rustls sends 2 tickets on the control connection"
+    );
+    for code in codes {
+        let (read, (got, text)) = c.download("RETR /pub/readme.txt", Some(tls.clone())).await;
+        assert_eq!(got, code, "{text}");
+        if code == 226 {
+            assert_eq!(read.unwrap(), README.as_bytes());
+        }
+    }
+    assert_eq!(store.tickets(), received);
+    let log = server.events();
+    assert_eq!(log.control_tls()[0].1.tickets_sent, 2);
+    let data = data_tls(&log);
+    assert_eq!(data.len(), 3, "{}", log.transcript());
+    assert!(data.iter().all(|t| t.tickets_sent == tickets), "{data:?}");
+    let resumed: Vec<bool> = data.iter().map(|t| t.resumed).collect();
+    assert_eq!(resumed, codes.map(|c| c == 226));
+    if tickets > 0 {
+        assert!(
+            log.transcript().contains("2 tickets sent"),
+            "{}",
+            log.transcript()
+        );
+        assert!(log
+            .dialogue()
+            .contains("== data TLS: TLSv1.3, resumed session, 2 tickets sent"));
+    } else {
+        assert!(
+            !log.dialogue().contains("tickets sent"),
+            "{}",
+            log.dialogue()
+        );
+    }
+}
+
+/// TLS 1.2: rustls offers the same session ID on every data connection. Reusable sessions
+/// resume each time; single-use ones resume once, then the server does a full handshake and
+/// refuses it (522) under require_session_reuse.
+#[rstest]
+#[case::reusable(false, 226)]
+#[case::single_use(true, 522)]
+#[tokio::test]
+async fn single_use_tls12_sessions_resume_once(#[case] single_use: bool, #[case] second: u16) {
+    let server = server(
+        Ftps::explicit()
+            .single_use_tickets(single_use)
+            .require_session_reuse(true),
+    )
+    .await;
+    let opts = Opts {
+        tls12_only: true,
+        ..Opts::default()
+    };
+    let tls = client_config(&server, opts);
+    let mut c = Client::plain(&server, tls.clone()).await;
+    c.auth().await;
+    c.login().await;
+    c.protect().await;
+    let (read, reply) = c.download("RETR /pub/readme.txt", Some(tls.clone())).await;
+    assert_readme(read, reply);
+    let (_, (got, text)) = c.download("RETR /pub/readme.txt", Some(tls.clone())).await;
+    assert_eq!(got, second, "{text}");
+    let log = server.events();
+    let resumed: Vec<bool> = data_tls(&log).iter().map(|t| t.resumed).collect();
+    assert_eq!(resumed, [true, !single_use], "{}", log.transcript());
+    assert!(data_tls(&log).iter().all(|t| t.tickets_sent == 0));
+    c.expect("NOOP", 200).await;
+}
+
+/// An upload over TLS, ended with the client's close_notify or by a bare TCP close. Returns
+/// the final reply and what the client read after its end (the server's close_notify: `Ok`).
+async fn tls_upload(
+    c: &mut Client,
+    tls: Arc<rustls::ClientConfig>,
+    path: &str,
+    content: &[u8],
+    close_notify: bool,
+) -> ((u16, String), Option<std::io::Result<usize>>) {
+    let addr = c.pasv().await;
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    c.expect(&format!("STOR {path}"), 150).await;
+    let mut data = tokio_rustls::TlsConnector::from(tls)
+        .connect(name(), tcp)
+        .await
+        .unwrap();
+    data.write_all(content).await.unwrap();
+    data.flush().await.unwrap();
+    if !close_notify {
+        let (mut tcp, _) = data.into_inner();
+        tcp.shutdown().await.unwrap();
+        drop(tcp);
+        return (c.reply().await, None);
+    }
+    data.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    let end = tokio::time::timeout(TIMEOUT, data.read_to_end(&mut rest))
+        .await
+        .expect("the server closes the data connection");
+    (c.reply().await, Some(end))
+}
+
+fn stored(log: &ftpspec_mock::EventLog) -> Vec<(String, bool)> {
+    log.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            ftpspec_mock::EventKind::Stored { path, complete, .. } => {
+                Some((path.clone(), *complete))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[rstest]
+#[case::required_and_missing(true, false, 426)]
+#[case::required_and_sent(true, true, 226)]
+#[case::lenient_and_missing(false, false, 226)]
+#[tokio::test]
+async fn require_close_notify_refuses_uploads_without_it(
+    #[case] required: bool,
+    #[case] close_notify: bool,
+    #[case] code: u16,
+) {
+    let server = server(Ftps::explicit().require_close_notify(required)).await;
+    let tls = client_config(&server, Opts::default());
+    let mut c = Client::plain(&server, tls.clone()).await;
+    c.auth().await;
+    c.login().await;
+    c.protect().await;
+    let mut content = vec![0u8; 100_000];
+    generated::fill(0, &mut content);
+    let ((got, text), end) =
+        tls_upload(&mut c, tls, "/incoming/up.bin", &content, close_notify).await;
+    assert_eq!(got, code, "{text}");
+    if code == 426 {
+        assert!(text.contains("without TLS close_notify"), "{text}");
+    }
+    if let Some(end) = end {
+        end.expect("the server's close_notify after the client's");
+    }
+    // Kept as received either way.
+    assert_eq!(server.file("/incoming/up.bin").unwrap(), content);
+    let log = server.events();
+    assert_eq!(
+        stored(&log),
+        [("/incoming/up.bin".to_owned(), code == 226)],
+        "{}",
+        log.transcript()
+    );
+    let data = &log.data_connections()[0];
+    assert_eq!(data.client_close_notify, Some(close_notify));
+    assert_eq!(data.server_close_notify, Some(true));
+    assert_eq!(
+        log.dialogue()
+            .contains("== data TLS closed: no close_notify from client"),
+        !close_notify,
+        "{}",
+        log.dialogue()
+    );
+    if code == 426 {
+        assert!(
+            log.transcript().contains("INCOMPLETE"),
+            "{}",
+            log.transcript()
+        );
+    }
+    c.expect("NOOP", 200).await;
+}
+
+/// Without the server's close_notify (as IIS): a download ends in a bare EOF, which rustls
+/// reports as UnexpectedEof; after an upload the client's close_notify is not answered.
+#[tokio::test]
+async fn omit_close_notify_closes_data_connections_without_the_alert() {
+    let server = server(Ftps::explicit().omit_close_notify(true)).await;
+    let tls = client_config(&server, Opts::default());
+    let mut c = Client::plain(&server, tls.clone()).await;
+    c.auth().await;
+    c.login().await;
+    c.protect().await;
+    let (read, (code, text)) = c.download("RETR /pub/readme.txt", Some(tls.clone())).await;
+    assert_eq!(code, 226, "{text}");
+    let e = read.expect_err("EOF without close_notify");
+    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
+    let ((code, text), end) = tls_upload(&mut c, tls, "/incoming/up.txt", b"up\n", true).await;
+    assert_eq!(code, 226, "{text}");
+    let e = end.unwrap().expect_err("EOF without close_notify");
+    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
+    let log = server.events();
+    let data = log.data_connections();
+    let notify: Vec<_> = data
+        .iter()
+        .map(|d| (d.client_close_notify, d.server_close_notify))
+        .collect();
+    assert_eq!(
+        notify,
+        [(None, Some(false)), (Some(true), Some(false))],
+        "{}",
+        log.transcript()
+    );
+    assert_eq!(stored(&log), [("/incoming/up.txt".to_owned(), true)]);
+    assert!(log.transcript().contains("no close_notify from server"));
+}
+
+/// By default the server sends close_notify, and plaintext connections have no such facts.
+#[tokio::test]
+async fn close_notify_facts_default() {
+    let server = server(Ftps::explicit()).await;
+    let tls = client_config(&server, Opts::default());
+    let mut c = Client::plain(&server, tls.clone()).await;
+    c.auth().await;
+    c.login().await;
+    c.protect().await;
+    let (read, reply) = c.download("RETR /pub/readme.txt", Some(tls)).await;
+    assert_readme(read, reply);
+    c.expect("PROT C", 200).await;
+    let (read, reply) = c.download("RETR /pub/readme.txt", None).await;
+    assert_readme(read, reply);
+    let log = server.events();
+    let notify: Vec<_> = log
+        .data_connections()
+        .iter()
+        .map(|d| (d.client_close_notify, d.server_close_notify))
+        .collect();
+    assert_eq!(notify, [(None, Some(true)), (None, None)]);
+    assert!(
+        !log.dialogue().contains("data TLS closed"),
+        "{}",
+        log.dialogue()
+    );
+}
+
+/// Records what is written through it: the ClientHello, to send again.
+struct Tap {
+    tcp: TcpStream,
+    written: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl tokio::io::AsyncRead for Tap {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tcp).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Tap {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let n = std::task::ready!(std::pin::Pin::new(&mut this.tcp).poll_write(cx, buf))?;
+        this.written.lock().unwrap().extend_from_slice(&buf[..n]);
+        std::task::Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
+
+/// Whether a TLS 1.3 ServerHello (the first record of `wire`) accepts a PSK: it carries the
+/// pre_shared_key extension (41) only when the server resumes.
+fn server_hello_resumes(wire: &[u8]) -> bool {
+    assert_eq!(wire[0], 22, "a handshake record");
+    let hs = &wire[5..];
+    assert_eq!(hs[0], 2, "a ServerHello");
+    let mut at = 4 + 2 + 32;
+    at += 1 + usize::from(hs[at]); // legacy_session_id
+    at += 2 + 1; // cipher suite, compression
+    let end = at + 2 + usize::from(u16::from_be_bytes([hs[at], hs[at + 1]]));
+    at += 2;
+    while at < end {
+        let kind = u16::from_be_bytes([hs[at], hs[at + 1]]);
+        if kind == 41 {
+            return true;
+        }
+        at += 4 + usize::from(u16::from_be_bytes([hs[at + 2], hs[at + 3]]));
+    }
+    false
+}
+
+/// TLS 1.3: a rustls client never offers a ticket twice, so the test sends the first data
+/// connection's ClientHello again, byte for byte, on the second (its PSK binder stays
+/// valid), and reads whether the ServerHello resumes.
+#[rstest]
+#[case::reusable(false)]
+#[case::single_use(true)]
+#[tokio::test]
+async fn single_use_tls13_tickets_resume_once(#[case] single_use: bool) {
+    let server = server(Ftps::explicit().single_use_tickets(single_use)).await;
+    let opts = Opts {
+        tls13_only: true,
+        ..Opts::default()
+    };
+    let tls = client_config(&server, opts);
+    let mut c = Client::plain(&server, tls.clone()).await;
+    c.auth().await;
+    c.login().await;
+    c.protect().await;
+    let addr = c.pasv().await;
+    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    c.expect("RETR /pub/readme.txt", 150).await;
+    let tap = Tap {
+        tcp,
+        written: written.clone(),
+    };
+    let mut data = tokio_rustls::TlsConnector::from(tls)
+        .connect(name(), tap)
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    data.read_to_end(&mut buf).await.unwrap();
+    assert_eq!(buf, README.as_bytes());
+    drop(data);
+    assert_eq!(c.reply().await.0, 226);
+    let hello = {
+        let w = written.lock().unwrap();
+        let len = usize::from(u16::from_be_bytes([w[3], w[4]]));
+        w[..5 + len].to_vec()
+    };
+    // The same ClientHello, on the next data connection.
+    let addr = c.pasv().await;
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    c.expect("RETR /pub/readme.txt", 150).await;
+    tcp.write_all(&hello).await.unwrap();
+    let mut wire = vec![0u8; 5];
+    tokio::time::timeout(TIMEOUT, tcp.read_exact(&mut wire))
+        .await
+        .unwrap()
+        .unwrap();
+    let len = usize::from(u16::from_be_bytes([wire[3], wire[4]]));
+    wire.resize(5 + len, 0);
+    tcp.read_exact(&mut wire[5..]).await.unwrap();
+    assert_eq!(server_hello_resumes(&wire), !single_use);
+    drop(tcp);
+    let (code, text) = c.reply().await;
+    assert_eq!(code, 522, "the replay cannot finish its handshake: {text}");
+    let log = server.events();
+    assert_eq!(
+        data_tls(&log).iter().map(|t| t.resumed).collect::<Vec<_>>(),
+        [true],
+        "{}",
+        log.transcript()
+    );
+    c.expect("NOOP", 200).await;
 }

@@ -394,7 +394,7 @@ async fn upload_limit_refuses_to_keep_but_drains() {
     assert!(server.file("/big").is_none());
     assert_eq!(server.file("/small").unwrap().len(), 600);
     assert!(server.events().events.iter().any(
-        |e| matches!(&e.kind, EventKind::Stored { path, kept: false, size: 600 } if path == "/big")
+        |e| matches!(&e.kind, EventKind::Stored { path, kept: false, size: 600, .. } if path == "/big")
     ));
 }
 

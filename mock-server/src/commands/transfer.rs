@@ -44,6 +44,9 @@ impl Session {
             (Some(configs), Some(setup)) if self.tls.protect_data => Some(DataTls {
                 config: configs.data.clone(),
                 require_reuse: setup.settings.require_session_reuse,
+                tickets: configs.tickets.clone(),
+                require_close_notify: setup.settings.require_close_notify,
+                omit_close_notify: setup.settings.omit_close_notify,
             }),
             _ => None,
         };

@@ -429,12 +429,22 @@ mod tests {
             versions = ["1.2"]
             client_cert = "optional"
             names = ["ftp.test", "203.0.113.10"]
+            data_tickets = 3
+            single_use_tickets = true
+            require_close_notify = true
+            omit_close_notify = true
             "#,
         )
         .unwrap();
         let cfg = MockServer::builder().spec(&spec).build().unwrap();
         let tls = cfg.tls.expect("FTPS configured");
         let f = &tls.settings;
+        assert_eq!(f.data_tickets, 3);
+        assert!(f.single_use_tickets && f.require_close_notify && f.omit_close_notify);
+        let defaults = toml::from_str::<ServerSpec>("[tls]").unwrap().tls.unwrap();
+        let d = defaults.to_ftps().unwrap();
+        assert_eq!(d.data_tickets, 0);
+        assert!(!d.single_use_tickets && !d.require_close_notify && !d.omit_close_notify);
         assert_eq!(f.mode, crate::FtpsMode::Implicit);
         assert!(f.require_control && !f.require_data && f.require_session_reuse && !f.allow_ccc);
         assert_eq!(f.versions, [crate::TlsVersion::Tls12]);
@@ -448,6 +458,17 @@ mod tests {
             e.contains("unknown field `require_dat`") && e.contains("line 2"),
             "{e}"
         );
+        for (text, field) in [
+            ("[tls]\ndata_ticket = 2", "data_ticket"),
+            ("[tls]\nsingle_use_ticket = true", "single_use_ticket"),
+        ] {
+            let e = toml::from_str::<ServerSpec>(text).unwrap_err().to_string();
+            assert!(e.contains(&format!("unknown field `{field}`")), "{e}");
+        }
+        let e = toml::from_str::<ServerSpec>("[tls]\ndata_tickets = -1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
         for (text, msg) in [
             ("[tls]\ncert_file = \"a.pem\"", "go together"),
             (

@@ -16,7 +16,7 @@ use crate::control::codec::{Line, LineReader};
 use crate::control::reply::Reply;
 use crate::events::{ControlEnd, EventKind, TlsInfo};
 use crate::state::Shared;
-use crate::tls::{is_tls_record_start, RecordReader};
+use crate::tls::{is_tls_record_start, RecordReader, SessionConfigs};
 
 /// The control connection under TLS: records are read one at a time so CCC can hand the
 /// socket back exactly at the end of the client's close_notify.
@@ -152,13 +152,14 @@ impl ControlConn {
     pub(crate) async fn accept_tls(
         &mut self,
         tcp: TcpStream,
-        config: Arc<rustls::ServerConfig>,
+        configs: &SessionConfigs,
         timeout: Duration,
     ) -> Result<TlsInfo, String> {
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let acceptor = tokio_rustls::TlsAcceptor::from(configs.control.clone());
+        let issued = configs.tickets.now();
         match tokio::time::timeout(timeout, acceptor.accept(RecordReader::new(tcp))).await {
             Ok(Ok(stream)) => {
-                let info = crate::tls::describe(stream.get_ref().1);
+                let info = crate::tls::describe(stream.get_ref().1, configs.tickets.now() - issued);
                 self.put_stream(Either::Right(Box::new(stream)), BytesMut::new())
                     .await;
                 Ok(info)

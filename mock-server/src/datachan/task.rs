@@ -21,6 +21,7 @@ use crate::events::{Channel, DataEnd, DataMode, EventKind};
 use crate::generated;
 use crate::script::{Accept, FaultAction, FaultPoint, TransferScript};
 use crate::state::Shared;
+use crate::tls::TicketCount;
 use crate::vfs::Source;
 
 const CHUNK: usize = 256 * 1024;
@@ -35,6 +36,12 @@ pub(crate) struct DataTls {
     pub(crate) config: Arc<rustls::ServerConfig>,
     /// Refuse (522) a handshake that did not resume the control connection's session.
     pub(crate) require_reuse: bool,
+    /// The control connection's ticket count, for [`crate::TlsInfo::tickets_sent`].
+    pub(crate) tickets: TicketCount,
+    /// Answer 426 to an upload that ends without the client's close_notify.
+    pub(crate) require_close_notify: bool,
+    /// Close without sending close_notify.
+    pub(crate) omit_close_notify: bool,
 }
 
 /// How a transfer task ended, for the session loop.
@@ -105,8 +112,11 @@ struct DataRecord {
     end: Option<DataEnd>,
     /// Why the session cancelled the task, if it did.
     cancel: CancelReason,
-    /// A TLS upload ended without the client's close_notify.
-    no_close_notify: bool,
+    /// Under TLS: whether the client's close_notify arrived (`Some(false)`: the connection
+    /// ended without it; `None`: not read to the end). `None` on plaintext.
+    client_close_notify: Option<bool>,
+    /// Under TLS: whether the server sent its close_notify. `None` on plaintext.
+    server_close_notify: Option<bool>,
 }
 
 impl Drop for DataRecord {
@@ -125,6 +135,8 @@ impl Drop for DataRecord {
                 bytes_sent: self.sent,
                 bytes_received: self.received,
                 end,
+                client_close_notify: self.client_close_notify,
+                server_close_notify: self.server_close_notify,
             },
         );
     }
@@ -227,16 +239,16 @@ impl Task {
         let moved = self
             .move_data(&mut stream, limit, &mut rec, &mut kept)
             .await;
-        match (moved, fault) {
+        let complete = match (moved, fault) {
             (Ok(true), Some((_, action))) => {
-                self.store(&mut kept, &rec);
+                self.store(&mut kept, &rec, false);
                 return self.fault(action, stream, rec, "mid-transfer").await;
             }
             (Ok(_), _) => self.complete(stream, rec, &mut kept).await,
             (Err(e), _) => {
                 drop(stream);
                 rec.end = Some(DataEnd::Error(e.to_string()));
-                self.store(&mut kept, &rec);
+                self.store(&mut kept, &rec, false);
                 drop(rec);
                 self.final_reply(Reply::new(
                     ReplyCode::ConnectionClosedTransferAborted,
@@ -245,7 +257,7 @@ impl Task {
                 .await;
                 return TransferEnd::Done;
             }
-        }
+        };
         match fault {
             Some((FaultPoint::Before226, FaultAction::CloseControl)) => {
                 return TransferEnd::CloseControl
@@ -254,7 +266,7 @@ impl Task {
             // CloseData at this point: the data connection is already closed; carry on.
             _ => {}
         }
-        self.finish(kept.is_none()).await;
+        self.finish(kept.is_none(), complete).await;
         TransferEnd::Done
     }
 
@@ -274,7 +286,8 @@ impl Task {
             received: 0,
             end: None,
             cancel: self.cancel.clone(),
-            no_close_notify: false,
+            client_close_notify: None,
+            server_close_notify: self.tls.as_ref().map(|_| false),
         }
     }
 
@@ -319,29 +332,64 @@ impl Task {
         }
     }
 
-    /// Closes a data connection whose data all moved, and stores an upload.
-    async fn complete(&self, mut stream: DataIo, mut rec: DataRecord, kept: &mut Option<Vec<u8>>) {
-        // Under TLS this sends close_notify first.
-        let _ = stream.shutdown().await;
+    /// Closes a data connection whose data all moved, and stores an upload. False when the
+    /// upload is judged incomplete: it ended without the client's close_notify and the
+    /// policy requires one.
+    async fn complete(
+        &self,
+        mut stream: DataIo,
+        mut rec: DataRecord,
+        kept: &mut Option<Vec<u8>>,
+    ) -> bool {
+        let omit = self.tls.as_ref().is_some_and(|t| t.omit_close_notify);
+        match &mut stream {
+            Either::Left(tcp) => {
+                let _ = tcp.shutdown().await;
+            }
+            Either::Right(tls) => {
+                if !omit {
+                    tls.get_mut().1.send_close_notify();
+                }
+                // Writes what rustls holds: the last data, and the alert unless omitted.
+                let flushed = tls.flush().await.is_ok();
+                rec.server_close_notify = Some(flushed && !omit);
+                let _ = tls.get_mut().0.shutdown().await;
+            }
+        }
         drop(stream);
         rec.end = Some(DataEnd::Completed);
-        if rec.no_close_notify {
+        let upload = matches!(self.job, Job::Receive { .. });
+        let required = self.tls.as_ref().is_some_and(|t| t.require_close_notify);
+        let complete = !(upload && required && rec.client_close_notify == Some(false));
+        if upload && rec.client_close_notify == Some(false) {
+            let message = if required {
+                "the client closed the TLS data connection without close_notify; the upload is refused as incomplete (426), as vsftpd and FileZilla Server do"
+            } else {
+                "the client closed the TLS data connection without close_notify (RFC 4217 §12.6: a truncated upload cannot be told from a complete one)"
+            };
             self.shared.log(
                 self.session,
                 EventKind::Warning {
-                    message: "the client closed the TLS data connection without close_notify (RFC 4217 §12.6: a truncated upload cannot be told from a complete one)".into(),
+                    message: message.into(),
                 },
             );
         }
-        self.store(kept, &rec);
+        self.store(kept, &rec, complete);
         drop(rec);
+        complete
     }
 
-    /// The final reply of a transfer that completed: 226, or 552 for an upload over the
-    /// limit (`not_kept`).
-    async fn finish(&self, not_kept: bool) {
-        let over_limit = matches!(self.job, Job::Receive { .. }) && not_kept;
-        if over_limit {
+    /// The final reply of a transfer whose data all moved: 226; 426 for an upload judged
+    /// incomplete (`complete` false); 552 for an upload over the limit (`not_kept`).
+    async fn finish(&self, not_kept: bool, complete: bool) {
+        let upload = matches!(self.job, Job::Receive { .. });
+        if !complete {
+            self.final_reply(Reply::new(
+                ReplyCode::ConnectionClosedTransferAborted,
+                "Connection closed; transfer aborted: the data connection ended without TLS close_notify, so the upload may be truncated.",
+            ))
+            .await;
+        } else if upload && not_kept {
             let text = format!(
                 "Upload exceeds the server's upload limit ({} bytes in all); data received but not kept.",
                 self.shared.cfg.upload_limit
@@ -367,9 +415,10 @@ impl Task {
     ) -> Result<DataIo, Reply> {
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
         let timeout = self.shared.cfg.data_timeout;
+        let issued = tls.tickets.now();
         let error = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
             Ok(Ok(stream)) => {
-                let info = crate::tls::describe(stream.get_ref().1);
+                let info = crate::tls::describe(stream.get_ref().1, tls.tickets.now() - issued);
                 let resumed = info.resumed;
                 self.shared.log(
                     self.session,
@@ -415,9 +464,10 @@ impl Task {
         ))
     }
 
-    /// Stores an upload (complete or partial) and logs it. The data moves into the file tree
-    /// (`kept` is left empty but `Some`, so "not kept" stays visible as `None`).
-    fn store(&self, kept: &mut Option<Vec<u8>>, rec: &DataRecord) {
+    /// Stores an upload (complete or partial, as `complete` says) and logs it. The data moves
+    /// into the file tree (`kept` is left empty but `Some`, so "not kept" stays visible as
+    /// `None`).
+    fn store(&self, kept: &mut Option<Vec<u8>>, rec: &DataRecord, complete: bool) {
         let Job::Receive { path, base, .. } = &self.job else {
             return;
         };
@@ -447,6 +497,7 @@ impl Task {
                 path: path.clone(),
                 size,
                 kept: was_kept,
+                complete,
             },
         );
     }
@@ -557,17 +608,27 @@ async fn receive(
             Some(l) => ((l - rec.received) as usize).min(buf.len()),
             None => buf.len(),
         };
+        let tls = matches!(stream, Either::Right(_));
         let n = match stream.read(&mut buf[..want]).await {
             // rustls reports a TLS peer that closed without close_notify this way; the data
             // is complete as far as TCP goes, so keep it and record the missing alert.
-            Err(e)
-                if e.kind() == io::ErrorKind::UnexpectedEof
-                    && matches!(stream, Either::Right(_)) =>
-            {
-                rec.no_close_notify = true;
+            Err(e) if tls && e.kind() == io::ErrorKind::UnexpectedEof => {
+                rec.client_close_notify = Some(false);
                 0
             }
-            other => other?,
+            // A reset or a TLS error: the connection ended without the alert.
+            Err(e) => {
+                if tls {
+                    rec.client_close_notify = Some(false);
+                }
+                return Err(e);
+            }
+            // Under TLS a clean end is the client's close_notify.
+            Ok(0) if tls => {
+                rec.client_close_notify = Some(true);
+                0
+            }
+            Ok(n) => n,
         };
         if n == 0 {
             if let (Some(data), true) = (kept.as_mut(), pending_cr) {

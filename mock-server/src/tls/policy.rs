@@ -98,6 +98,10 @@ pub struct Ftps {
     pub(crate) client_auth: ClientAuth,
     pub(crate) names: Vec<String>,
     pub(crate) identity: Option<(String, String)>,
+    pub(crate) data_tickets: u32,
+    pub(crate) single_use_tickets: bool,
+    pub(crate) require_close_notify: bool,
+    pub(crate) omit_close_notify: bool,
 }
 
 impl Ftps {
@@ -113,6 +117,10 @@ impl Ftps {
             client_auth: ClientAuth::None,
             names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             identity: None,
+            data_tickets: 0,
+            single_use_tickets: false,
+            require_close_notify: false,
+            omit_close_notify: false,
         }
     }
 
@@ -178,6 +186,53 @@ impl Ftps {
     /// Uses this certificate chain and private key (PEM text) instead of generating one.
     pub fn identity_pem(mut self, cert_chain: &str, private_key: &str) -> Self {
         self.identity = Some((cert_chain.to_owned(), private_key.to_owned()));
+        self
+    }
+
+    /// TLS 1.3 NewSessionTickets sent on each data connection after its handshake (default
+    /// 0). vsftpd and ProFTPD send them; a client that only writes (an upload) leaves them
+    /// unread, and its close can then become a reset that cuts the upload short (curl with
+    /// OpenSSL: curl/curl#6149). A client may also resume the next data connection from one.
+    ///
+    /// ```
+    /// use ftpspec_mock::{Ftps, MockServer};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let server = MockServer::builder()
+    ///     .ftps(Ftps::explicit().data_tickets(2).single_use_tickets(true))
+    ///     .start()
+    ///     .await
+    ///     .unwrap();
+    /// # }
+    /// ```
+    pub fn data_tickets(mut self, n: u32) -> Self {
+        self.data_tickets = n;
+        self
+    }
+
+    /// Each TLS session or ticket resumes at most one handshake (default false: tickets are
+    /// reusable, as with OpenSSL's stateless tickets). A second handshake offering the same
+    /// ticket or TLS 1.2 session ID gets a full handshake, so under
+    /// [`Ftps::require_session_reuse`] it is refused with 522, as FileZilla Server 1.x does
+    /// to Java clients (FIELD 33). Tickets and sessions stay per control connection.
+    pub fn single_use_tickets(mut self, on: bool) -> Self {
+        self.single_use_tickets = on;
+        self
+    }
+
+    /// Answers 426 to an upload (STOR, APPE) whose TLS data connection ended without the
+    /// client's close_notify, as vsftpd ("DATA connection terminated without SSL shutdown")
+    /// and FileZilla Server do (default false: 226 and a warning in the log). What arrived is
+    /// kept, and the `Stored` event says `complete: false`.
+    pub fn require_close_notify(mut self, on: bool) -> Self {
+        self.require_close_notify = on;
+        self
+    }
+
+    /// Never sends close_notify on data connections, as the Microsoft FTP service does: after
+    /// a download the server closes TCP without the alert, and after an upload it closes
+    /// without answering the client's (default false).
+    pub fn omit_close_notify(mut self, on: bool) -> Self {
+        self.omit_close_notify = on;
         self
     }
 

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ServerSessionMemoryCache, WebPkiClientVerifier};
+use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 
 use crate::error::Error;
 use crate::events::TlsInfo;
+use crate::tls::sessions::{SessionCache, TicketCount, Ticketer};
 use crate::tls::{ClientAuth, Ftps, TlsVersion};
 
 /// The certificates a running FTPS server uses, for tests and clients to trust or present.
@@ -160,20 +161,26 @@ impl TlsSetup {
     /// The configurations for one control connection and its data connections: the same
     /// certificates, but a session cache and a TLS 1.3 ticket key of their own, so a resumed
     /// data-connection handshake can only have resumed a session made on this control
-    /// connection. Tickets are stateless and reusable, as with OpenSSL-based servers such as
-    /// vsftpd: a client may resume from the same ticket on every data connection.
+    /// connection. By default tickets are stateless and reusable, as with OpenSSL-based
+    /// servers such as vsftpd: a client may resume from the same ticket on every data
+    /// connection. Under [`Ftps::single_use_tickets`] the ticket key is off and tickets live
+    /// in the session cache, which forgets each one (and each TLS 1.2 session ID) once used.
     pub(crate) fn session_configs(&self) -> Result<SessionConfigs, rustls::Error> {
+        let single_use = self.settings.single_use_tickets;
+        let tickets = TicketCount::default();
         let mut control = (*self.base).clone();
-        control.session_storage = ServerSessionMemoryCache::new(64);
-        control.ticketer = rustls::crypto::ring::Ticketer::new()?;
-        // Data connections resume from the same cache and key, but send no tickets of their
-        // own: a client that only writes (an upload) would leave them unread and its close
-        // would become a reset that can cut the upload short (seen with curl and TLS 1.3).
+        control.session_storage = SessionCache::new(64, single_use, tickets.clone());
+        control.ticketer = Ticketer::new(!single_use, tickets.clone())?;
+        // Data connections resume from the same cache and key. By default they send no
+        // tickets of their own: a client that only writes (an upload) would leave them
+        // unread and its close would become a reset that can cut the upload short (seen
+        // with curl and TLS 1.3). `data_tickets` sends them anyway, to reproduce that.
         let mut data = control.clone();
-        data.send_tls13_tickets = 0;
+        data.send_tls13_tickets = self.settings.data_tickets as usize;
         Ok(SessionConfigs {
             control: Arc::new(control),
             data: Arc::new(data),
+            tickets,
         })
     }
 }
@@ -183,6 +190,8 @@ impl TlsSetup {
 pub(crate) struct SessionConfigs {
     pub(crate) control: Arc<ServerConfig>,
     pub(crate) data: Arc<ServerConfig>,
+    /// Tickets issued by either configuration so far, for [`TlsInfo::tickets_sent`].
+    pub(crate) tickets: TicketCount,
 }
 
 /// A certificate chain and key for `names`, signed by a fresh test CA: what
@@ -264,11 +273,17 @@ fn leaf(
     Ok((params.signed_by(&key, issuer)?, key))
 }
 
-/// Facts about one completed TLS handshake, for the event log.
-pub(crate) fn describe(conn: &rustls::ServerConnection) -> TlsInfo {
+/// Facts about one completed TLS handshake, for the event log. `issued` is what the
+/// connection's [`TicketCount`] grew by during the handshake: tickets under TLS 1.3 (under
+/// TLS 1.2 it counts session IDs and RFC 5077 tickets, which are not NewSessionTickets).
+pub(crate) fn describe(conn: &rustls::ServerConnection, issued: u32) -> TlsInfo {
+    let mut tickets_sent = 0;
     let version = match conn.protocol_version() {
         Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_owned(),
+        Some(rustls::ProtocolVersion::TLSv1_3) => {
+            tickets_sent = issued;
+            "TLSv1.3".to_owned()
+        }
         Some(other) => format!("{other:?}"),
         None => "unknown".to_owned(),
     };
@@ -280,6 +295,7 @@ pub(crate) fn describe(conn: &rustls::ServerConnection) -> TlsInfo {
             .unwrap_or_default(),
         resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
         client_certificate: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
+        tickets_sent,
     }
 }
 
@@ -298,6 +314,22 @@ mod tests {
         );
         assert!(!Arc::ptr_eq(&a.control, &b.control));
         assert_eq!(a.data.send_tls13_tickets, 0);
+        assert!(a.control.ticketer.enabled());
+    }
+
+    #[test]
+    fn ticket_knobs_reach_the_configs() {
+        let setup =
+            TlsSetup::new(Ftps::explicit().data_tickets(3).single_use_tickets(true)).unwrap();
+        let c = setup.session_configs().unwrap();
+        assert_eq!(c.data.send_tls13_tickets, 3);
+        assert_eq!(c.control.send_tls13_tickets, setup.base.send_tls13_tickets);
+        // Single-use: no stateless tickets; the session cache holds (and takes) them.
+        assert!(!c.control.ticketer.enabled() && !c.data.ticketer.enabled());
+        assert!(Arc::ptr_eq(
+            &c.control.session_storage,
+            &c.data.session_storage
+        ));
     }
 
     #[test]

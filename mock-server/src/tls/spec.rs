@@ -17,6 +17,10 @@ use crate::tls::{ClientAuth, Ftps, FtpsMode, TlsVersion};
 /// versions = ["1.2", "1.3"]
 /// client_cert = "none"           # "none" | "optional" | "required"
 /// names = ["localhost", "127.0.0.1"]
+/// data_tickets = 0               # TLS 1.3 tickets sent on each data connection
+/// single_use_tickets = false     # a ticket or session resumes one handshake only
+/// require_close_notify = false   # 426 for uploads that end without the client's close_notify
+/// omit_close_notify = false      # never send close_notify on data connections (as IIS)
 /// # cert_file = "server.pem"     # a PEM chain and key instead of the generated ones
 /// # key_file = "server.key"
 /// ```
@@ -39,6 +43,14 @@ pub struct TlsSpec {
     pub client_cert: Option<ClientAuth>,
     /// See [`Ftps::names`].
     pub names: Option<Vec<String>>,
+    /// See [`Ftps::data_tickets`].
+    pub data_tickets: Option<u32>,
+    /// See [`Ftps::single_use_tickets`].
+    pub single_use_tickets: Option<bool>,
+    /// See [`Ftps::require_close_notify`].
+    pub require_close_notify: Option<bool>,
+    /// See [`Ftps::omit_close_notify`].
+    pub omit_close_notify: Option<bool>,
     /// A PEM certificate chain (with `key_file`).
     pub cert_file: Option<std::path::PathBuf>,
     /// A PEM private key (with `cert_file`).
@@ -72,6 +84,18 @@ impl TlsSpec {
         }
         if let Some(n) = &self.names {
             f = f.names(n);
+        }
+        if let Some(n) = self.data_tickets {
+            f = f.data_tickets(n);
+        }
+        if let Some(v) = self.single_use_tickets {
+            f = f.single_use_tickets(v);
+        }
+        if let Some(v) = self.require_close_notify {
+            f = f.require_close_notify(v);
+        }
+        if let Some(v) = self.omit_close_notify {
+            f = f.omit_close_notify(v);
         }
         match (&self.cert_file, &self.key_file) {
             (None, None) => {}
