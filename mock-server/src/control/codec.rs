@@ -310,7 +310,11 @@ mod tests {
         let mut r = LineReader::new(pieces(&[b"USER a\r\nPA", b"SS b\r\n"]), 64);
         assert_eq!(r.peek_ready_line(true), None, "the first poll is pending");
         assert_eq!(r.peek_ready_line(true).as_deref(), Some("USER a"));
-        assert_eq!(r.peek_ready_line(true).as_deref(), Some("USER a"), "peeking again reads nothing");
+        assert_eq!(
+            r.peek_ready_line(true).as_deref(),
+            Some("USER a"),
+            "peeking again reads nothing"
+        );
         assert_eq!(r.next_line().await.unwrap(), Some(text("USER a")));
         assert_eq!(r.peek_ready_line(true), None, "half a line is not a line");
         assert_eq!(r.next_line().await.unwrap(), Some(text("PASS b")));

@@ -220,6 +220,9 @@ mod tests {
     fn line_endings_parse() {
         assert_eq!("lf".parse(), Ok(LineEnding::Lf));
         assert_eq!("CRLF".parse(), Ok(LineEnding::Crlf));
-        assert!("cr".parse::<LineEnding>().unwrap_err().contains("crlf or lf"));
+        assert!("cr"
+            .parse::<LineEnding>()
+            .unwrap_err()
+            .contains("crlf or lf"));
     }
 }
