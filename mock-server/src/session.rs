@@ -441,11 +441,13 @@ impl Session {
         };
         self.log(EventKind::Command { line: text.clone() });
         let (verb, arg) = parser::split_verb(&text);
-        let transfer_before = self.transfer.is_some();
+        // Counted before the handling: a short transfer's task may write its final reply
+        // before the handling returns.
+        let before = (self.transfer.is_some(), self.conn.finals().await);
         let Some((name, responder)) = self.shared.match_mock(verb, arg) else {
             let early = self.note_early_command(&text);
             let flow = self.dispatch(&text).await?;
-            self.after_command(&text, early, transfer_before).await;
+            self.after_command(&text, early, before).await;
             return Ok(flow);
         };
         self.log(EventKind::ScriptMatched { mock: name.clone() });
@@ -457,7 +459,7 @@ impl Session {
             self.conn.set_shape(responder.shape.clone()).await;
         }
         let flow = self.run_responder(&text, &name, responder.action).await;
-        self.after_command(&text, early, transfer_before).await;
+        self.after_command(&text, early, before).await;
         if responder.then_close {
             return Ok(Flow::Close(ControlEnd::Script));
         }
@@ -466,14 +468,15 @@ impl Session {
 
     /// After a command's handling: a shape its reply did not use is dropped, unless a
     /// transfer task started (its first reply uses it); a started transfer's final reply is
-    /// awaited for [`Session::note_before_final`].
-    async fn after_command(&mut self, text: &str, early: bool, transfer_before: bool) {
+    /// awaited for [`Session::note_before_final`]. `before`: whether a transfer ran, and the
+    /// count of completion replies, before the handling.
+    async fn after_command(&mut self, text: &str, early: bool, before: (bool, u64)) {
+        let (transfer_before, finals) = before;
         if self.transfer.is_none() || transfer_before {
             self.conn.clear_shape().await;
             return;
         }
         if !early {
-            let finals = self.conn.finals().await;
             self.awaiting_final = Some((text.to_owned(), finals));
         }
     }
