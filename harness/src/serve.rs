@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use ftpspec_mock::{
-    ActiveSource, Advertise, ClientAuth, Ftps, MockServer, ServerSpec, TlsVersion, TreeSpec,
+    ActiveSource, Advertise, ClientAuth, Ftps, LineEnding, MockServer, ServerSpec, TlsVersion,
+    TreeSpec,
 };
 
 /// `--ftps` values.
@@ -57,6 +58,15 @@ pub struct ServeArgs {
     /// The password for --user.
     #[arg(long, requires = "user")]
     pub password: Option<String>,
+    /// Greet with 230 and start every session logged in (a pre-authenticated server).
+    #[arg(long)]
+    pub preauth: bool,
+    /// Answer USER with 230 (no password asked); a PASS after it gets 503.
+    #[arg(long)]
+    pub login_on_user: bool,
+    /// How reply lines end: `crlf` (RFC 959) or `lf` (LF only, as some embedded servers do).
+    #[arg(long, value_name = "crlf|lf")]
+    pub line_ending: Option<LineEnding>,
     /// Serve FTPS: `explicit` (AUTH TLS on the plain port) or `implicit` (TLS from the first
     /// byte, use ftps:// URLs). A test CA and server certificate are generated at start.
     #[arg(long, value_name = "explicit|implicit")]
@@ -178,6 +188,15 @@ fn builder(args: &ServeArgs) -> anyhow::Result<ftpspec_mock::Builder> {
     if let (Some(u), Some(p)) = (&args.user, &args.password) {
         builder = builder.credentials(u, p);
     }
+    if args.preauth {
+        builder = builder.preauth(true);
+    }
+    if args.login_on_user {
+        builder = builder.login_on_user(true);
+    }
+    if let Some(eol) = args.line_ending {
+        builder = builder.line_ending(eol);
+    }
     if let Some(mode) = args.ftps {
         let mut ftps = match mode {
             FtpsModeArg::Explicit => Ftps::explicit(),
@@ -268,4 +287,39 @@ async fn wait_for_signal() -> anyhow::Result<()> {
         _ = term.recv() => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn reply_shaping_flags() {
+        let cli = Cli::try_parse_from([
+            "serve",
+            "--preauth",
+            "--login-on-user",
+            "--line-ending",
+            "lf",
+        ])
+        .unwrap();
+        assert!(cli.serve.preauth && cli.serve.login_on_user);
+        assert_eq!(cli.serve.line_ending, Some(LineEnding::Lf));
+        assert!(builder(&cli.serve).unwrap().build().is_ok());
+        let cli = Cli::try_parse_from(["serve"]).unwrap();
+        assert!(!cli.serve.preauth && !cli.serve.login_on_user);
+        assert_eq!(cli.serve.line_ending, None);
+        let err = Cli::try_parse_from(["serve", "--line-ending", "cr"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("crlf or lf"), "{err}");
+    }
 }

@@ -112,7 +112,8 @@ pub enum EventKind {
     },
     /// A reply went out.
     Reply {
-        /// The reply code (0 when a script sent raw text without one).
+        /// The reply code (0 when a script sent raw text without one, and for the bytes a
+        /// script's `pipeline` wrote right after a reply, in the same write).
         code: u16,
         /// The exact text sent, line ends included.
         text: String,
@@ -215,6 +216,16 @@ pub enum EventKind {
     ControlCleared {
         /// Whether the client sent its TLS close_notify before continuing in plaintext.
         client_close_notify: bool,
+    },
+    /// The client sent its next line before the server wrote the reply to `answering` (for
+    /// a transfer, its final reply): it did not wait, or took something else for the reply
+    /// (a pipelined forged reply). Legitimate pipelining shows here too. Logged before that
+    /// reply; the line is handled as usual afterwards.
+    EarlyCommand {
+        /// The command being answered.
+        answering: String,
+        /// The next line, already received (as [`EventKind::Command`] would show it).
+        line: String,
     },
     /// Something the server refused to do or could not do outside the protocol (a script that
     /// does not fit the command, a refused safety check, an accept error).
@@ -398,6 +409,20 @@ impl EventLog {
             .collect()
     }
 
+    /// The [`EventKind::EarlyCommand`]s: the command being answered and the line that came
+    /// before its reply.
+    pub fn early_commands(&self) -> Vec<(&str, &str)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::EarlyCommand { answering, line } => {
+                    Some((answering.as_str(), line.as_str()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether any event is a [`EventKind::Warning`].
     pub fn warnings(&self) -> Vec<&str> {
         self.events
@@ -480,6 +505,9 @@ impl EventLog {
                 EventKind::ControlCleared { .. } => {
                     let _ = writeln!(out, "== CCC: control connection back to plaintext");
                 }
+                EventKind::EarlyCommand { line, .. } => {
+                    let _ = writeln!(out, "== early: {line:?} arrived before this reply");
+                }
                 _ => {}
             }
         }
@@ -535,6 +563,9 @@ impl fmt::Display for Event {
                 "tls: CCC: control connection back to plaintext ({})",
                 if *client_close_notify { "client sent close_notify" } else { "client sent no close_notify" }
             ),
+            EventKind::EarlyCommand { answering, line } => {
+                write!(f, "early: {line:?} arrived before the reply to {answering:?}")
+            }
             EventKind::Warning { message } => write!(f, "warning: {message}"),
         }
     }

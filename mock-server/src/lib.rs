@@ -86,7 +86,7 @@ pub mod wire;
 pub use config::{
     parse_port_range, ActiveSource, Advertise, Builder, Config, FileSpec, ServerSpec, TreeSpec,
 };
-pub use control::reply::{Reply, ReplyCode};
+pub use control::reply::{LineEnding, Reply, ReplyCode};
 pub use error::{Error, Result};
 pub use events::{
     Channel, ControlEnd, DataConnection, DataEnd, DataMode, Event, EventKind, EventLog, TlsInfo,

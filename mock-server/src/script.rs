@@ -39,6 +39,31 @@
 //! true` (drop the control connection, no reply), `proceed = true` (normal handling, e.g. after
 //! a delay), `passive` (a 227/229 template, see [`passive_reply`]), `transfer` (a table, see
 //! [`TransferScript`]); and `then_close = true` to drop the control connection after replying.
+//! Shaping of the first reply written for the command (with `reply`, `proceed`, `raw`,
+//! `passive` or `transfer`; alone they imply `proceed`): `pipeline = "TEXT"` (exact bytes
+//! written right after the reply, in the same write: see [`Responder::pipeline`]) and `pad =
+//! { lines = N, line_bytes = M }` (N filler lines `CODE-` + M bytes before the final line: see
+//! [`Responder::pad`]).
+//!
+//! ```toml
+//! [[script]]
+//! command = "AUTH"
+//! proceed = true
+//! pipeline = "230 Logged in before TLS.\r\n"   # CVE-2021-22947's trigger
+//!
+//! [[script]]
+//! command = "RETR"
+//! transfer = { preliminary = "125 Data connection already open; transfer starting.", early_final_reply = true }
+//!
+//! [[script]]
+//! command = "STOR"
+//! transfer = { final_reply_delay_ms = 65000 }
+//! ```
+//!
+//! Whether a client waited for a reply shows in the event log: a line it sent before the
+//! reply to its command (for a transfer, the final reply) is an `EarlyCommand` event
+//! ([`crate::EventLog::early_commands`]). With `delay_ms` on the next command, a client that
+//! took a pipelined forged reply as its answer is seen going on without the real one.
 
 use std::ops::{Bound, RangeBounds};
 use std::time::Duration;
@@ -194,13 +219,32 @@ pub enum FaultAction {
 ///
 /// TOML (`transfer = { ... }`): `accept = "normal" | "never"`, `accept_delay_ms`,
 /// `fault = "close-data" | "close-control" | "stall"`, `at = "before-150" | "mid-transfer" |
-/// "before-226"`, `after_bytes` (with `mid-transfer`), `final_reply = "CODE text"`.
+/// "before-226"`, `after_bytes` (with `mid-transfer`), `final_reply = "CODE text"`,
+/// `preliminary = "125 text"` (any 1xx, instead of 150), `early_final_reply = true`
+/// (downloads and listings), `final_reply_delay_ms`.
+///
+/// ```
+/// use std::time::Duration;
+/// use ftpspec_mock::script::transfer;
+/// // Microsoft FTP Service style: 125, and the 226 in the same segment, before any data.
+/// let iis = transfer()
+///     .preliminary(125, "Data connection already open; Transfer starting.")
+///     .early_final_reply();
+/// // A server slow to confirm an upload.
+/// let slow = transfer().final_reply_delay(Duration::from_secs(65));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[must_use = "a transfer script does nothing until it is the responder of a mounted mock"]
 pub struct TransferScript {
     pub(crate) accept: Accept,
     pub(crate) fault: Option<(FaultPoint, FaultAction)>,
     pub(crate) final_reply: Option<Reply>,
+    /// Sent instead of the 150 (a 1xx reply, checked by `build()`).
+    pub(crate) preliminary: Option<Reply>,
+    /// The final reply goes out with the preliminary one, before any data moves.
+    pub(crate) early_final_reply: bool,
+    /// The final reply waits this long after the data connection closed.
+    pub(crate) final_reply_delay: Option<Duration>,
 }
 
 /// A transfer with normal behaviour, to be changed with the methods of [`TransferScript`].
@@ -242,6 +286,31 @@ impl TransferScript {
         self.final_reply = Some(Reply::new(code, text));
         self
     }
+
+    /// Send this preliminary reply instead of 150 (any 1xx code, e.g. 125 as the Microsoft
+    /// FTP Service sends; [`crate::Builder::build`] refuses other codes).
+    pub fn preliminary(mut self, code: u16, text: &str) -> Self {
+        self.preliminary = Some(Reply::new(code, text));
+        self
+    }
+
+    /// Send the final reply (226, or [`TransferScript::final_reply`]) in the same write as the
+    /// preliminary reply, before any data moves: passive, right after the accept; active,
+    /// before the server dials the client. The data then moves in full and the data
+    /// connection closes; no other reply follows. Downloads and listings only: on an upload
+    /// the server logs a Warning and behaves normally. Wins over
+    /// [`TransferScript::final_reply_delay`].
+    pub fn early_final_reply(mut self) -> Self {
+        self.early_final_reply = true;
+        self
+    }
+
+    /// Send the final reply this long after the data connection closed (a server slow to
+    /// confirm an upload).
+    pub fn final_reply_delay(mut self, delay: Duration) -> Self {
+        self.final_reply_delay = Some(delay);
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +331,35 @@ pub struct Responder {
     pub(crate) action: Action,
     pub(crate) delay: Option<Duration>,
     pub(crate) then_close: bool,
+    /// How the first reply to the command is shaped on the wire (padding, pipelined bytes).
+    pub(crate) shape: Shape,
+}
+
+/// Filler lines that make a reply multi-line: see [`Responder::pad`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pad {
+    /// How many filler lines.
+    pub lines: usize,
+    /// Filler bytes on each line, after `CODE-`.
+    pub line_bytes: usize,
+}
+
+/// The most filler one reply may carry (lines times bytes), so a typo cannot exhaust memory.
+pub const MAX_PAD_BYTES: usize = 64 << 20;
+
+/// How the first reply written for a command goes on the wire, apart from its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// Filler lines before the reply's final line.
+    pub(crate) pad: Option<Pad>,
+    /// Bytes written right after the reply, in the same write.
+    pub(crate) pipeline: Option<String>,
+}
+
+impl Shape {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pad.is_none() && self.pipeline.is_none()
+    }
 }
 
 impl From<Action> for Responder {
@@ -270,6 +368,7 @@ impl From<Action> for Responder {
             action,
             delay: None,
             then_close: false,
+            shape: Shape::default(),
         }
     }
 }
@@ -290,6 +389,31 @@ impl Responder {
     /// Close the control connection right after responding (e.g. `reply(421, ...)`).
     pub fn then_close(mut self) -> Self {
         self.then_close = true;
+        self
+    }
+
+    /// Write `text` (exact bytes: write the `\r\n` yourself) right after the reply, in the
+    /// same write: unsolicited extra replies (two replies to one CWD) or, after the 234 of
+    /// `AUTH TLS`, plaintext replies sent before the TLS handshake (CVE-2021-22947). The
+    /// bytes follow the first reply written for the command (for a transfer, its preliminary
+    /// reply) and are logged as a `Reply` event with code 0.
+    ///
+    /// ```
+    /// use ftpspec_mock::script::{command, proceed, Mock};
+    /// let forged = Mock::given(command("AUTH"))
+    ///     .respond_with(proceed().pipeline("230 Logged in (forged before TLS).\r\n"));
+    /// ```
+    pub fn pipeline(mut self, text: &str) -> Self {
+        self.shape.pipeline = Some(text.to_owned());
+        self
+    }
+
+    /// Make the reply multi-line: `lines` filler lines, each `CODE-` and `line_bytes` filler
+    /// bytes, before its final line (`pad(1000, 60)`: a long reply; `pad(1, 20_000)`: one line
+    /// over 16 KiB). Applies to the first reply written for the command. At most
+    /// [`MAX_PAD_BYTES`] of filler (checked by `build()`).
+    pub fn pad(mut self, lines: usize, line_bytes: usize) -> Self {
+        self.shape.pad = Some(Pad { lines, line_bytes });
         self
     }
 }
@@ -453,6 +577,20 @@ pub struct MockSpec {
     pub transfer: Option<TransferSpec>,
     /// Drop the control connection after responding.
     pub then_close: Option<bool>,
+    /// Exact bytes written right after the reply, in the same write.
+    pub pipeline: Option<String>,
+    /// Filler lines that make the reply multi-line.
+    pub pad: Option<PadSpec>,
+}
+
+/// `pad = { lines = N, line_bytes = M }`: see [`Responder::pad`].
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PadSpec {
+    /// How many filler lines (at least 1).
+    pub lines: usize,
+    /// Filler bytes on each line, after `CODE-`.
+    pub line_bytes: usize,
 }
 
 /// `expect = 2` or `expect = "1.."`.
@@ -481,6 +619,12 @@ pub struct TransferSpec {
     pub after_bytes: Option<u64>,
     /// `"CODE text"` to send instead of the final reply.
     pub final_reply: Option<String>,
+    /// `"1xx text"` to send instead of the 150.
+    pub preliminary: Option<String>,
+    /// Send the final reply with the preliminary one, before any data moves.
+    pub early_final_reply: Option<bool>,
+    /// Send the final reply this many milliseconds after the data connection closed.
+    pub final_reply_delay_ms: Option<u64>,
 }
 
 /// `accept = "normal" | "never"` in a `transfer` table (a delay is `accept_delay_ms`).
@@ -554,6 +698,45 @@ fn parse_times(spec: &TimesSpec) -> Result<Times, String> {
     }
 }
 
+/// The rules of a transfer script that span its knobs (for TOML and for `build()`).
+fn check_transfer(script: &TransferScript) -> Result<(), String> {
+    if let Some(p) = &script.preliminary {
+        if !(100..200).contains(&p.code) {
+            return Err(format!(
+                "transfer.preliminary: {} is not a preliminary (1xx) reply code",
+                p.code
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The rules of a responder that span its knobs, naming the TOML key that is wrong (checked
+/// for TOML mocks and by [`crate::Builder::build`] for mocks made in Rust).
+pub(crate) fn check_responder(r: &Responder) -> Result<(), String> {
+    if let Action::Transfer(script) = &r.action {
+        check_transfer(script)?;
+    }
+    if r.action == Action::Close && !r.shape.is_empty() {
+        return Err("pipeline and pad need a reply to shape: they cannot go with close".into());
+    }
+    if r.shape.pipeline.as_deref() == Some("") {
+        return Err("pipeline is empty: give the bytes to send, e.g. \"250 extra\\r\\n\"".into());
+    }
+    if let Some(Pad { lines, line_bytes }) = r.shape.pad {
+        if lines == 0 {
+            return Err("pad.lines = 0: give at least one filler line".into());
+        }
+        let total = lines.checked_mul(line_bytes.saturating_add(6));
+        if total.is_none_or(|t| t > MAX_PAD_BYTES) {
+            return Err(format!(
+                "pad: {lines} lines of {line_bytes} bytes is over the cap of {MAX_PAD_BYTES} bytes of filler"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl TransferSpec {
     fn to_script(&self) -> Result<TransferScript, String> {
         let mut script = transfer();
@@ -596,6 +779,20 @@ impl TransferSpec {
             script.final_reply =
                 Some(parse_reply_text(text).map_err(|e| format!("transfer.final_reply: {e}"))?);
         }
+        if let Some(text) = &self.preliminary {
+            let reply = parse_reply_text(text).map_err(|e| format!("transfer.preliminary: {e}"))?;
+            script = script.preliminary(reply.code, &reply.text());
+        }
+        if self.early_final_reply == Some(true) {
+            script = script.early_final_reply();
+        }
+        if let Some(ms) = self.final_reply_delay_ms {
+            if script.early_final_reply {
+                return Err("transfer.final_reply_delay_ms cannot go with early_final_reply: the final reply is sent before the data moves".into());
+            }
+            script = script.final_reply_delay(Duration::from_millis(ms));
+        }
+        check_transfer(&script)?;
         Ok(script)
     }
 }
@@ -647,8 +844,11 @@ impl MockSpec {
         if let Some(t) = &self.transfer {
             actions.push(("transfer", Action::Transfer(t.to_script().map_err(err)?)));
         }
+        let shaped = self.pipeline.is_some() || self.pad.is_some();
         let action = match actions.len() {
-            0 if self.delay_ms.is_some() || self.then_close == Some(true) => Action::Proceed,
+            0 if self.delay_ms.is_some() || self.then_close == Some(true) || shaped => {
+                Action::Proceed
+            }
             0 => {
                 return Err(err(
                     "no action: give one of reply, raw, close, proceed, passive, transfer".into(),
@@ -670,6 +870,13 @@ impl MockSpec {
         if self.then_close == Some(true) {
             responder = responder.then_close();
         }
+        if let Some(text) = &self.pipeline {
+            responder = responder.pipeline(text);
+        }
+        if let Some(p) = self.pad {
+            responder = responder.pad(p.lines, p.line_bytes);
+        }
+        check_responder(&responder).map_err(err)?;
         let mut mock = builder.respond_with(responder);
         if let Some(n) = self.times {
             mock = mock.up_to_n_times(n);
@@ -813,6 +1020,98 @@ mod tests {
             let mock = spec(&format!("command = \"RETR\"\ntransfer = {text}")).unwrap();
             assert_eq!(mock.responder.action, Action::Transfer(script), "{text}");
         }
+    }
+
+    #[test]
+    fn shaping_keys() {
+        let mock = spec(
+            "command = \"AUTH\"\nproceed = true\npipeline = \"230 forged\\r\\n\"\npad = { lines = 1000, line_bytes = 60 }",
+        )
+        .unwrap();
+        assert_eq!(
+            mock.responder,
+            proceed().pipeline("230 forged\r\n").pad(1000, 60)
+        );
+        // A pipeline or pad alone implies proceed, as a delay does.
+        let mock = spec("command = \"CWD\"\npipeline = \"250 extra\\r\\n\"").unwrap();
+        assert_eq!(mock.responder, proceed().pipeline("250 extra\r\n"));
+        let mock =
+            spec("command = \"SYST\"\nreply = \"215 x\"\npad = { lines = 1, line_bytes = 20000 }")
+                .unwrap();
+        assert_eq!(mock.responder, reply(215, "x").pad(1, 20_000));
+    }
+
+    #[test]
+    fn transfer_shaping_keys() {
+        let mock = spec(
+            "command = \"RETR\"\ntransfer = { preliminary = \"125 Data connection already open; transfer starting.\", early_final_reply = true }",
+        )
+        .unwrap();
+        assert_eq!(
+            mock.responder.action,
+            Action::Transfer(
+                transfer()
+                    .preliminary(125, "Data connection already open; transfer starting.")
+                    .early_final_reply()
+            )
+        );
+        let mock =
+            spec("command = \"STOR\"\ntransfer = { final_reply_delay_ms = 65000, early_final_reply = false }")
+                .unwrap();
+        assert_eq!(
+            mock.responder.action,
+            Action::Transfer(transfer().final_reply_delay(Duration::from_secs(65)))
+        );
+    }
+
+    #[rstest]
+    #[case(
+        "transfer = { preliminary = \"226 done\" }",
+        "transfer.preliminary: 226 is not a preliminary (1xx) reply code"
+    )]
+    #[case(
+        "transfer = { preliminary = \"12 x\" }",
+        "transfer.preliminary: \"12 x\" does not start with a three-digit reply code"
+    )]
+    #[case(
+        "transfer = { early_final_reply = true, final_reply_delay_ms = 5 }",
+        "final_reply_delay_ms cannot go with early_final_reply"
+    )]
+    #[case("pad = { lines = 0, line_bytes = 5 }", "pad.lines = 0")]
+    #[case("pad = { lines = 100000, line_bytes = 100000 }", "over the cap")]
+    #[case("close = true\npipeline = \"x\"", "cannot go with close")]
+    #[case("pipeline = \"\"", "pipeline is empty")]
+    #[case(
+        "reply = \"200 x\"\nraw = \"y\"\npad = { lines = 1, line_bytes = 1 }",
+        "more than one action (reply, raw)"
+    )]
+    fn shaping_errors_name_the_key(#[case] line: &str, #[case] message: &str) {
+        let err = spec(&format!("command = \"RETR\"\n{line}")).unwrap_err();
+        assert!(err.contains(message), "{err:?} should contain {message:?}");
+    }
+
+    /// Typed shaping keys: unknown keys and wrong types are refused at their line and column.
+    #[rstest]
+    #[case(
+        "pad = { lines = 1, bytes = 2 }",
+        "unknown field `bytes`, expected `lines` or `line_bytes`"
+    )]
+    #[case("pad = { lines = 1 }", "missing field `line_bytes`")]
+    #[case("pad = 3", "invalid type: integer `3`")]
+    #[case("pipline = \"x\"", "unknown field `pipline`")]
+    #[case("transfer = { early_final = true }", "unknown field `early_final`")]
+    #[case(
+        "transfer = { final_reply_delay_ms = -1 }",
+        "invalid value: integer `-1`"
+    )]
+    #[case(
+        "transfer = { early_final_reply = \"yes\" }",
+        "invalid type: string \"yes\", expected a boolean"
+    )]
+    fn bad_shaping_keys_name_line_and_column(#[case] line: &str, #[case] message: &str) {
+        let err = spec(&format!("command = \"RETR\"\n{line}")).unwrap_err();
+        assert!(err.contains("line 2, column"), "{err}");
+        assert!(err.contains(message), "{err:?} should contain {message:?}");
     }
 
     #[rstest]

@@ -72,6 +72,10 @@ pub(crate) struct Session {
     pub(crate) tls: TlsState,
     /// Lines read while a transfer runs, handled after it ends (at most `MAX_QUEUED`).
     queued: VecDeque<Line>,
+    /// The transfer command whose final reply is still to come, and the count of completion
+    /// replies written when it started: a line that arrives before that reply is logged as
+    /// an [`EventKind::EarlyCommand`] (unless one was logged for the command already).
+    awaiting_final: Option<(String, u64)>,
 }
 
 /// The FTPS state of one control connection (RFC 2228 §3, RFC 4217 §§4-9).
@@ -131,8 +135,11 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
         transfer: None,
         tls: TlsState::default(),
         queued: VecDeque::new(),
+        awaiting_final: None,
         shared: shared.clone(),
     };
+    // A pre-authenticated server (CVE-2021-22946's trigger) greets with 230.
+    session.logged_in = shared.cfg.preauth;
     let implicit = shared
         .cfg
         .tls
@@ -147,7 +154,12 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
             .await;
         Ok(())
     };
-    let greeting = Reply::new(ReplyCode::ServiceReady, shared.cfg.greeting.clone());
+    let greeting_code = if shared.cfg.preauth {
+        ReplyCode::LoggedIn
+    } else {
+        ReplyCode::ServiceReady
+    };
+    let greeting = Reply::new(greeting_code, shared.cfg.greeting.clone());
     let end = match started {
         Err(end) => end,
         Ok(()) => match session.reply(greeting).await {
@@ -243,21 +255,28 @@ impl Session {
                     biased;
                     result = handle => {
                         self.transfer = None;
+                        self.awaiting_final = None;
+                        self.conn.clear_shape().await;
                         if let Ok(TransferEnd::CloseControl) = result {
                             return ControlEnd::Script;
                         }
                     }
                     // A full queue stops reading: TCP backpressure, not memory, absorbs a flood.
-                    line = self.conn.read_line(), if self.queued.len() < MAX_QUEUED => match line {
-                        Ok(Some(Line::Text(t))) if parser::split_verb(&t).0.eq_ignore_ascii_case("ABOR") => {
-                            self.log(EventKind::Command { line: t });
-                            if let Err(e) = self.abort_transfer().await {
-                                return ControlEnd::Error(e.to_string());
-                            }
+                    line = self.conn.read_line(), if self.queued.len() < MAX_QUEUED => {
+                        if let Ok(Some(line)) = &line {
+                            self.note_before_final(line).await;
                         }
-                        Ok(Some(line)) => self.queued.push_back(line),
-                        Ok(None) => return ControlEnd::ClientClosed,
-                        Err(e) => return self.read_failed(e),
+                        match line {
+                            Ok(Some(Line::Text(t))) if parser::split_verb(&t).0.eq_ignore_ascii_case("ABOR") => {
+                                self.log(EventKind::Command { line: t });
+                                if let Err(e) = self.abort_transfer().await {
+                                    return ControlEnd::Error(e.to_string());
+                                }
+                            }
+                            Ok(Some(line)) => self.queued.push_back(line),
+                            Ok(None) => return ControlEnd::ClientClosed,
+                            Err(e) => return self.read_failed(e),
+                        }
                     }
                 }
                 continue;
@@ -303,6 +322,41 @@ impl Session {
         ControlEnd::Error(e.to_string())
     }
 
+    /// A line `line` arrived while a transfer runs: if its final reply has not been written
+    /// yet, the client sent it early.
+    async fn note_before_final(&mut self, line: &Line) {
+        let Some((answering, finals)) = self.awaiting_final.take() else {
+            return;
+        };
+        if self.conn.finals().await == finals {
+            self.log(EventKind::EarlyCommand {
+                answering,
+                line: line.shown(),
+            });
+        }
+    }
+
+    /// Before the reply to `answering`: whether the client already sent its next line
+    /// (queued, buffered, or readable without waiting), logged as an
+    /// [`EventKind::EarlyCommand`]. Nothing is read from the socket for AUTH and CCC, after
+    /// which the stream changes hands. True if one was logged.
+    fn note_early_command(&mut self, answering: &str) -> bool {
+        let verb = parser::split_verb(answering).0;
+        let read = !["AUTH", "CCC"].iter().any(|v| v.eq_ignore_ascii_case(verb));
+        let next = match self.queued.front() {
+            Some(line) => Some(line.shown()),
+            None => self.conn.peek_ready_line(read),
+        };
+        let Some(line) = next else {
+            return false;
+        };
+        self.log(EventKind::EarlyCommand {
+            answering: answering.to_owned(),
+            line,
+        });
+        true
+    }
+
     async fn abort_transfer(&mut self) -> io::Result<()> {
         let Some((handle, reason)) = self.transfer.take() else {
             self.say(
@@ -324,6 +378,8 @@ impl Session {
         reason.set(DataEnd::Aborted);
         handle.abort();
         let _ = handle.await;
+        self.awaiting_final = None;
+        self.conn.clear_shape().await;
         self.say(
             ReplyCode::ConnectionClosedTransferAborted,
             "Connection closed; transfer aborted.",
@@ -385,14 +441,50 @@ impl Session {
         };
         self.log(EventKind::Command { line: text.clone() });
         let (verb, arg) = parser::split_verb(&text);
+        // Counted before the handling: a short transfer's task may write its final reply
+        // before the handling returns.
+        let before = (self.transfer.is_some(), self.conn.finals().await);
         let Some((name, responder)) = self.shared.match_mock(verb, arg) else {
-            return self.dispatch(&text).await;
+            let early = self.note_early_command(&text);
+            let flow = self.dispatch(&text).await?;
+            self.after_command(&text, early, before).await;
+            return Ok(flow);
         };
         self.log(EventKind::ScriptMatched { mock: name.clone() });
         if let Some(delay) = responder.delay {
             tokio::time::sleep(delay).await;
         }
-        let flow = match responder.action {
+        let early = responder.action != Action::Close && self.note_early_command(&text);
+        if !responder.shape.is_empty() {
+            self.conn.set_shape(responder.shape.clone()).await;
+        }
+        let flow = self.run_responder(&text, &name, responder.action).await;
+        self.after_command(&text, early, before).await;
+        if responder.then_close {
+            return Ok(Flow::Close(ControlEnd::Script));
+        }
+        flow
+    }
+
+    /// After a command's handling: a shape its reply did not use is dropped, unless a
+    /// transfer task started (its first reply uses it); a started transfer's final reply is
+    /// awaited for [`Session::note_before_final`]. `before`: whether a transfer ran, and the
+    /// count of completion replies, before the handling.
+    async fn after_command(&mut self, text: &str, early: bool, before: (bool, u64)) {
+        let (transfer_before, finals) = before;
+        if self.transfer.is_none() || transfer_before {
+            self.conn.clear_shape().await;
+            return;
+        }
+        if !early {
+            self.awaiting_final = Some((text.to_owned(), finals));
+        }
+    }
+
+    /// What a matched mock's action does.
+    async fn run_responder(&mut self, text: &str, name: &str, action: Action) -> io::Result<Flow> {
+        let (verb, arg) = parser::split_verb(text);
+        let flow = match action {
             Action::Reply(reply) => {
                 self.reply(reply).await?;
                 Flow::Continue
@@ -402,27 +494,24 @@ impl Session {
                 Flow::Continue
             }
             Action::Close => Flow::Close(ControlEnd::Script),
-            Action::Proceed => self.dispatch(&text).await?,
+            Action::Proceed => self.dispatch(text).await?,
             Action::Passive(template) => match Verb::from_name(verb) {
                 Some(v @ (Verb::Pasv | Verb::Epsv)) if self.logged_in => {
                     self.passive(v, arg, Some(&template)).await?
                 }
-                Some(Verb::Pasv | Verb::Epsv) => self.dispatch(&text).await?,
-                _ => self.script_misfit(&name, "passive_reply", verb).await?,
+                Some(Verb::Pasv | Verb::Epsv) => self.dispatch(text).await?,
+                _ => self.script_misfit(name, "passive_reply", verb).await?,
             },
             Action::Transfer(script) => match Verb::from_name(verb) {
                 Some(
                     Verb::Retr | Verb::Stor | Verb::Appe | Verb::List | Verb::Nlst | Verb::Mlsd,
                 ) => {
                     self.transfer_script = Some(script);
-                    self.dispatch(&text).await?
+                    self.dispatch(text).await?
                 }
-                _ => self.script_misfit(&name, "transfer", verb).await?,
+                _ => self.script_misfit(name, "transfer", verb).await?,
             },
         };
-        if responder.then_close {
-            return Ok(Flow::Close(ControlEnd::Script));
-        }
         Ok(flow)
     }
 

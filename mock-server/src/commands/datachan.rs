@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::config::Advertise;
 use crate::control::parser::Verb;
-use crate::control::reply::{Reply, ReplyCode};
+use crate::control::reply::{LineEnding, Reply, ReplyCode};
 use crate::datachan::{open_listener, DataPlan};
 use crate::events::EventKind;
 use crate::safety;
@@ -20,7 +20,13 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// The 227 or 229 reply for a passive listener on `port`, advertising `ip`: the normal one, or
 /// the scripted `template` filled in. PASV on IPv6 never gets here (it is refused first).
-fn passive_text(verb: Verb, template: Option<&str>, ip: IpAddr, port: u16) -> String {
+fn passive_text(
+    verb: Verb,
+    template: Option<&str>,
+    ip: IpAddr,
+    port: u16,
+    eol: LineEnding,
+) -> String {
     match (verb, template, ip) {
         (_, Some(t), IpAddr::V4(v4)) => render_template(t, v4, port),
         (_, Some(t), IpAddr::V6(_)) => render_template(t, Ipv4Addr::UNSPECIFIED, port),
@@ -28,7 +34,7 @@ fn passive_text(verb: Verb, template: Option<&str>, ip: IpAddr, port: u16) -> St
             ReplyCode::EnteringExtendedPassiveMode,
             format!("Entering Extended Passive Mode {}", wire::format_229(port)),
         )
-        .encode(),
+        .encode_with(eol),
         (_, None, IpAddr::V4(v4)) => Reply::new(
             ReplyCode::EnteringPassiveMode,
             format!(
@@ -36,7 +42,7 @@ fn passive_text(verb: Verb, template: Option<&str>, ip: IpAddr, port: u16) -> St
                 wire::format_host_port(std::net::SocketAddrV4::new(v4, port))
             ),
         )
-        .encode(),
+        .encode_with(eol),
         (_, None, IpAddr::V6(_)) => unreachable!("PASV on IPv6 was refused above"),
     }
 }
@@ -137,13 +143,14 @@ impl Session {
             return self.say(ReplyCode::CantOpenDataConnection, message).await;
         }
         let advertised = SocketAddr::new(advertised_ip, local.port());
-        let text = passive_text(verb, template, advertised_ip, local.port());
+        let eol = self.shared.cfg.line_ending;
+        let text = passive_text(verb, template, advertised_ip, local.port(), eol);
         self.log(EventKind::PassiveListening { local, advertised });
         self.data = Some(DataPlan::Passive { listener, local });
         let text = if text.ends_with('\n') {
             text
         } else {
-            format!("{text}\r\n")
+            format!("{text}{}", eol.as_str())
         };
         self.conn.send_raw(&text).await?;
         Ok(Flow::Continue)

@@ -7,6 +7,21 @@ use crate::session::{Flow, Session};
 
 impl Session {
     pub(crate) async fn user(&mut self, name: &str) -> io::Result<Flow> {
+        if self.shared.cfg.login_on_user {
+            // A password-less account: 230 at once; a PASS after it gets 503 (FIELD #30).
+            self.user = None;
+            let known = match &self.shared.cfg.credentials {
+                None => true,
+                Some((u, _)) => u == name,
+            };
+            self.logged_in = known;
+            return if known {
+                self.say(ReplyCode::LoggedIn, "Login successful, no password needed.")
+                    .await
+            } else {
+                self.say(ReplyCode::NotLoggedIn, "Login incorrect.").await
+            };
+        }
         self.user = Some(name.to_owned());
         self.logged_in = false;
         self.say(ReplyCode::NeedPassword, "Please specify the password.")

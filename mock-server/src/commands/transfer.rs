@@ -59,6 +59,7 @@ impl Session {
             shared: self.shared.clone(),
             session: self.id,
             cancel: cancel.clone(),
+            final_sent: false,
         };
         self.transfer = Some((tokio::spawn(task.run()), cancel));
         Ok(Flow::Continue)

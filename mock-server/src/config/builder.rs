@@ -10,9 +10,10 @@ use bytes::Bytes;
 
 use super::disk::load_dir;
 use super::{ActiveSource, Advertise, Config};
+use crate::control::reply::LineEnding;
 use crate::error::Error;
 use crate::safety;
-use crate::script::{render_template, Action, Mock};
+use crate::script::{check_responder, render_template, Action, Mock};
 use crate::tls::{Ftps, TlsSetup};
 use crate::vfs::{Source, Vfs, DEFAULT_MTIME};
 
@@ -57,6 +58,9 @@ impl Default for Builder {
                 max_line: crate::control::codec::DEFAULT_MAX_LINE,
                 upload_limit: 256 << 20,
                 greeting: "ftpspec-mock ready".to_owned(),
+                preauth: false,
+                login_on_user: false,
+                line_ending: LineEnding::Crlf,
                 max_events: 100_000,
                 vfs: Vfs::default(),
                 mocks: Vec::new(),
@@ -150,6 +154,30 @@ impl Builder {
         self
     }
 
+    /// Greet with `230 <greeting>` instead of 220 and start every session logged in (a
+    /// pre-authenticated server, curl's CVE-2021-22946 trigger). USER and PASS still work
+    /// afterwards; AUTH TLS logs the session out as usual (RFC 2228 §3). Default false.
+    pub fn preauth(mut self, on: bool) -> Self {
+        self.cfg.preauth = on;
+        self
+    }
+
+    /// Answer USER with 230 and log in without asking for a password (password-less
+    /// accounts); a PASS after that gets 503 and the session stays logged in. With
+    /// [`Builder::credentials`], only that user name is let in. Default false.
+    pub fn login_on_user(mut self, on: bool) -> Self {
+        self.cfg.login_on_user = on;
+        self
+    }
+
+    /// How the server ends the reply lines it writes (default [`LineEnding::Crlf`]; `Lf`:
+    /// LF only). Script text sent as written (`raw`, `pipeline`, passive templates) is not
+    /// changed.
+    pub fn line_ending(mut self, eol: LineEnding) -> Self {
+        self.cfg.line_ending = eol;
+        self
+    }
+
     /// Most events kept in the log (default 100,000); later ones are counted as dropped.
     pub fn max_events(mut self, n: usize) -> Self {
         self.cfg.max_events = n;
@@ -230,6 +258,13 @@ impl Builder {
             return Err(Error::MaxLineTooSmall {
                 max_line: cfg.max_line,
             });
+        }
+        for (i, mock) in cfg.mocks.iter().enumerate() {
+            check_responder(&mock.responder).map_err(|message| Error::Script {
+                index: i + 1,
+                name: mock.name.clone(),
+                message,
+            })?;
         }
         cfg.in_netns = safety::in_ftpspec_netns();
         check_safety(cfg)?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::control::reply::LineEnding;
 use crate::error::{Error, Result};
 use crate::script::Mock;
 use crate::tls::TlsSetup;
@@ -108,6 +109,12 @@ pub struct Config {
     pub(crate) upload_limit: u64,
     /// The text of the 220 greeting.
     pub(crate) greeting: String,
+    /// The greeting is 230 and sessions start logged in.
+    pub(crate) preauth: bool,
+    /// USER alone logs in (230); a PASS after it gets 503.
+    pub(crate) login_on_user: bool,
+    /// How reply lines end.
+    pub(crate) line_ending: LineEnding,
     /// Most events kept in the log.
     pub(crate) max_events: usize,
     /// The file tree to serve (moved into the shared state at start).

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use super::{parse_port_range, ActiveSource, Advertise, Builder};
+use crate::control::reply::LineEnding;
 use crate::error::Error;
 use crate::generated;
 use crate::script::MockSpec;
@@ -123,6 +124,9 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
 /// data_timeout_secs = 30
 /// upload_limit = "256M"
 /// greeting = "ftpspec-mock ready"
+/// preauth = false              # true: greet with 230, sessions start logged in
+/// login_on_user = false        # true: USER gets 230 (no password); PASS then gets 503
+/// line_ending = "crlf"         # "crlf" | "lf": how reply lines end
 /// dirs = ["/incoming"]
 /// [tls]                        # FTPS; see TlsSpec for every key
 /// mode = "explicit"
@@ -157,6 +161,12 @@ pub struct ServerSpec {
     pub upload_limit: Option<String>,
     /// The 220 text.
     pub greeting: Option<String>,
+    /// Greet with 230 and start logged in: see [`Builder::preauth`].
+    pub preauth: Option<bool>,
+    /// USER alone logs in: see [`Builder::login_on_user`].
+    pub login_on_user: Option<bool>,
+    /// `"crlf"` or `"lf"`: see [`Builder::line_ending`].
+    pub line_ending: Option<LineEnding>,
     /// Empty directories.
     #[serde(default)]
     pub dirs: Vec<String>,
@@ -221,6 +231,15 @@ impl ServerSpec {
         }
         if let Some(g) = &self.greeting {
             cfg.greeting = g.clone();
+        }
+        if let Some(on) = self.preauth {
+            cfg.preauth = on;
+        }
+        if let Some(on) = self.login_on_user {
+            cfg.login_on_user = on;
+        }
+        if let Some(eol) = self.line_ending {
+            cfg.line_ending = eol;
         }
         TreeSpec {
             dirs: self.dirs.clone(),
@@ -388,6 +407,38 @@ mod tests {
         assert_eq!(spec.active_source_port, Some(ActiveSource::Any));
         let spec: ServerSpec = toml::from_str("[tls]\nmode = \"implicit\"").unwrap();
         assert_eq!(spec.tls.unwrap().mode, Some(FtpsMode::Implicit));
+    }
+
+    #[test]
+    fn login_and_line_end_keys() {
+        let spec: ServerSpec =
+            toml::from_str("preauth = true\nlogin_on_user = true\nline_ending = \"lf\"").unwrap();
+        let cfg = MockServer::builder().spec(&spec).build().unwrap();
+        assert!(cfg.preauth && cfg.login_on_user);
+        assert_eq!(cfg.line_ending, LineEnding::Lf);
+        let spec: ServerSpec = toml::from_str("line_ending = \"crlf\"").unwrap();
+        assert_eq!(spec.line_ending, Some(LineEnding::Crlf));
+        let cfg = MockServer::builder().build().unwrap();
+        assert!(!cfg.preauth && !cfg.login_on_user);
+        assert_eq!(cfg.line_ending, LineEnding::Crlf);
+    }
+
+    #[rstest::rstest]
+    #[case(
+        "line_ending = \"cr\"",
+        "unknown variant `cr`, expected `crlf` or `lf`"
+    )]
+    #[case(
+        "preauth = \"yes\"",
+        "invalid type: string \"yes\", expected a boolean"
+    )]
+    #[case("login_on_user = 1", "invalid type: integer `1`, expected a boolean")]
+    #[case("pre_auth = true", "unknown field `pre_auth`")]
+    fn bad_login_and_line_end_keys_name_line_and_column(#[case] text: &str, #[case] message: &str) {
+        let text = format!("epsv = true\n{text}");
+        let shown = toml::from_str::<ServerSpec>(&text).unwrap_err().to_string();
+        assert!(shown.contains("line 2, column"), "{text}: {shown}");
+        assert!(shown.contains(message), "{text}: {shown}");
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! (RFC 959 §4.1.3, `IAC IP IAC DM`). Refuses, as a [`Line`] variant and never as a panic or an
 //! error that ends the session: lines over the cap, invalid UTF-8, bare CR inside a line.
 
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -26,6 +29,17 @@ pub enum Line {
     TlsHandshake,
 }
 
+impl Line {
+    /// The line as the event log shows it: its text, or `<too long>`, `<TLS ClientHello>`.
+    pub fn shown(&self) -> String {
+        match self {
+            Line::Text(t) | Line::BadUtf8(t) | Line::BareCr(t) => t.clone(),
+            Line::TooLong => "<too long>".into(),
+            Line::TlsHandshake => "<TLS ClientHello>".into(),
+        }
+    }
+}
+
 /// A line reader with a bounded buffer.
 #[derive(Debug)]
 pub struct LineReader<R> {
@@ -33,6 +47,12 @@ pub struct LineReader<R> {
     buf: BytesMut,
     max: usize,
     discarding: bool,
+    /// The peer closed, seen by [`LineReader::peek_ready_line`]; `next_line` returns
+    /// `Ok(None)` once the buffered lines are used up.
+    eof: bool,
+    /// A read error seen by [`LineReader::peek_ready_line`], returned by `next_line` once the
+    /// buffered lines are used up.
+    error: Option<std::io::Error>,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
@@ -43,6 +63,8 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             buf: BytesMut::with_capacity(512),
             max,
             discarding: false,
+            eof: false,
+            error: None,
         }
     }
 
@@ -64,6 +86,8 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             buf: buffered,
             max,
             discarding: false,
+            eof: false,
+            error: None,
         }
     }
 
@@ -90,10 +114,56 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             if self.discarding && !self.buf.is_empty() {
                 self.buf.advance(self.buf.len());
             }
+            if let Some(e) = self.error.take() {
+                return Err(e);
+            }
+            if self.eof {
+                return Ok(None);
+            }
             self.buf.reserve(1024);
+            // Cancel-safe: `read_buf` moves bytes into `self.buf` only when it completes, and
+            // every other piece of state lives in `self`.
             if self.inner.read_buf(&mut self.buf).await? == 0 {
                 return Ok(None);
             }
+        }
+    }
+
+    /// Whether the peer has already sent its next line, found without waiting: the bytes
+    /// already buffered, plus one read attempt that does not wait (polled once). The line
+    /// stays buffered for [`LineReader::next_line`]; an end of stream or a read error met
+    /// here is kept and returned by `next_line` after the buffered lines. Returns the line
+    /// as the event log would show it (`<too long>`, `<TLS ClientHello>` for a handshake).
+    /// With `read` false only the buffered bytes are looked at (for commands after which
+    /// the stream changes hands, such as AUTH and CCC).
+    pub fn peek_ready_line(&mut self, read: bool) -> Option<String> {
+        if read
+            && self.peek().is_none()
+            && self.error.is_none()
+            && !self.eof
+            && self.buf.len() <= self.max
+        {
+            self.buf.reserve(1024);
+            let read = std::pin::pin!(self.inner.read_buf(&mut self.buf));
+            match read.poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(Ok(0)) => self.eof = true,
+                Poll::Ready(Ok(_)) | Poll::Pending => {}
+                Poll::Ready(Err(e)) => self.error = Some(e),
+            }
+        }
+        self.peek()
+    }
+
+    /// The next line in the buffer, as the log would show it, without taking it.
+    fn peek(&self) -> Option<String> {
+        if self.buf.starts_with(&[0x16, 0x03]) {
+            return Some(Line::TlsHandshake.shown());
+        }
+        match self.buf.iter().position(|&b| b == b'\n') {
+            Some(pos) if self.discarding || pos > self.max => Some(Line::TooLong.shown()),
+            Some(pos) => Some(decode(&self.buf[..pos]).shown()),
+            None if self.buf.len() > self.max => Some(Line::TooLong.shown()),
+            None => None,
         }
     }
 }
@@ -182,7 +252,129 @@ mod tests {
         assert_eq!(lines(&input, 64).await, vec![text(&"A".repeat(62))]);
     }
 
+    /// A reader whose data arrives in pieces, with a pending poll between them, like a socket.
+    fn pieces(parts: &[&'static [u8]]) -> tokio_test_reader::Pieces {
+        tokio_test_reader::Pieces::new(parts)
+    }
+
+    mod tokio_test_reader {
+        use std::pin::Pin;
+        use std::task::{Context, Poll};
+        use tokio::io::{AsyncRead, ReadBuf};
+
+        /// Returns each part on its own read, with `Pending` before every part, then EOF
+        /// (or an error, for a `b"<reset>"` part).
+        pub struct Pieces {
+            parts: Vec<&'static [u8]>,
+            ready: bool,
+        }
+
+        impl Pieces {
+            pub fn new(parts: &[&'static [u8]]) -> Self {
+                Pieces {
+                    parts: parts.iter().rev().copied().collect(),
+                    ready: false,
+                }
+            }
+        }
+
+        impl AsyncRead for Pieces {
+            fn poll_read(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<std::io::Result<()>> {
+                if !std::mem::replace(&mut self.ready, false) {
+                    self.ready = true;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                match self.parts.pop() {
+                    Some(b"<reset>") => Poll::Ready(Err(std::io::Error::other("reset"))),
+                    Some(p) => {
+                        let n = p.len().min(buf.remaining());
+                        buf.put_slice(&p[..n]);
+                        if n < p.len() {
+                            self.parts.push(&p[n..]);
+                        }
+                        Poll::Ready(Ok(()))
+                    }
+                    None => Poll::Ready(Ok(())),
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn peeking_keeps_the_line_for_next_line() {
+        let mut r = LineReader::new(pieces(&[b"USER a\r\nPA", b"SS b\r\n"]), 64);
+        assert_eq!(r.peek_ready_line(true), None, "the first poll is pending");
+        assert_eq!(r.peek_ready_line(true).as_deref(), Some("USER a"));
+        assert_eq!(
+            r.peek_ready_line(true).as_deref(),
+            Some("USER a"),
+            "peeking again reads nothing"
+        );
+        assert_eq!(r.next_line().await.unwrap(), Some(text("USER a")));
+        assert_eq!(r.peek_ready_line(true), None, "half a line is not a line");
+        assert_eq!(r.next_line().await.unwrap(), Some(text("PASS b")));
+        assert_eq!(r.next_line().await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_end_of_stream_seen_by_a_peek_is_not_lost() {
+        let mut r = LineReader::new(pieces(&[b"NOOP\r\n"]), 64);
+        assert_eq!(r.next_line().await.unwrap(), Some(text("NOOP")));
+        assert_eq!(r.peek_ready_line(true), None);
+        assert_eq!(r.peek_ready_line(true), None);
+        assert!(r.eof, "the peek met the end of stream");
+        assert_eq!(r.next_line().await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_error_seen_by_a_peek_comes_after_the_buffered_lines() {
+        let mut r = LineReader::new(pieces(&[b"NOOP\r\n", b"<reset>"]), 64);
+        assert_eq!(r.peek_ready_line(true), None);
+        assert_eq!(r.peek_ready_line(true).as_deref(), Some("NOOP"));
+        assert_eq!(r.next_line().await.unwrap(), Some(text("NOOP")));
+        assert_eq!(r.peek_ready_line(true), None);
+        assert_eq!(r.peek_ready_line(true), None);
+        assert_eq!(r.next_line().await.unwrap_err().to_string(), "reset");
+    }
+
+    #[rstest]
+    #[case(b"\x16\x03\x01\x02\x00", "<TLS ClientHello>")]
+    #[case(b"RETR \xc3\r\n", "RETR \u{fffd}")]
+    #[case(&[b'A'; 100], "<too long>")]
+    fn peeks_name_lines_as_the_log_does(#[case] input: &'static [u8], #[case] shown: &str) {
+        let mut r = LineReader::with_buffer(&b""[..], 64, BytesMut::from(input));
+        assert_eq!(r.peek_ready_line(true).as_deref(), Some(shown));
+    }
+
     proptest! {
+        /// Peeking between reads never changes the lines read.
+        #[test]
+        fn peeks_do_not_change_the_lines(input in proptest::collection::vec(any::<u8>(), 0..2_000), cut in 0usize..2_000) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let expected = rt.block_on(lines(&input, 128));
+            let cut = cut.min(input.len());
+            let (a, b) = input.split_at(cut);
+            let (a, b): (&'static [u8], &'static [u8]) = (a.to_vec().leak(), b.to_vec().leak());
+            let got = rt.block_on(async {
+                let mut r = LineReader::new(pieces(&[a, b]), 128);
+                let mut out = Vec::new();
+                loop {
+                    r.peek_ready_line(true);
+                    match r.next_line().await.unwrap() {
+                        Some(l) => out.push(l),
+                        None => break,
+                    }
+                }
+                out
+            });
+            prop_assert_eq!(got, expected);
+        }
+
         #[test]
         fn any_bytes_never_panic_and_memory_stays_bounded(input in proptest::collection::vec(any::<u8>(), 0..20_000)) {
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();

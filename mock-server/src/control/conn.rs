@@ -15,6 +15,7 @@ use tokio_util::either::Either;
 use crate::control::codec::{Line, LineReader};
 use crate::control::reply::Reply;
 use crate::events::{ControlEnd, EventKind, TlsInfo};
+use crate::script::{Pad, Shape};
 use crate::state::Shared;
 use crate::tls::{is_tls_record_start, RecordReader, SessionConfigs};
 
@@ -34,30 +35,84 @@ pub(crate) struct Out {
     shared: Arc<Shared>,
     /// The session the replies belong to.
     session: u64,
+    /// How the next write is shaped (a mock's `pad` and `pipeline`); used up by it.
+    shape: Shape,
+    /// Replies with a code of 200 or more written so far (completion replies, not 1xx).
+    finals: u64,
 }
 
 impl Out {
     /// Sends a reply (and logs it).
     pub(crate) async fn send(&mut self, reply: &Reply) -> io::Result<()> {
-        self.send_text(reply.code, reply.encode()).await
+        self.send_all(std::slice::from_ref(reply)).await
     }
 
-    async fn send_text(&mut self, code: u16, text: String) -> io::Result<()> {
+    /// Sends replies in one write (and logs each).
+    pub(crate) async fn send_all(&mut self, replies: &[Reply]) -> io::Result<()> {
+        let eol = self.shared.cfg.line_ending;
+        let parts = replies
+            .iter()
+            .map(|r| (r.code, r.encode_with(eol)))
+            .collect();
+        self.write(parts).await
+    }
+
+    /// Writes `parts` (code and text) in one write, shaped by `self.shape` (padding on the
+    /// first part, pipelined bytes right after it), and logs each part.
+    async fn write(&mut self, mut parts: Vec<(u16, String)>) -> io::Result<()> {
         let w = self.w.as_mut().ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotConnected, "control connection is closing")
         })?;
-        w.write_all(text.as_bytes()).await?;
+        let shape = std::mem::take(&mut self.shape);
+        if let (Some(pad), Some((code, text))) = (shape.pad, parts.first_mut()) {
+            *text = padded(*code, text, pad, self.shared.cfg.line_ending.as_str());
+        }
+        let pipeline = shape.pipeline.map(|text| (0, text));
+        parts.splice(1.min(parts.len())..1.min(parts.len()), pipeline);
+        let mut bytes = Vec::with_capacity(parts.iter().map(|(_, t)| t.len()).sum());
+        for (_, text) in &parts {
+            bytes.extend_from_slice(text.as_bytes());
+        }
+        w.write_all(&bytes).await?;
         w.flush().await?;
-        self.shared
-            .log(self.session, EventKind::Reply { code, text });
+        for (code, text) in parts {
+            if code >= 200 {
+                self.finals += 1;
+            }
+            self.shared
+                .log(self.session, EventKind::Reply { code, text });
+        }
         Ok(())
     }
 
     /// Sends `text` exactly as given (its first three characters are logged as the code).
     pub(crate) async fn send_raw(&mut self, text: &str) -> io::Result<()> {
         let code = text.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
-        self.send_text(code, text.to_owned()).await
+        self.write(vec![(code, text.to_owned())]).await
     }
+}
+
+/// `text` (one reply, or any text) with `pad.lines` filler lines before its final line, each
+/// `CODE-` and `pad.line_bytes` filler bytes, built in one buffer.
+fn padded(code: u16, text: &str, pad: Pad, eol: &str) -> String {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let last = body.rfind('\n').map_or(0, |i| i + 1);
+    let prefix = match text.get(last..last + 3) {
+        Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => p.to_owned(),
+        _ => format!("{code:03}"),
+    };
+    let mut filler = String::with_capacity(prefix.len() + 1 + pad.line_bytes + eol.len());
+    filler.push_str(&prefix);
+    filler.push('-');
+    filler.extend(std::iter::repeat_n('x', pad.line_bytes));
+    filler.push_str(eol);
+    let mut out = String::with_capacity(text.len() + filler.len() * pad.lines);
+    out.push_str(&text[..last]);
+    for _ in 0..pad.lines {
+        out.push_str(&filler);
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 /// The writing side, as the session and its transfer task share it.
@@ -101,6 +156,8 @@ impl ControlConn {
                 w: None,
                 shared,
                 session,
+                shape: Shape::default(),
+                finals: 0,
             })),
             max_line,
         }
@@ -112,6 +169,28 @@ impl ControlConn {
             Some(r) => r.next_line().await,
             None => Ok(None),
         }
+    }
+
+    /// Whether the client has already sent its next line, found without waiting (see
+    /// [`LineReader::peek_ready_line`]); the line stays for [`ControlConn::read_line`].
+    pub(crate) fn peek_ready_line(&mut self, read: bool) -> Option<String> {
+        self.reader.as_mut()?.peek_ready_line(read)
+    }
+
+    /// Shapes the next write (a mock's `pad` and `pipeline`), whoever makes it: the session
+    /// or, for a transfer, its task.
+    pub(crate) async fn set_shape(&self, shape: Shape) {
+        self.out.lock().await.shape = shape;
+    }
+
+    /// Drops a shape no write used (the command sent no reply).
+    pub(crate) async fn clear_shape(&self) {
+        self.out.lock().await.shape = Shape::default();
+    }
+
+    /// How many completion replies (code 200 or more) have been written.
+    pub(crate) async fn finals(&self) -> u64 {
+        self.out.lock().await.finals
     }
 
     /// Sends a reply (and logs it).
@@ -231,4 +310,26 @@ pub(crate) async fn clear_tls(
         tls.flush().await?;
     }
     Ok(Ok(client_close_notify))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_goes_before_the_final_line() {
+        let pad = |lines, line_bytes| Pad { lines, line_bytes };
+        assert_eq!(
+            padded(230, "230 ok\r\n", pad(2, 3), "\r\n"),
+            "230-xxx\r\n230-xxx\r\n230 ok\r\n"
+        );
+        assert_eq!(
+            padded(211, "211-a\r\n b\r\n211 End\r\n", pad(1, 0), "\n"),
+            "211-a\r\n b\r\n211-\n211 End\r\n"
+        );
+        assert_eq!(padded(0, "no end", pad(1, 1), "\r\n"), "000-x\r\nno end");
+        let big = padded(200, "200 ok\r\n", pad(1000, 60), "\r\n");
+        assert_eq!(big.len(), 1000 * 66 + 8);
+        assert_eq!(big.lines().count(), 1001);
+    }
 }

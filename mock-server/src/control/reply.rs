@@ -2,6 +2,44 @@
 
 use std::fmt;
 
+use serde::Deserialize;
+
+/// How the server ends the reply lines it writes. In TOML: `line_ending = "crlf" | "lf"`.
+///
+/// RFC 959 §4.2 says CRLF; some embedded servers end lines with LF only (FIELD #25: AndFTP
+/// waited forever for the CR). Text a script sends as written (`raw`, `pipeline`, passive
+/// templates) keeps its own line ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LineEnding {
+    /// `\r\n`, as RFC 959 requires (the default).
+    #[default]
+    Crlf,
+    /// `\n` only.
+    Lf,
+}
+
+impl LineEnding {
+    /// The bytes that end a line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineEnding::Crlf => "\r\n",
+            LineEnding::Lf => "\n",
+        }
+    }
+}
+
+impl std::str::FromStr for LineEnding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "crlf" => Ok(LineEnding::Crlf),
+            "lf" => Ok(LineEnding::Lf),
+            other => Err(format!("{other:?} is not a line ending: use crlf or lf")),
+        }
+    }
+}
+
 /// The reply codes the mock server sends on its own. Scripts may send any code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
@@ -123,20 +161,25 @@ impl Reply {
     /// `CODE last`. A middle line that could be mistaken for the closing line (it begins with
     /// three digits) is indented by one space, as RFC 959 requires.
     pub fn encode(&self) -> String {
-        let code = self.code;
+        self.encode_with(LineEnding::Crlf)
+    }
+
+    /// Encodes the reply with the given line ends (see [`LineEnding`]).
+    pub fn encode_with(&self, eol: LineEnding) -> String {
+        let (code, eol) = (self.code, eol.as_str());
         match self.lines.as_slice() {
-            [] => format!("{code} \r\n"),
-            [only] => format!("{code} {only}\r\n"),
+            [] => format!("{code} {eol}"),
+            [only] => format!("{code} {only}{eol}"),
             [first, middle @ .., last] => {
-                let mut out = format!("{code}-{first}\r\n");
+                let mut out = format!("{code}-{first}{eol}");
                 for line in middle {
                     if line.len() >= 3 && line.as_bytes()[..3].iter().all(u8::is_ascii_digit) {
                         out.push(' ');
                     }
                     out.push_str(line);
-                    out.push_str("\r\n");
+                    out.push_str(eol);
                 }
-                out.push_str(&format!("{code} {last}\r\n"));
+                out.push_str(&format!("{code} {last}{eol}"));
                 out
             }
         }
@@ -168,5 +211,18 @@ mod tests {
     #[case(Reply::multi(211u16, Vec::<String>::new()), "211 \r\n")]
     fn encodes(#[case] reply: Reply, #[case] wire: &str) {
         assert_eq!(reply.encode(), wire);
+        let lf = reply.encode_with(LineEnding::Lf);
+        assert!(!lf.contains('\r'), "{lf:?}");
+        assert_eq!(lf, wire.replace("\r\n", "\n"));
+    }
+
+    #[test]
+    fn line_endings_parse() {
+        assert_eq!("lf".parse(), Ok(LineEnding::Lf));
+        assert_eq!("CRLF".parse(), Ok(LineEnding::Crlf));
+        assert!("cr"
+            .parse::<LineEnding>()
+            .unwrap_err()
+            .contains("crlf or lf"));
     }
 }

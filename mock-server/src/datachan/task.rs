@@ -161,6 +161,8 @@ pub(crate) struct Task {
     pub(crate) session: u64,
     /// Why the session cancelled the task (ABOR, control gone), for the data record.
     pub(crate) cancel: CancelReason,
+    /// The final reply already went out (`early_final_reply`); no other reply follows.
+    pub(crate) final_sent: bool,
 }
 
 impl Task {
@@ -170,12 +172,48 @@ impl Task {
     }
 
     async fn final_reply(&self, default: Reply) {
+        if self.final_sent {
+            return;
+        }
+        if let Some(delay) = self.script.final_reply_delay {
+            tokio::time::sleep(delay).await;
+        }
         self.say(self.script.final_reply.clone().unwrap_or(default))
             .await;
     }
 
+    /// The preliminary reply (150, or the script's), and with `early_final_reply` the final
+    /// reply in the same write.
+    async fn send_preliminary(&mut self) {
+        if self.final_sent {
+            return;
+        }
+        let preliminary = self
+            .script
+            .preliminary
+            .clone()
+            .unwrap_or_else(|| Reply::new(ReplyCode::FileStatusOkay, self.preliminary()));
+        if !self.script.early_final_reply {
+            return self.say(preliminary).await;
+        }
+        let done = Reply::new(ReplyCode::ClosingDataConnection, "Transfer complete.");
+        let done = self.script.final_reply.clone().unwrap_or(done);
+        // A failed write means the control connection is gone; the session notices.
+        let _ = self.out.lock().await.send_all(&[preliminary, done]).await;
+        self.final_sent = true;
+    }
+
     /// Runs the transfer to its end.
     pub(crate) async fn run(mut self) -> TransferEnd {
+        if self.script.early_final_reply && matches!(self.job, Job::Receive { .. }) {
+            self.script.early_final_reply = false;
+            self.shared.log(
+                self.session,
+                EventKind::Warning {
+                    message: "script error: early_final_reply applies to downloads and listings, not uploads; ignored".into(),
+                },
+            );
+        }
         match self.script.accept {
             Accept::Never => std::future::pending::<()>().await,
             Accept::After(delay) => tokio::time::sleep(delay).await,
@@ -185,6 +223,10 @@ impl Task {
             return TransferEnd::Done;
         };
         let (mode, addr) = (plan.mode(), plan.addr());
+        if mode == DataMode::Active && self.script.early_final_reply {
+            // Before the server dials the client.
+            self.send_preliminary().await;
+        }
         match plan
             .connect(self.shared.cfg.active_source, self.shared.cfg.data_timeout)
             .await
@@ -200,15 +242,17 @@ impl Task {
                     },
                 );
                 let text = format!("Failed to establish data connection: {e}.");
-                self.say(Reply::new(ReplyCode::CantOpenDataConnection, text))
-                    .await;
+                if !self.final_sent {
+                    self.say(Reply::new(ReplyCode::CantOpenDataConnection, text))
+                        .await;
+                }
                 TransferEnd::Done
             }
         }
     }
 
     /// Everything after the data connection is made.
-    async fn transfer(self, tcp: TcpStream, mode: DataMode, addr: SocketAddr) -> TransferEnd {
+    async fn transfer(mut self, tcp: TcpStream, mode: DataMode, addr: SocketAddr) -> TransferEnd {
         let mut rec = self.open_record(&tcp, mode, addr);
         let fault = self.script.fault;
         if let Some((FaultPoint::Before150, action)) = fault {
@@ -216,8 +260,7 @@ impl Task {
                 .fault(action, Either::Left(tcp), rec, "before 150")
                 .await;
         }
-        self.say(Reply::new(ReplyCode::FileStatusOkay, self.preliminary()))
-            .await;
+        self.send_preliminary().await;
         // The TLS handshake comes after 150: some clients start it at once, others wait for
         // the preliminary reply, and this order serves both (as vsftpd does).
         let mut stream = match &self.tls {

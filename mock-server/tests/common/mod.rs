@@ -34,6 +34,32 @@ impl Ctl {
         ctl
     }
 
+    /// Connects and reads the greeting, whatever its code.
+    pub async fn connect_greeted(addr: SocketAddr) -> (Ctl, (u16, String)) {
+        let stream = tokio::time::timeout(TIMEOUT, TcpStream::connect(addr))
+            .await
+            .expect("connect timed out")
+            .unwrap();
+        let (r, w) = stream.into_split();
+        let mut ctl = Ctl {
+            r: BufReader::new(r),
+            w,
+        };
+        let greeting = ctl.reply().await;
+        (ctl, greeting)
+    }
+
+    /// The bytes of one read: those already buffered, or else one read from the socket.
+    pub async fn read_some(&mut self) -> Vec<u8> {
+        let bytes = tokio::time::timeout(TIMEOUT, self.r.fill_buf())
+            .await
+            .expect("nothing to read within the test timeout")
+            .unwrap()
+            .to_vec();
+        self.r.consume(bytes.len());
+        bytes
+    }
+
     pub async fn login(addr: SocketAddr) -> Ctl {
         let mut ctl = Ctl::connect(addr).await;
         assert_eq!(ctl.cmd("USER test").await.0, 331);
