@@ -397,13 +397,28 @@ fn one_received(
         Action::Upload => {
             let kept = server.file(path);
             let bytes = kept.as_ref().map(|k| k.len() as u64);
-            (bytes, kept.as_deref() == Some(sent))
+            // Right: the bytes, and the server took the upload as complete (not ended
+            // without close_notify where that is required, nor cut by an error).
+            let complete = stored_complete(&server.events(), path);
+            (bytes, kept.as_deref() == Some(sent) && complete)
         }
         Action::List | Action::Session => {
             let text = std::fs::read_to_string(local).unwrap_or_default();
             (Some(text.len() as u64), !text.trim().is_empty())
         }
     }
+}
+
+/// Whether the server's last store of `path` was complete.
+fn stored_complete(log: &ftpspec_mock::EventLog, path: &str) -> bool {
+    use ftpspec_mock::EventKind;
+    let stores = log.events.iter().filter_map(|e| match &e.kind {
+        EventKind::Stored {
+            path: p, complete, ..
+        } if p == path => Some(*complete),
+        _ => None,
+    });
+    stores.last().unwrap_or(false)
 }
 
 /// How many listings (LIST, NLST, MLSD) the server sent whole over a data connection.

@@ -175,7 +175,19 @@ pub fn data_line(d: &ftpspec_mock::DataConnection) -> String {
         DataMode::Passive => "passive",
         DataMode::Active => "active",
     };
-    let tls = d.tls.as_ref().map(|t| format!(", {}", t.version));
+    let tls = d.tls.as_ref().map(|t| {
+        let notify = |who, sent: Option<bool>| match sent {
+            Some(true) => format!(", close_notify from {who}"),
+            Some(false) => format!(", no close_notify from {who}"),
+            None => String::new(),
+        };
+        format!(
+            ", {}{}{}",
+            t.version,
+            notify("client", d.client_close_notify),
+            notify("server", d.server_close_notify)
+        )
+    });
     let end = d.end.as_ref().map(|e| format!(", {e:?}"));
     format!(
         "{mode} {} <-> {}, {} bytes sent, {} received{}{}",

@@ -29,7 +29,8 @@ impl ClientAdapter for Aioftp {
         format!("aioftp {line}")
     }
     fn actions(&self) -> Vec<Action> {
-        Action::SINGLE.to_vec()
+        // A session: the script loops over the steps on its one Client.
+        Action::ALL.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv / prefer_epsv: `Client(passive_commands=("pasv",))` / `("epsv",)`.
@@ -93,5 +94,28 @@ mod tests {
         assert_eq!(plain[plain.len() - 2..], [s(""), s("")]);
         assert_eq!(Aioftp.lacks(Mode::Active, &[]), vec!["active mode".to_string()]);
         assert_eq!(Aioftp.lacks(Mode::Passive, &[Setting::Ccc]), vec!["ccc".to_string()]);
+    }
+
+    #[test]
+    fn a_session_passes_the_script_file() {
+        let t = crate::clients::tests::session_target(&[Setting::DisableEpsv]);
+        let argv = invocation(&t).argv;
+        assert_eq!(argv[0..3], [s("python3"), s("-c"), s(SCRIPT)]);
+        assert_eq!(
+            argv[3..],
+            [
+                "203.0.113.1",
+                "21",
+                "test",
+                "test",
+                "session",
+                "-",
+                "/tmp/x/steps.txt",
+                "10",
+                "",
+                "disable-epsv",
+            ]
+        );
+        assert!(Aioftp.actions().contains(&Action::Session));
     }
 }

@@ -33,7 +33,8 @@ impl ClientAdapter for BasicFtp {
         format!("basic-ftp {}", version_line(&["node", "-e", code.as_str()]))
     }
     fn actions(&self) -> Vec<Action> {
-        Action::SINGLE.to_vec()
+        // A session: the script loops over the steps on its one Client.
+        Action::ALL.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv / prefer_epsv: `client.prepareTransfer` set to the library's own PASV
@@ -99,5 +100,29 @@ mod tests {
         let plain = invocation(&target(Action::List, Mode::Passive, &[])).argv;
         assert_eq!(plain[plain.len() - 2..], [s(""), s("")]);
         assert_eq!(BasicFtp.lacks(Mode::Active, &[]), vec!["active mode".to_string()]);
+    }
+
+    #[test]
+    fn a_session_passes_the_script_file() {
+        let t = crate::clients::tests::session_target(&[Setting::FtpsExplicit]);
+        let argv = invocation(&t).argv;
+        assert_eq!(argv[0..3], [s("node"), s("-e"), s(SCRIPT)]);
+        assert_eq!(
+            argv[3..],
+            [
+                MODULE_DIR,
+                "203.0.113.1",
+                "21",
+                "test",
+                "test",
+                "session",
+                "-",
+                "/tmp/x/steps.txt",
+                "10",
+                "/tmp/x/ca.pem",
+                "ftps",
+            ]
+        );
+        assert!(BasicFtp.actions().contains(&Action::Session));
     }
 }

@@ -48,7 +48,8 @@ impl ClientAdapter for CommonsNet {
         format!("commons-net {v}")
     }
     fn actions(&self) -> Vec<Action> {
-        Action::SINGLE.to_vec()
+        // A session: the program loops over the steps on its one FTPClient connection.
+        Action::ALL.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv: setUseEPSVwithIPv4(false) (IPv4 only; IPv6 always uses EPSV).
@@ -170,5 +171,28 @@ mod tests {
         let t = target(Action::List, Mode::Passive, &[]);
         let argv = invocation(&t, Path::new("/c")).argv;
         assert_eq!(argv[argv.len() - 2..], ["", ""]);
+    }
+
+    #[test]
+    fn a_session_passes_the_script_file() {
+        let t = crate::clients::tests::session_target(&[Setting::FtpsExplicit]);
+        let argv = invocation(&t, Path::new("/cache/cn")).argv;
+        assert_eq!(
+            argv[3..],
+            [
+                "CommonsNetClient",
+                "203.0.113.1",
+                "21",
+                "test",
+                "test",
+                "session",
+                "-",
+                "/tmp/x/steps.txt",
+                "10",
+                "/tmp/x/ca.pem",
+                "ftps",
+            ]
+        );
+        assert!(CommonsNet.actions().contains(&Action::Session));
     }
 }

@@ -51,7 +51,8 @@ impl ClientAdapter for GoFtp {
         format!("jlaffaye/ftp {v}")
     }
     fn actions(&self) -> Vec<Action> {
-        Action::SINGLE.to_vec()
+        // A session: the program loops over the steps on its one ServerConn.
+        Action::ALL.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv: DialWithDisabledEPSV(true). prefer_epsv: its default (EPSV first on
@@ -163,5 +164,28 @@ mod tests {
     fn active_mode_is_lacking() {
         assert_eq!(GoFtp.lacks(Mode::Active, &[]), ["active mode"]);
         assert_eq!(GoFtp.lacks(Mode::Passive, &[Setting::Ccc]), ["ccc"]);
+    }
+
+    #[test]
+    fn a_session_passes_the_script_file() {
+        let t = crate::clients::tests::session_target(&[Setting::DisableEpsv]);
+        let argv = invocation(&t, Path::new("/cache/go")).argv;
+        assert_eq!(
+            argv,
+            [
+                "/cache/go/go-ftp",
+                "203.0.113.1",
+                "21",
+                "test",
+                "test",
+                "session",
+                "-",
+                "/tmp/x/steps.txt",
+                "10",
+                "",
+                "disable-epsv",
+            ]
+        );
+        assert!(GoFtp.actions().contains(&Action::Session));
     }
 }

@@ -47,7 +47,8 @@ impl ClientAdapter for PerlNetFtp {
         ])
     }
     fn actions(&self) -> Vec<Action> {
-        Action::SINGLE.to_vec()
+        // A session: the script loops over the steps on its one Net::FTP connection.
+        Action::ALL.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         use Setting::*;
@@ -114,5 +115,28 @@ mod tests {
             PerlNetFtp.lacks(Mode::Passive, &[Setting::ForcePasvIp]),
             ["force_pasv_ip"]
         );
+    }
+
+    #[test]
+    fn a_session_passes_the_script_file() {
+        let t = crate::clients::tests::session_target(&[Setting::FtpsExplicit]);
+        let argv = invocation(&t).argv;
+        assert_eq!(argv[..3], [s("perl"), s("-e"), s(SCRIPT)]);
+        assert_eq!(
+            argv[3..].to_vec(),
+            [
+                "203.0.113.1",
+                "21",
+                "test",
+                "test",
+                "session",
+                "-",
+                "/tmp/x/steps.txt",
+                "10",
+                "/tmp/x/ca.pem",
+                "ftps",
+            ]
+        );
+        assert!(PerlNetFtp.actions().contains(&Action::Session));
     }
 }

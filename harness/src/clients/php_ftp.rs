@@ -34,7 +34,8 @@ impl ClientAdapter for PhpFtp {
         ])
     }
     fn actions(&self) -> Vec<Action> {
-        Action::SINGLE.to_vec()
+        // A session: the script loops over the steps on its one ext/ftp connection.
+        Action::ALL.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         use Setting::*;
@@ -91,5 +92,28 @@ mod tests {
             ]
         );
         assert_eq!(PhpFtp.lacks(Mode::Passive, &[Setting::FtpsImplicit]), ["ftps_implicit"]);
+    }
+
+    #[test]
+    fn a_session_passes_the_script_file() {
+        let t = crate::clients::tests::session_target(&[]);
+        let argv = invocation(&t).argv;
+        assert_eq!(argv[..3], [s("php"), s("-r"), s(SCRIPT)]);
+        assert_eq!(
+            argv[3..].to_vec(),
+            [
+                "203.0.113.1",
+                "21",
+                "test",
+                "test",
+                "session",
+                "-",
+                "/tmp/x/steps.txt",
+                "10",
+                "",
+                "",
+            ]
+        );
+        assert!(PhpFtp.actions().contains(&Action::Session));
     }
 }

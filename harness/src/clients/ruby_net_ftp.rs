@@ -34,7 +34,8 @@ impl ClientAdapter for RubyNetFtp {
         ])
     }
     fn actions(&self) -> Vec<Action> {
-        Action::SINGLE.to_vec()
+        // A session: the script loops over the steps on its one net/ftp connection.
+        Action::ALL.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         use Setting::*;
@@ -91,5 +92,28 @@ mod tests {
             ]
         );
         assert_eq!(RubyNetFtp.lacks(Mode::Active, &[Setting::PortRange]), ["port_range"]);
+    }
+
+    #[test]
+    fn a_session_passes_the_script_file() {
+        let t = crate::clients::tests::session_target(&[Setting::FtpsExplicit]);
+        let argv = invocation(&t).argv;
+        assert_eq!(argv[..3], [s("ruby"), s("-e"), s(SCRIPT)]);
+        assert_eq!(
+            argv[3..].to_vec(),
+            [
+                "203.0.113.1",
+                "21",
+                "test",
+                "test",
+                "session",
+                "-",
+                "/tmp/x/steps.txt",
+                "10",
+                "/tmp/x/ca.pem",
+                "ftps,deadline=28",
+            ]
+        );
+        assert!(RubyNetFtp.actions().contains(&Action::Session));
     }
 }

@@ -346,7 +346,8 @@ fn command_parts(line: &str) -> impl Iterator<Item = &str> {
     for (i, b) in bytes.iter().enumerate() {
         let end = match b {
             b'\r' => bytes.get(i + 1) != Some(&0),
-            b'\n' | 0 => true,
+            0 => i == 0 || bytes[i - 1] != b'\r',
+            b'\n' => true,
             _ => false,
         };
         if end {

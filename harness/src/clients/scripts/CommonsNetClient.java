@@ -3,6 +3,8 @@
 // argv: host port user password action path local_file timeout ca_file flags
 // flags (comma list): active, ftps, ftps-implicit, ccc, force-pasv-ip, disable-epsv,
 // prefer-epsv, port-range=MIN-MAX, external-ip=ADDR
+// A session (action "session") reads its steps from local_file, one a line: "list PATH",
+// "download PATH LOCAL_FILE", "upload LOCAL_FILE PATH"; all on this one control connection.
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.InputStream;
@@ -10,6 +12,8 @@ import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
@@ -40,6 +44,52 @@ public class CommonsNetClient {
     static void check(FTPClient ftp, boolean ok, String what) {
         if (!ok) {
             throw new RuntimeException(what + " failed: " + ftp.getReplyString().trim());
+        }
+    }
+
+    static void download(FTPClient ftp, String path, String local) throws Exception {
+        try (OutputStream out = new FileOutputStream(local)) {
+            check(ftp, ftp.retrieveFile(path, out), "RETR");
+        }
+    }
+
+    static void upload(FTPClient ftp, String local, String path) throws Exception {
+        try (InputStream in = new FileInputStream(local)) {
+            check(ftp, ftp.storeFile(path, in), "STOR");
+        }
+    }
+
+    /** The listing goes to local, or is dropped when that is null (a session's step). */
+    static void list(FTPClient ftp, String path, String local) throws Exception {
+        FTPFile[] files = ftp.listFiles(path);
+        check(ftp, FTPReply.isPositiveCompletion(ftp.getReplyCode()), "LIST");
+        if (local == null) {
+            return;
+        }
+        try (Writer out = new OutputStreamWriter(new FileOutputStream(local), StandardCharsets.UTF_8)) {
+            for (FTPFile f : files) {
+                if (f != null) {
+                    out.write(f.getRawListing() + "\n");
+                }
+            }
+        }
+    }
+
+    static void session(FTPClient ftp, String script) throws Exception {
+        for (String line : Files.readAllLines(Paths.get(script), StandardCharsets.UTF_8)) {
+            String[] w = line.trim().split("\\s+");
+            if (w[0].isEmpty()) {
+                continue;
+            }
+            if (w[0].equals("download") && w.length == 3) {
+                download(ftp, w[1], w[2]);
+            } else if (w[0].equals("upload") && w.length == 3) {
+                upload(ftp, w[1], w[2]);
+            } else if (w[0].equals("list") && w.length == 2) {
+                list(ftp, w[1], null);
+            } else {
+                throw new IllegalArgumentException("bad step in " + script + ": " + line.trim());
+            }
         }
     }
 
@@ -134,25 +184,16 @@ public class CommonsNetClient {
             check(ftp, ftp.setFileType(FTP.BINARY_FILE_TYPE), "TYPE I");
             switch (action) {
                 case "download":
-                    try (OutputStream out = new FileOutputStream(local)) {
-                        check(ftp, ftp.retrieveFile(path, out), "RETR");
-                    }
+                    download(ftp, path, local);
                     break;
                 case "upload":
-                    try (InputStream in = new FileInputStream(local)) {
-                        check(ftp, ftp.storeFile(path, in), "STOR");
-                    }
+                    upload(ftp, local, path);
                     break;
                 case "list":
-                    FTPFile[] files = ftp.listFiles(path);
-                    check(ftp, FTPReply.isPositiveCompletion(ftp.getReplyCode()), "LIST");
-                    try (Writer out = new OutputStreamWriter(new FileOutputStream(local), StandardCharsets.UTF_8)) {
-                        for (FTPFile f : files) {
-                            if (f != null) {
-                                out.write(f.getRawListing() + "\n");
-                            }
-                        }
-                    }
+                    list(ftp, path, local);
+                    break;
+                case "session":
+                    session(ftp, local);
                     break;
                 default:
                     throw new IllegalArgumentException("unknown action " + action);

@@ -2,6 +2,8 @@
 // argv: module_dir host port user password action path local_file timeout ca_file flags
 // flags (comma list): ftps, ftps-implicit, disable-epsv, prefer-epsv
 // basic-ftp is passive-only: no PORT/EPRT, no CCC.
+// A session (action "session") reads its steps from local_file, one a line: "list PATH",
+// "download PATH LOCAL_FILE", "upload LOCAL_FILE PATH"; all on this one control connection.
 "use strict";
 const fs = require("fs");
 
@@ -13,6 +15,27 @@ function fail(msg) {
 const [moduleDir, host, port, user, password, action, path, local, timeout, ca, flagList] =
     process.argv.slice(1);
 const flags = new Set((flagList || "").split(",").filter((f) => f));
+
+// The steps of a session, in order, on the client's one control connection.
+async function session(client, script) {
+    // LIST, not MLSD, as for a single listing.
+    client.availableListCommands = ["LIST -a", "LIST"];
+    for (const line of fs.readFileSync(script, "utf8").split("\n")) {
+        const w = line.split(/\s+/).filter((x) => x);
+        if (w.length === 0) {
+            continue;
+        }
+        if (w[0] === "download" && w.length === 3) {
+            await client.downloadTo(w[2], w[1]);
+        } else if (w[0] === "upload" && w.length === 3) {
+            await client.uploadFrom(w[1], w[2]);
+        } else if (w[0] === "list" && w.length === 2) {
+            await client.list(w[1]); // the listing is dropped
+        } else {
+            throw new Error("bad step in " + script + ": " + line.trim());
+        }
+    }
+}
 
 async function main() {
     const ftp = require(moduleDir);
@@ -59,6 +82,8 @@ async function main() {
             };
             await client.list(path);
             fs.writeFileSync(local, raw);
+        } else if (action === "session") {
+            await session(client, local);
         } else {
             throw new Error("unknown action " + action);
         }

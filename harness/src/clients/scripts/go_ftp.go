@@ -1,6 +1,8 @@
 // ftpspec's go-ftp client: one action with github.com/jlaffaye/ftp, as a user's program would.
 // argv: host port user password action path local_file timeout ca_file flags
 // flags (comma list): ftps, ftps-implicit, disable-epsv
+// A session (action "session") reads its steps from local_file, one a line: "list PATH",
+// "download PATH LOCAL_FILE", "upload LOCAL_FILE PATH"; all on this one control connection.
 //
 // The library sets no deadline on the control connection, so each step runs under a watchdog:
 // `timeout` seconds for a chunk of data or the final reply, twice that for the steps that
@@ -120,68 +122,108 @@ func main() {
 	}
 	switch action {
 	case "download":
-		kickFor("RETR", 2)
-		r, err := c.Retr(path)
-		if err != nil {
-			fail("RETR", err)
-		}
-		out, err := os.Create(local)
-		if err != nil {
-			fail("local file", err)
-		}
-		buf := make([]byte, 32*1024)
-		for {
-			kick("RETR data")
-			_ = r.SetDeadline(time.Now().Add(limit))
-			n, rerr := r.Read(buf)
-			if n > 0 {
-				if _, err := out.Write(buf[:n]); err != nil {
-					fail("local file", err)
-				}
-			}
-			if rerr == io.EOF {
-				break
-			}
-			if rerr != nil {
-				fail("RETR data", rerr)
-			}
-		}
-		if err := out.Close(); err != nil {
-			fail("local file", err)
-		}
-		kick("RETR reply")
-		if err := r.Close(); err != nil {
-			fail("RETR", err)
-		}
+		download(c, path, local)
 	case "upload":
-		in, err := os.Open(local)
-		if err != nil {
-			fail("local file", err)
-		}
-		kickFor("STOR", 2)
-		if err := c.Stor(path, kickingReader{in}); err != nil {
-			fail("STOR", err)
-		}
-		in.Close()
+		upload(c, local, path)
 	case "list":
-		kickFor("LIST", 2)
-		entries, err := c.List(path)
-		if err != nil {
-			fail("LIST", err)
-		}
-		// The library parses LIST lines and keeps no raw text: one line per entry.
-		var b strings.Builder
-		for _, e := range entries {
-			fmt.Fprintf(&b, "%s %d %s %s\n", e.Type, e.Size, e.Time.UTC().Format(time.RFC3339), e.Name)
-		}
-		if err := os.WriteFile(local, []byte(b.String()), 0o644); err != nil {
-			fail("local file", err)
-		}
+		list(c, path, local)
+	case "session":
+		session(c, local)
 	default:
 		fail("action", errors.New("unknown action "+action))
 	}
 	kick("QUIT")
 	if err := c.Quit(); err != nil {
 		fail("QUIT", err)
+	}
+}
+
+func download(c *ftp.ServerConn, path, local string) {
+	kickFor("RETR", 2)
+	r, err := c.Retr(path)
+	if err != nil {
+		fail("RETR", err)
+	}
+	out, err := os.Create(local)
+	if err != nil {
+		fail("local file", err)
+	}
+	buf := make([]byte, 32*1024)
+	for {
+		kick("RETR data")
+		_ = r.SetDeadline(time.Now().Add(limit))
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			if _, err := out.Write(buf[:n]); err != nil {
+				fail("local file", err)
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			fail("RETR data", rerr)
+		}
+	}
+	if err := out.Close(); err != nil {
+		fail("local file", err)
+	}
+	kick("RETR reply")
+	if err := r.Close(); err != nil {
+		fail("RETR", err)
+	}
+}
+
+func upload(c *ftp.ServerConn, local, path string) {
+	in, err := os.Open(local)
+	if err != nil {
+		fail("local file", err)
+	}
+	kickFor("STOR", 2)
+	if err := c.Stor(path, kickingReader{in}); err != nil {
+		fail("STOR", err)
+	}
+	in.Close()
+}
+
+// list writes the listing to local, or drops it when local is "" (a session's step).
+func list(c *ftp.ServerConn, path, local string) {
+	kickFor("LIST", 2)
+	entries, err := c.List(path)
+	if err != nil {
+		fail("LIST", err)
+	}
+	if local == "" {
+		return
+	}
+	// The library parses LIST lines and keeps no raw text: one line per entry.
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%s %d %s %s\n", e.Type, e.Size, e.Time.UTC().Format(time.RFC3339), e.Name)
+	}
+	if err := os.WriteFile(local, []byte(b.String()), 0o644); err != nil {
+		fail("local file", err)
+	}
+}
+
+// session runs the steps of the script file, in order, on the one connection.
+func session(c *ftp.ServerConn, script string) {
+	text, err := os.ReadFile(script)
+	if err != nil {
+		fail("script file", err)
+	}
+	for _, line := range strings.Split(string(text), "\n") {
+		w := strings.Fields(line)
+		switch {
+		case len(w) == 0:
+		case w[0] == "download" && len(w) == 3:
+			download(c, w[1], w[2])
+		case w[0] == "upload" && len(w) == 3:
+			upload(c, w[1], w[2])
+		case w[0] == "list" && len(w) == 2:
+			list(c, w[1], "")
+		default:
+			fail("script file", errors.New("bad step: "+strings.TrimSpace(line)))
+		}
 	}
 }

@@ -2,6 +2,8 @@
 # would. FTPS needs IO::Socket::SSL.
 # argv: host port user password action path local_file timeout ca_file flags
 # flags (comma list): active, ftps, ftps-implicit, ccc.
+# A session (action "session") reads its steps from local_file, one a line: "list PATH",
+# "download PATH LOCAL_FILE", "upload LOCAL_FILE PATH"; all on this one control connection.
 use strict;
 use warnings;
 use Net::FTP;
@@ -51,16 +53,54 @@ if ($flag{ccc}) {
     $ftp->stoptls or fail('CCC', tls_error());
 }
 $ftp->binary or fail('TYPE I');
-if ($action eq 'download') {
+
+sub download {
+    my ($path, $local) = @_;
     $ftp->get($path, $local) or fail('RETR');
-} elsif ($action eq 'upload') {
+}
+
+sub upload {
+    my ($local, $path) = @_;
     $ftp->put($local, $path) or fail('STOR');
-} elsif ($action eq 'list') {
+}
+
+# The listing goes to $local, or is dropped when there is none (a session's step).
+sub listing {
+    my ($path, $local) = @_;
     my @lines = $ftp->dir($path);
     $ftp->ok or fail('LIST');
+    return unless defined $local;
     open(my $out, '>', $local) or do { print STDERR "$local: $!\n"; exit 1 };
     print $out map { "$_\n" } @lines;
     close($out) or do { print STDERR "$local: $!\n"; exit 1 };
+}
+
+if ($action eq 'download') {
+    download($path, $local);
+} elsif ($action eq 'upload') {
+    upload($local, $path);
+} elsif ($action eq 'list') {
+    listing($path, $local);
+} elsif ($action eq 'session') {
+    open(my $script, '<', $local) or do { print STDERR "$local: $!\n"; exit 1 };
+    my @steps = <$script>;
+    close($script);
+    for my $line (@steps) {
+        my @w = split ' ', $line;
+        next unless @w;
+        $warned = '';    # a failure's message is this step's, not an earlier step's warning
+        if ($w[0] eq 'download' && @w == 3) {
+            download($w[1], $w[2]);
+        } elsif ($w[0] eq 'upload' && @w == 3) {
+            upload($w[1], $w[2]);
+        } elsif ($w[0] eq 'list' && @w == 2) {
+            listing($w[1], undef);
+        } else {
+            $line =~ s/\s+\z//;
+            print STDERR "bad step in $local: $line\n";
+            exit 2;
+        }
+    }
 } else {
     print STDERR "unknown action $action\n";
     exit 2;

@@ -1,6 +1,8 @@
 // ftpspec's php-ftp client: one action with PHP's ftp extension, as a user's script would.
 // argv: host port user password action path local_file timeout ca_file flags
 // flags (comma list): active, ftps, force-pasv-ip.
+// A session (action "session") reads its steps from local_file, one a line: "list PATH",
+// "download PATH LOCAL_FILE", "upload LOCAL_FILE PATH"; all on this one control connection.
 // ext/ftp has no way to take a CA file or verify the server's certificate: under ftps the
 // ca_file argument goes unused (ftp_ssl_connect never checks the certificate).
 
@@ -12,6 +14,62 @@ function fail(string $what): void
     $msg = $err ? preg_replace('/^\w+\(\): /', '', $err["message"]) : "failed";
     fwrite(STDERR, "$what: " . strtok($msg, "\n") . "\n");
     exit(1);
+}
+
+function download($ftp, string $path, string $local): void
+{
+    if (!@ftp_get($ftp, $local, $path, FTP_BINARY)) {
+        fail("ftp_get");
+    }
+}
+
+function upload($ftp, string $local, string $path): void
+{
+    if (!@ftp_put($ftp, $path, $local, FTP_BINARY)) {
+        fail("ftp_put");
+    }
+}
+
+// The listing goes to $local, or is dropped when there is none (a session's step).
+function listing($ftp, string $path, ?string $local): void
+{
+    $lines = @ftp_rawlist($ftp, $path);
+    if ($lines === false) {
+        fail("ftp_rawlist");
+    }
+    if ($local === null) {
+        return;
+    }
+    $text = implode("", array_map(fn($l) => "$l\n", $lines));
+    if (file_put_contents($local, $text) === false) {
+        fail("write $local");
+    }
+}
+
+function session($ftp, string $script): void
+{
+    $steps = @file($script, FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES);
+    if ($steps === false) {
+        fail("read $script");
+    }
+    foreach ($steps as $line) {
+        $w = preg_split('/\s+/', trim($line), -1, PREG_SPLIT_NO_EMPTY);
+        if (!$w) {
+            continue;
+        }
+        // A failure's message is this step's, not an earlier step's warning.
+        error_clear_last();
+        if ($w[0] === "download" && count($w) === 3) {
+            download($ftp, $w[1], $w[2]);
+        } elseif ($w[0] === "upload" && count($w) === 3) {
+            upload($ftp, $w[1], $w[2]);
+        } elseif ($w[0] === "list" && count($w) === 2) {
+            listing($ftp, $w[1], null);
+        } else {
+            fwrite(STDERR, "bad step in $script: " . trim($line) . "\n");
+            exit(2);
+        }
+    }
 }
 
 function run(array $argv): void
@@ -44,24 +102,16 @@ function run(array $argv): void
     }
     switch ($action) {
         case "download":
-            if (!@ftp_get($ftp, $local, $path, FTP_BINARY)) {
-                fail("ftp_get");
-            }
+            download($ftp, $path, $local);
             break;
         case "upload":
-            if (!@ftp_put($ftp, $path, $local, FTP_BINARY)) {
-                fail("ftp_put");
-            }
+            upload($ftp, $local, $path);
             break;
         case "list":
-            $lines = @ftp_rawlist($ftp, $path);
-            if ($lines === false) {
-                fail("ftp_rawlist");
-            }
-            $text = implode("", array_map(fn($l) => "$l\n", $lines));
-            if (file_put_contents($local, $text) === false) {
-                fail("write $local");
-            }
+            listing($ftp, $path, $local);
+            break;
+        case "session":
+            session($ftp, $local);
             break;
         default:
             fwrite(STDERR, "unknown action $action\n");

@@ -2,6 +2,8 @@
 # argv: host port user password action path local_file timeout ca_file flags
 # flags (comma list): active, ftps, deadline=SECS (a watchdog over the whole run: net/ftp has
 # no timeout for accepting an active-mode data connection, nor for writes).
+# A session (action "session") reads its steps from local_file, one a line: "list PATH",
+# "download PATH LOCAL_FILE", "upload LOCAL_FILE PATH"; all on this one control connection.
 require "net/ftp"
 require "openssl"
 require "timeout"
@@ -36,6 +38,21 @@ begin
     when "list"
       lines = ftp.list(path)
       File.write(local, lines.map { |l| l + "\n" }.join)
+    when "session"
+      File.readlines(local).each do |line|
+        words = line.split
+        next if words.empty?
+        case [words[0], words.size]
+        when ["download", 3]
+          ftp.getbinaryfile(words[1], words[2])
+        when ["upload", 3]
+          ftp.putbinaryfile(words[1], words[2])
+        when ["list", 2]
+          ftp.list(words[1]) # the listing is dropped
+        else
+          raise ArgumentError, "bad step in #{local}: #{line.strip}"
+        end
+      end
     else
       raise ArgumentError, "unknown action #{action}"
     end
