@@ -241,6 +241,7 @@ fn prepare_client(
         client_addr: net.roles.client_addr,
         client_public_addr: net.roles.client_public_addr,
         timeout: Duration::from_secs(scenario.file.timeout_secs),
+        reply_timeout: task.reply_timeout_secs.map(Duration::from_secs),
         work_dir: work.to_owned(),
         steps: if session { steps } else { Vec::new() },
         script_file,
@@ -412,13 +413,13 @@ fn one_received(
 /// Whether the server's last store of `path` was complete.
 fn stored_complete(log: &ftpspec_mock::EventLog, path: &str) -> bool {
     use ftpspec_mock::EventKind;
-    let stores = log.events.iter().filter_map(|e| match &e.kind {
+    let mut stores = log.events.iter().filter_map(|e| match &e.kind {
         EventKind::Stored {
             path: p, complete, ..
         } if p == path => Some(*complete),
         _ => None,
     });
-    stores.last().unwrap_or(false)
+    stores.next_back().unwrap_or(false)
 }
 
 /// How many listings (LIST, NLST, MLSD) the server sent whole over a data connection.

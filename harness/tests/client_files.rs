@@ -128,7 +128,8 @@ async fn a_session_is_judged_step_by_step() {
         .unwrap();
     assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
     assert!(
-        r.reason.contains("step 2 (download /gen/256K: no local file)"),
+        r.reason
+            .contains("step 2 (download /gen/256K: no local file)"),
         "{}",
         r.reason
     );

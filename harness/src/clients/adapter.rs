@@ -42,6 +42,9 @@ pub struct Target {
     pub client_public_addr: IpAddr,
     /// The scenario's time limit.
     pub timeout: Duration,
+    /// How long the client is to wait for a reply, when the scenario says (`None`: the
+    /// connect timeout).
+    pub reply_timeout: Option<Duration>,
     /// A directory the client may use.
     pub work_dir: PathBuf,
     /// A session's steps, each with its local file (empty for other actions).
@@ -99,6 +102,14 @@ impl Target {
     /// The connect timeout clients are given: 10 s, or less when the case is shorter.
     pub fn connect_secs(&self) -> u64 {
         10.min(self.secs())
+    }
+
+    /// How long a client is told to wait for a reply, in seconds: the connect timeout, or
+    /// the scenario's `reply_timeout_secs` (a server slow to answer). Clients with one
+    /// timeout for everything get this one.
+    pub fn reply_secs(&self) -> u64 {
+        self.reply_timeout
+            .map_or(self.connect_secs(), |d| d.as_secs().max(1))
     }
 
     /// The address the client announces in PORT/EPRT: the public one when the case asks
@@ -256,7 +267,7 @@ pub(crate) fn flags_where(pairs: &[(bool, &str)]) -> Vec<String> {
 /// The command line of one of ftpspec's small client programs (`clients/scripts/`):
 /// `program` (an interpreter with the script, or a built binary, and anything it needs
 /// first), then the arguments they all take: host port user password action path
-/// local_file timeout ca_file flags. The timeout is [`Target::connect_secs`], the CA is given
+/// local_file timeout ca_file flags. The timeout is [`Target::reply_secs`], the CA is given
 /// under FTPS only (else empty), and the flags are comma-separated.
 pub(crate) fn script_invocation(
     mut program: Vec<String>,
@@ -280,7 +291,7 @@ pub(crate) fn script_invocation(
         } else {
             t.local()
         },
-        s(t.connect_secs()),
+        s(t.reply_secs()),
         t.ca_for_ftps().unwrap_or_default(),
         flags.join(","),
     ]);

@@ -33,7 +33,8 @@ use crate::scenario::{Action, Mode, Setting};
 /// Placeholders: `{url}` (`ftp://` or, for implicit FTPS, `ftps://`, with user, password,
 /// host in brackets when IPv6, port and path; a listing's path ends in `/`), `{scheme}`,
 /// `{host}`, `{url_host}`, `{port}`, `{user}`, `{password}`, `{path}`, `{local_file}`,
-/// `{timeout}` and `{connect_timeout}` (seconds), `{min}` `{max}` (the active port range),
+/// `{timeout}`, `{connect_timeout}` and `{reply_timeout}` (seconds; how long to wait for a
+/// reply: the connect timeout unless the scenario gives `reply_timeout_secs`), `{min}` `{max}` (the active port range),
 /// `{ip}` (the address to announce: the public one under `external_ip`), `{ca_file}`,
 /// `{script_file}` (a session's steps, one a line: `list PATH`, `download PATH LOCAL_FILE`,
 /// `upload LOCAL_FILE PATH`), and in actions `{settings}` (where the settings' arguments go;
@@ -98,7 +99,7 @@ impl<'de> Deserialize<'de> for SettingValue {
 }
 
 /// The placeholders a template may use.
-const PLACEHOLDERS: [&str; 17] = [
+const PLACEHOLDERS: [&str; 18] = [
     "url",
     "scheme",
     "host",
@@ -114,6 +115,7 @@ const PLACEHOLDERS: [&str; 17] = [
     "ca_file",
     "timeout",
     "connect_timeout",
+    "reply_timeout",
     "script_file",
     "settings",
 ];
@@ -292,6 +294,7 @@ fn placeholders(t: &Target) -> BTreeMap<&'static str, String> {
         ("ca_file", ca.unwrap_or_default()),
         ("timeout", t.secs().to_string()),
         ("connect_timeout", t.connect_secs().to_string()),
+        ("reply_timeout", t.reply_secs().to_string()),
         ("script_file", t.script()),
     ]
     .into_iter()

@@ -51,7 +51,7 @@ fn settings(t: &Target) -> Vec<String> {
     let mut sets = vec![
         s("set cmd:fail-exit yes"),
         s("set net:max-retries 1"),
-        format!("set net:timeout {}", t.connect_secs()),
+        format!("set net:timeout {}", t.reply_secs()),
         s("set net:reconnect-interval-base 1"),
         s("set xfer:clobber yes"),
     ];

@@ -191,6 +191,7 @@ pub(crate) mod tests {
             client_addr: "192.168.1.2".parse().unwrap(),
             client_public_addr: "198.51.100.1".parse().unwrap(),
             timeout: Duration::from_secs(30),
+            reply_timeout: None,
             work_dir: "/tmp/x".into(),
             steps: Vec::new(),
             script_file: None,

@@ -46,7 +46,7 @@ impl ClientAdapter for Ncftp {
             s("-P"),
             t.port.to_string(),
             s("-t"),
-            s(t.connect_secs()),
+            s(t.reply_secs()),
         ];
         argv.push(s(if t.mode == Mode::Active { "-E" } else { "-F" }));
         let local = t.local();

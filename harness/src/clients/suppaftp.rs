@@ -53,7 +53,7 @@ fn suppaftp_run(t: &Target) -> Result<(), ClientError> {
     let timeout = Duration::from_secs(t.connect_secs());
     let ftp = suppaftp::RustlsFtpStream::connect_timeout(addr, timeout).map_err(step("connect"))?;
     ftp.get_ref()
-        .set_read_timeout(Some(timeout))
+        .set_read_timeout(Some(Duration::from_secs(t.reply_secs())))
         .map_err(|e| format!("socket: {e}"))?;
     let mut ftp = if t.has(Setting::FtpsExplicit) {
         let mut roots = rustls::RootCertStore::empty();

@@ -31,7 +31,7 @@ impl ClientAdapter for Tnftp {
     }
     fn launch(&self, t: &Target) -> Launch {
         let url = t.url("ftp");
-        let mut argv = vec![s("tnftp"), s("-V"), s("-q"), s(t.connect_secs())];
+        let mut argv = vec![s("tnftp"), s("-V"), s("-q"), s(t.reply_secs())];
         if t.mode == Mode::Active {
             argv.push(s("-A"));
         }

@@ -33,7 +33,7 @@ impl ClientAdapter for Wget {
             s("wget"),
             s("-nv"),
             s("--tries=1"),
-            format!("--timeout={}", t.connect_secs()),
+            format!("--timeout={}", t.reply_secs()),
             s("-O"),
             t.local(),
         ];

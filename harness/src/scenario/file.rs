@@ -140,6 +140,9 @@ pub struct ClientTask {
     /// (`"list PATH"`, `"download PATH"`, `"upload PATH"`).
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// How long the client is told to wait for a reply, for a server slow to answer
+    /// (default: the connect timeout, 10 s); clients with one timeout for everything get it.
+    pub reply_timeout_secs: Option<u64>,
     /// Passive (default) or active.
     #[serde(default)]
     pub mode: Mode,
