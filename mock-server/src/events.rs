@@ -106,8 +106,9 @@ pub enum EventKind {
     },
     /// A line arrived (PASS arguments are kept: this is a test server).
     Command {
-        /// The line without its line end. Lines that were not valid are recorded as
-        /// `<too long>`, or with invalid bytes replaced by U+FFFD.
+        /// The line without its line end, as received: a bare CR or a NUL inside it is
+        /// kept (displays show them as `\r`, `\0`). Lines that were not valid are recorded
+        /// as `<too long>`, or with invalid bytes replaced by U+FFFD.
         line: String,
     },
     /// A reply went out.
@@ -233,6 +234,16 @@ pub enum EventKind {
         /// What happened.
         message: String,
     },
+}
+
+/// A command line for display: a CR or NUL inside it (kept as received in the log) shown
+/// as `\r` and `\0`.
+fn shown(line: &str) -> std::borrow::Cow<'_, str> {
+    if line.contains(['\r', '\0']) {
+        line.replace('\r', "\\r").replace('\0', "\\0").into()
+    } else {
+        line.into()
+    }
 }
 
 /// A snapshot of the event log, with queries and a transcript for failure messages.
@@ -459,7 +470,7 @@ impl EventLog {
         for e in &self.events {
             match &e.kind {
                 EventKind::Command { line } => {
-                    let _ = writeln!(out, "C: {line}");
+                    let _ = writeln!(out, "C: {}", shown(line));
                 }
                 EventKind::Reply { text, .. } => {
                     for line in text.trim_end_matches(['\r', '\n']).split("\r\n") {
@@ -521,7 +532,7 @@ impl fmt::Display for Event {
         write!(f, "{:>4}.{:03}s #{} ", ms / 1000, ms % 1000, self.session)?;
         match &self.kind {
             EventKind::Connected { peer, local } => write!(f, "connected {peer} -> {local}"),
-            EventKind::Command { line } => write!(f, "C> {line}"),
+            EventKind::Command { line } => write!(f, "C> {}", shown(line)),
             EventKind::Reply { text, .. } => {
                 write!(f, "S< {}", text.trim_end_matches(['\r', '\n']).replace("\r\n", "\n             S< "))
             }

@@ -172,7 +172,9 @@ fn decode(raw: &[u8]) -> Line {
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
     let cleaned = strip_telnet(raw);
     match String::from_utf8(cleaned) {
-        Ok(text) if text.contains('\r') => Line::BareCr(text.replace('\r', "\\r")),
+        // Kept as received: the CR is the fact a verdict may need (a command injected after
+        // it); displays escape it.
+        Ok(text) if text.contains('\r') => Line::BareCr(text),
         Ok(text) => Line::Text(text),
         Err(e) => Line::BadUtf8(String::from_utf8_lossy(e.as_bytes()).into_owned()),
     }
@@ -226,7 +228,7 @@ mod tests {
     #[case(b"USER a\r\nPASS b\r\n", vec![text("USER a"), text("PASS b")])]
     #[case(b"USER a\nPASS b\n", vec![text("USER a"), text("PASS b")])]
     #[case(b"NOOP\r\nQUIT", vec![text("NOOP")])]
-    #[case(b"US\rER\r\n", vec![Line::BareCr("US\\rER".into())])]
+    #[case(b"US\rER\r\n", vec![Line::BareCr("US\rER".into())])]
     #[case(b"\xff\xf4\xff\xf2ABOR\r\n", vec![text("ABOR")])]
     #[case(b"RETR \xff\xffx\r\n", vec![Line::BadUtf8("RETR \u{fffd}x".into())])]
     #[case(b"RETR \xc3\xa9\r\n", vec![text("RETR \u{e9}")])]
