@@ -87,7 +87,9 @@ pub fn catalogue() -> Result<Vec<Scenario>> {
     Ok(out.into_values().collect())
 }
 
-/// Scenarios from a directory (`<dir>/<group>/<name>.toml`), in id order.
+/// Scenarios from a directory (`<dir>/<group>/<name>.toml`), in id order. Files directly in
+/// `dir` are not scenarios (an id is `group/name`), so a crate's `Cargo.toml` beside the
+/// groups is left alone.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
     let io = |path: &Path| {
         let path = path.to_owned();
@@ -101,7 +103,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "toml") {
+            } else if d != dir && path.extension().is_some_and(|e| e == "toml") {
                 let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
                 let id = rel.to_string_lossy().replace('\\', "/");
                 let text = std::fs::read_to_string(&path).map_err(io(&path))?;
@@ -142,6 +144,15 @@ mod tests {
             assert!(s.id.contains('/'), "{}", s.id);
             assert!(!s.file.requirement.is_empty(), "{}", s.id);
         }
+    }
+
+    #[test]
+    fn a_directory_holds_groups_and_its_own_files_are_not_scenarios() {
+        // The catalogue's own directory: a crate (Cargo.toml, src/) beside the groups.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let from_disk = load_dir(&dir).unwrap();
+        let ids = |v: &[Scenario]| v.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&from_disk), ids(&catalogue().unwrap()));
     }
 
     #[test]
