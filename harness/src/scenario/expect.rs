@@ -31,8 +31,8 @@ pub struct Expect {
     /// Every TLS data connection that carried an upload ended with the client's
     /// close_notify (RFC 4217 §12.6), and so did every other whose end the server saw.
     pub client_close_notify: Option<Flag>,
-    /// Before its control connection turned TLS, the client sent nothing but AUTH (or
-    /// QUIT): no USER, PASS or transfer in the clear, whatever the greeting said.
+    /// Before its control connection turned TLS, the client sent nothing but AUTH (or FEAT,
+    /// or QUIT): no USER, PASS or transfer in the clear, whatever the greeting said.
     pub only_auth_before_tls: Option<Flag>,
     /// The client never sent a command before the server had replied to its previous one
     /// (as a client does that takes a forged or pipelined reply for the answer).

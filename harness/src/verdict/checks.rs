@@ -259,13 +259,14 @@ fn client_close_notify(e: &Expect, c: &Ctx) -> Option<String> {
     })
 }
 
-/// Before TLS on the control connection, only AUTH or QUIT.
+/// Before TLS on the control connection, only AUTH, FEAT (which tells whether AUTH TLS is
+/// offered, and carries nothing of the user's) or QUIT.
 fn only_auth_before_tls(e: &Expect, c: &Ctx) -> Option<String> {
     e.only_auth_before_tls?;
     let before = commands_before_control_tls(&c.ev.log);
     let bad = before.iter().find(|line| {
         let verb = line.split(' ').next().unwrap_or("");
-        !["AUTH", "QUIT"].contains(&verb.to_ascii_uppercase().as_str())
+        !["AUTH", "FEAT", "QUIT"].contains(&verb.to_ascii_uppercase().as_str())
     })?;
     let shown = if bad.to_ascii_uppercase().starts_with("PASS ") {
         "PASS ****"
@@ -273,7 +274,7 @@ fn only_auth_before_tls(e: &Expect, c: &Ctx) -> Option<String> {
         bad
     };
     Some(format!(
-        "expected nothing but AUTH (or QUIT) before TLS; {} sent {shown:?} in the clear",
+        "expected nothing but AUTH (or FEAT, QUIT) before TLS; {} sent {shown:?} in the clear",
         c.client
     ))
 }
