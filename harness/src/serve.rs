@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use ftpspec_mock::{
-    ActiveSource, Advertise, ClientAuth, Ftps, LineEnding, MockServer, ServerSpec, TlsVersion,
-    TreeSpec,
+    ActiveSource, Advertise, ClientAuth, Ftps, LineEnding, ListFormat, MlsdStyle, MockServer,
+    NameEncoding, ServerSpec, TlsVersion, TreeSpec,
 };
 
 /// `--ftps` values.
@@ -16,6 +16,33 @@ pub enum FtpsModeArg {
     Explicit,
     /// TLS from the first byte.
     Implicit,
+}
+
+/// `--list-format` values: see [`ListFormat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormatArg {
+    /// `ls -l` style.
+    Unix,
+    /// The Microsoft FTP Service's DOS style.
+    Dos,
+}
+
+/// `--mlsd-style` values: see [`MlsdStyle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MlsdStyleArg {
+    /// `type=file;size=..;modify=..;perm=..;`
+    Standard,
+    /// `Size=..;Modify=..;UNIQUE=..;Type=file;`
+    Odd,
+}
+
+/// `--name-encoding` values: see [`NameEncoding`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NameEncodingArg {
+    /// UTF-8.
+    Utf8,
+    /// ISO 8859-1.
+    Latin1,
 }
 
 /// Options of `ftpspec serve`.
@@ -40,9 +67,27 @@ pub struct ServeArgs {
     /// Source port for active-mode data connections: `any` or `20` (20 needs root).
     #[arg(long, value_name = "any|20", default_value = "any")]
     pub active_source_port: String,
+    /// Source address for active-mode data connections (the server's second address; the
+    /// socket is bound to it before connecting). Default: the control connection's address.
+    #[arg(long, value_name = "IP")]
+    pub active_source_addr: Option<IpAddr>,
     /// Accept PORT/EPRT to addresses other than the client's (no RFC 2577 bounce protection).
     #[arg(long)]
     pub allow_foreign_data_address: bool,
+    /// Throttle every data transfer, both directions, to this many bytes per second, e.g.
+    /// 20K (K = 1024).
+    #[arg(long, value_name = "RATE", value_parser = ftpspec_mock::parse_rate)]
+    pub data_rate: Option<u64>,
+    /// How LIST lines are written: `unix` (ls -l style) or `dos` (as IIS writes them).
+    #[arg(long, value_name = "unix|dos")]
+    pub list_format: Option<ListFormatArg>,
+    /// How MLSD/MLST facts are written: `standard`, or `odd` (other case and order, unique=).
+    #[arg(long, value_name = "standard|odd")]
+    pub mlsd_style: Option<MlsdStyleArg>,
+    /// Names on the wire: `utf8`, or `latin1` (Latin-1 bytes; OPTS UTF8 ON refused, no UTF8
+    /// in FEAT).
+    #[arg(long, value_name = "utf8|latin1")]
+    pub name_encoding: Option<NameEncodingArg>,
     /// Serve a copy of this directory (read into memory at start; uploads stay in memory).
     #[arg(long, conflicts_with = "tree")]
     pub root: Option<PathBuf>,
@@ -182,8 +227,32 @@ fn builder(args: &ServeArgs) -> anyhow::Result<ftpspec_mock::Builder> {
         "20" => builder.active_source(ActiveSource::Port20),
         other => bail!("--active-source-port {other:?}: expected any or 20"),
     };
+    if let Some(ip) = args.active_source_addr {
+        builder = builder.active_source_addr(ip);
+    }
     if args.allow_foreign_data_address {
         builder = builder.allow_foreign_data_address(true);
+    }
+    if let Some(rate) = args.data_rate {
+        builder = builder.data_rate(rate);
+    }
+    if let Some(f) = args.list_format {
+        builder = builder.list_format(match f {
+            ListFormatArg::Unix => ListFormat::Unix,
+            ListFormatArg::Dos => ListFormat::Dos,
+        });
+    }
+    if let Some(m) = args.mlsd_style {
+        builder = builder.mlsd_style(match m {
+            MlsdStyleArg::Standard => MlsdStyle::Standard,
+            MlsdStyleArg::Odd => MlsdStyle::Odd,
+        });
+    }
+    if let Some(e) = args.name_encoding {
+        builder = builder.name_encoding(match e {
+            NameEncodingArg::Utf8 => NameEncoding::Utf8,
+            NameEncodingArg::Latin1 => NameEncoding::Latin1,
+        });
     }
     if let (Some(u), Some(p)) = (&args.user, &args.password) {
         builder = builder.credentials(u, p);
@@ -321,5 +390,44 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("crlf or lf"), "{err}");
+    }
+
+    #[test]
+    fn issue_12_flags() {
+        let cli = Cli::try_parse_from([
+            "serve",
+            "--data-rate",
+            "20K",
+            "--list-format",
+            "dos",
+            "--mlsd-style",
+            "odd",
+            "--name-encoding",
+            "latin1",
+            "--active-source-addr",
+            "127.0.0.2",
+        ])
+        .unwrap();
+        let s = &cli.serve;
+        assert_eq!(s.data_rate, Some(20 * 1024));
+        assert_eq!(s.list_format, Some(ListFormatArg::Dos));
+        assert_eq!(s.mlsd_style, Some(MlsdStyleArg::Odd));
+        assert_eq!(s.name_encoding, Some(NameEncodingArg::Latin1));
+        assert_eq!(s.active_source_addr, Some([127, 0, 0, 2].into()));
+        assert!(builder(s).unwrap().build().is_ok());
+        for (flag, value, message) in [
+            ("--data-rate", "0", "is not a rate in bytes per second"),
+            ("--data-rate", "fast", "is not a rate in bytes per second"),
+            ("--list-format", "iis", "possible values: unix, dos"),
+            ("--mlsd-style", "weird", "possible values: standard, odd"),
+            ("--name-encoding", "cp1252", "possible values: utf8, latin1"),
+            ("--active-source-addr", "nowhere", "invalid IP address syntax"),
+        ] {
+            let err = Cli::try_parse_from(["serve", flag, value])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains(message) && err.contains(flag), "{err}");
+        }
     }
 }

@@ -147,6 +147,12 @@ pub enum EventKind {
         /// The client's end.
         peer: SocketAddr,
     },
+    /// A data transfer is throttled (the server's `data_rate`, or a transfer script's
+    /// `rate`): logged when its data starts to move, after [`EventKind::DataOpened`].
+    Throttled {
+        /// Bytes per second, in the direction the data moves.
+        bytes_per_sec: u64,
+    },
     /// A data connection could not be established.
     DataFailed {
         /// Passive or active.
@@ -544,6 +550,7 @@ impl fmt::Display for Event {
                 write!(f, "data: client announced {target}{}", if *refused { " (refused)" } else { "" })
             }
             EventKind::DataOpened { mode, local, peer } => write!(f, "data: {mode:?} connection {peer} <-> {local} open"),
+            EventKind::Throttled { bytes_per_sec } => write!(f, "data: throttled to {bytes_per_sec} bytes/s"),
             EventKind::DataFailed { mode, addr, error } => write!(f, "data: {mode:?} connection to/at {addr} failed: {error}"),
             EventKind::DataClosed { mode, peer, bytes_sent, bytes_received, end, client_close_notify, server_close_notify, .. } => write!(
                 f,

@@ -24,7 +24,11 @@
 //!   generated files of any size under `/gen` (see [`generated`]). Uploads are kept
 //!   ([`MockServer::file`]).
 //! - Network knobs: [`Builder::advertise`], [`Builder::pasv_ports`], [`Builder::epsv`],
-//!   [`Builder::active_source`], [`Builder::allow_foreign_data_address`].
+//!   [`Builder::active_source`], [`Builder::active_source_addr`],
+//!   [`Builder::allow_foreign_data_address`], [`Builder::data_rate`] (a throttle).
+//! - Listings and names: [`Builder::list_format`] (Unix or DOS/IIS LIST lines),
+//!   [`Builder::mlsd_style`] (standard or odd MLSx facts), [`Builder::name_encoding`]
+//!   (UTF-8 or Latin-1 on the wire).
 //! - FTPS: [`Builder::ftps`] with [`Ftps`] (explicit or implicit, PROT, CCC, session-reuse
 //!   and client-certificate policies, tickets on data connections, single-use tickets, and
 //!   close_notify on data connections required or omitted); [`MockServer::tls`] gives the
@@ -43,6 +47,7 @@
 //! 1. Formats, records and the error type, depending on nothing else:
 //!    - [`wire`]: PORT/PASV/EPRT/EPSV address formats;
 //!    - [`generated`]: the content of `/gen` files;
+//!    - `encoding`: UTF-8 or Latin-1 names on the wire ([`NameEncoding`]);
 //!    - [`control::codec`] (lines in), [`control::parser`] (a line to a command),
 //!      [`control::reply`] (replies out);
 //!    - `events`: the [`EventLog`] and its records;
@@ -69,6 +74,7 @@ mod commands;
 mod config;
 pub mod control;
 mod datachan;
+mod encoding;
 mod error;
 mod events;
 pub mod generated;
@@ -84,8 +90,11 @@ mod vfs;
 pub mod wire;
 
 pub use config::{
-    parse_port_range, ActiveSource, Advertise, Builder, Config, FileSpec, ServerSpec, TreeSpec,
+    parse_port_range, parse_rate, ActiveSource, Advertise, Builder, Config, FileSpec, ServerSpec,
+    TreeSpec,
 };
+pub use encoding::NameEncoding;
+pub use listing::{ListFormat, MlsdStyle};
 pub use control::reply::{LineEnding, Reply, ReplyCode};
 pub use error::{Error, Result};
 pub use events::{

@@ -58,6 +58,10 @@
 //! [[script]]
 //! command = "STOR"
 //! transfer = { final_reply_delay_ms = 65000 }
+//!
+//! [[script]]
+//! command = "RETR"
+//! transfer = { rate = "20K" }   # this download at 20 KiB/s
 //! ```
 //!
 //! Whether a client waited for a reply shows in the event log: a line it sent before the
@@ -221,7 +225,7 @@ pub enum FaultAction {
 /// `fault = "close-data" | "close-control" | "stall"`, `at = "before-150" | "mid-transfer" |
 /// "before-226"`, `after_bytes` (with `mid-transfer`), `final_reply = "CODE text"`,
 /// `preliminary = "125 text"` (any 1xx, instead of 150), `early_final_reply = true`
-/// (downloads and listings), `final_reply_delay_ms`.
+/// (downloads and listings), `final_reply_delay_ms`, `rate = "20K"` (bytes per second).
 ///
 /// ```
 /// use std::time::Duration;
@@ -245,6 +249,8 @@ pub struct TransferScript {
     pub(crate) early_final_reply: bool,
     /// The final reply waits this long after the data connection closed.
     pub(crate) final_reply_delay: Option<Duration>,
+    /// Bytes per second for this transfer (wins over the server's `data_rate`).
+    pub(crate) rate: Option<u64>,
 }
 
 /// A transfer with normal behaviour, to be changed with the methods of [`TransferScript`].
@@ -309,6 +315,20 @@ impl TransferScript {
     /// confirm an upload).
     pub fn final_reply_delay(mut self, delay: Duration) -> Self {
         self.final_reply_delay = Some(delay);
+        self
+    }
+
+    /// Throttle this transfer to `bytes_per_sec`, either direction (wins over
+    /// [`crate::Builder::data_rate`]): a transfer of N bytes lasts about N / rate seconds.
+    /// 0 is refused by `build()`.
+    ///
+    /// ```
+    /// use ftpspec_mock::script::{command, transfer, Mock};
+    /// // A 900 KiB download that lasts 45 s.
+    /// let slow = Mock::given(command("RETR")).respond_with(transfer().rate(20 * 1024));
+    /// ```
+    pub fn rate(mut self, bytes_per_sec: u64) -> Self {
+        self.rate = Some(bytes_per_sec);
         self
     }
 }
@@ -625,6 +645,8 @@ pub struct TransferSpec {
     pub early_final_reply: Option<bool>,
     /// Send the final reply this many milliseconds after the data connection closed.
     pub final_reply_delay_ms: Option<u64>,
+    /// Bytes per second for this transfer, e.g. `"20K"` (K = 1024).
+    pub rate: Option<String>,
 }
 
 /// `accept = "normal" | "never"` in a `transfer` table (a delay is `accept_delay_ms`).
@@ -700,6 +722,9 @@ fn parse_times(spec: &TimesSpec) -> Result<Times, String> {
 
 /// The rules of a transfer script that span its knobs (for TOML and for `build()`).
 fn check_transfer(script: &TransferScript) -> Result<(), String> {
+    if script.rate == Some(0) {
+        return Err("transfer.rate = 0: give at least 1 byte per second".into());
+    }
     if let Some(p) = &script.preliminary {
         if !(100..200).contains(&p.code) {
             return Err(format!(
@@ -791,6 +816,10 @@ impl TransferSpec {
                 return Err("transfer.final_reply_delay_ms cannot go with early_final_reply: the final reply is sent before the data moves".into());
             }
             script = script.final_reply_delay(Duration::from_millis(ms));
+        }
+        if let Some(text) = &self.rate {
+            let rate = crate::config::parse_rate(text).map_err(|e| format!("transfer.rate: {e}"))?;
+            script = script.rate(rate);
         }
         check_transfer(&script)?;
         Ok(script)
@@ -1112,6 +1141,30 @@ mod tests {
         let err = spec(&format!("command = \"RETR\"\n{line}")).unwrap_err();
         assert!(err.contains("line 2, column"), "{err}");
         assert!(err.contains(message), "{err:?} should contain {message:?}");
+    }
+
+    #[test]
+    fn transfer_rate_key() {
+        let mock = spec("command = \"RETR\"\ntransfer = { rate = \"20K\" }").unwrap();
+        assert_eq!(
+            mock.responder.action,
+            Action::Transfer(transfer().rate(20 * 1024))
+        );
+        for (text, message) in [
+            ("{ rate = \"0\" }", "transfer.rate: \"0\" is not a rate in bytes per second"),
+            ("{ rate = \"quick\" }", "transfer.rate: \"quick\" is not a rate"),
+            ("{ rate = 5 }", "invalid type: integer `5`, expected a string"),
+            ("{ rates = \"5\" }", "unknown field `rates`"),
+        ] {
+            let err = spec(&format!("command = \"RETR\"\ntransfer = {text}")).unwrap_err();
+            assert!(err.contains(message), "{err:?} should contain {message:?}");
+        }
+        let zero = Mock::given(command("RETR")).respond_with(transfer().rate(0));
+        let built = crate::MockServer::builder().mount(zero).build();
+        assert!(
+            built.is_err_and(|e| e.to_string().contains("transfer.rate = 0")),
+            "a zero rate from Rust is refused by build()"
+        );
     }
 
     #[rstest]

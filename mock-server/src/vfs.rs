@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use time::{macros::datetime, OffsetDateTime};
 
+use crate::encoding::NameEncoding;
 use crate::generated;
 
 /// The modification time of files set up without one: 2024-01-01 00:00:00 UTC, so listings
@@ -194,6 +195,11 @@ impl Vfs {
             });
         }
         Err(FsError::NotFound(path.to_owned()))
+    }
+
+    /// The first path (in order) with a character `encoding` cannot send, if any.
+    pub(crate) fn first_path_outside(&self, encoding: NameEncoding) -> Option<String> {
+        self.nodes.keys().find(|p| !encoding.can_encode(p)).cloned()
     }
 
     pub(crate) fn is_dir(&self, path: &str) -> bool {

@@ -19,7 +19,8 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 /// The 227 or 229 reply for a passive listener on `port`, advertising `ip`: the normal one, or
-/// the scripted `template` filled in. PASV on IPv6 never gets here (it is refused first).
+/// the scripted `template` filled in (on IPv6, `{h1}`..`{h4}` are `0`). PASV on IPv6 without
+/// a template never gets here (it is refused first).
 fn passive_text(
     verb: Verb,
     template: Option<&str>,
@@ -49,8 +50,14 @@ fn passive_text(
 
 impl Session {
     /// The reply that ends a PASV or EPSV before any listener is opened: EPSV off, EPSV ALL
-    /// (which is accepted), a bad or foreign network protocol, PASV after EPSV ALL or on IPv6.
-    fn passive_early_reply(&mut self, verb: Verb, arg: &str) -> Option<(ReplyCode, String)> {
+    /// (which is accepted), a bad or foreign network protocol, PASV after EPSV ALL, or PASV
+    /// on IPv6 (unless a script gives its reply: `scripted`).
+    fn passive_early_reply(
+        &mut self,
+        verb: Verb,
+        arg: &str,
+        scripted: bool,
+    ) -> Option<(ReplyCode, String)> {
         let control_is_v6 = canonical(self.local.ip()).is_ipv6();
         if verb != Verb::Epsv {
             if self.epsv_all {
@@ -59,7 +66,9 @@ impl Session {
                     "EPSV ALL in effect: only EPSV is accepted.".into(),
                 ));
             }
-            if control_is_v6 {
+            // A scripted 227 wins: the listener opens on the control connection's IPv6
+            // address behind whatever address the template names (e.g. 0,0,0,0).
+            if control_is_v6 && !scripted {
                 return Some((
                     ReplyCode::CantOpenDataConnection,
                     "PASV works on IPv4 only; use EPSV on IPv6 (RFC 2428).".into(),
@@ -105,7 +114,7 @@ impl Session {
         arg: &str,
         template: Option<&str>,
     ) -> io::Result<Flow> {
-        if let Some((code, text)) = self.passive_early_reply(verb, arg) {
+        if let Some((code, text)) = self.passive_early_reply(verb, arg, template.is_some()) {
             return self.say(code, text).await;
         }
         self.data = None;
@@ -132,7 +141,11 @@ impl Session {
             }
             (_, Advertise::Own | Advertise::ControlAddress) => self.local.ip(),
         };
-        let advertised_ip = canonical(advertised_ip);
+        let advertised_ip = match canonical(advertised_ip) {
+            // PASV on IPv6 (scripted): the template's `{h1}`..`{h4}` are 0.0.0.0.
+            IpAddr::V6(_) if verb == Verb::Pasv => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            ip => ip,
+        };
         if !self.shared.cfg.in_netns && !safety::host_safe(advertised_ip) {
             let message = format!(
                 "refusing to advertise {advertised_ip}: outside an ftpspec network namespace only loopback addresses are allowed"
@@ -220,10 +233,20 @@ impl Session {
             self.data = None;
             return self.say(ReplyCode::SyntaxError, message).await;
         }
-        self.data = Some(DataPlan::Active {
-            target,
-            local_ip: canonical(self.local.ip()),
-        });
+        let control_ip = canonical(self.local.ip());
+        let local_ip = match self.shared.cfg.active_source_addr.map(canonical) {
+            Some(ip) if ip.is_ipv4() == target.is_ipv4() => ip,
+            Some(ip) => {
+                self.log(EventKind::Warning {
+                    message: format!(
+                        "active_source_addr {ip} is not of the family of {target}; the data connection comes from the control connection's address {control_ip}"
+                    ),
+                });
+                control_ip
+            }
+            None => control_ip,
+        };
+        self.data = Some(DataPlan::Active { target, local_ip });
         self.say(
             ReplyCode::CommandOkay,
             format!("{verb} command successful. Consider using PASV."),

@@ -193,7 +193,7 @@ impl Session {
             Ok(e) => {
                 let lines = [
                     format!("Listing {path}"),
-                    format!(" {}", facts(&e, &path)),
+                    format!(" {}", facts(&e, &path, self.shared.cfg.mlsd_style)),
                     "End".to_owned(),
                 ];
                 self.reply(Reply::multi(ReplyCode::FileActionOkay, lines))

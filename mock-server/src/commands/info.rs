@@ -4,10 +4,8 @@ use std::io;
 
 use crate::control::parser::Verb;
 use crate::control::reply::{Reply, ReplyCode};
+use crate::encoding::NameEncoding;
 use crate::session::{Flow, Session};
-
-/// The MLST facts offered (RFC 3659 §7.8); all are always sent.
-pub(crate) const MLST_FACTS: &str = "type*;size*;modify*;perm*;";
 
 impl Session {
     pub(crate) async fn feat(&mut self) -> io::Result<Flow> {
@@ -15,16 +13,22 @@ impl Session {
         if self.shared.cfg.epsv {
             lines.push(" EPSV".to_owned());
         }
+        // The MLST facts offered (RFC 3659 §7.8), in the style they are sent; all are
+        // always sent.
+        let facts = self.shared.cfg.mlsd_style.feat_facts();
         for feature in [
             "MDTM",
-            &format!("MLST {MLST_FACTS}"),
+            &format!("MLST {facts}"),
             "PASV",
             "REST STREAM",
             "SIZE",
             "TVFS",
-            "UTF8",
         ] {
             lines.push(format!(" {feature}"));
+        }
+        // A server whose names are Latin-1 does not offer UTF8 (RFC 2640).
+        if self.shared.cfg.name_encoding == NameEncoding::Utf8 {
+            lines.push(" UTF8".to_owned());
         }
         if let Some(tls) = &self.shared.cfg.tls {
             // RFC 4217 §6: FTPS servers list AUTH, PBSZ and PROT (and CCC when allowed).
@@ -47,7 +51,19 @@ impl Session {
         let mut words = arg.split_whitespace();
         let option = words.next().unwrap_or("").to_ascii_uppercase();
         let value = words.next().unwrap_or("").to_ascii_uppercase();
+        let latin1 = self.shared.cfg.name_encoding == NameEncoding::Latin1;
         match (option.as_str(), value.as_str()) {
+            ("UTF8", "ON" | "") if latin1 => {
+                self.say(
+                    ReplyCode::ParameterSyntaxError,
+                    "UTF8 not supported: this server's names are Latin-1 (ISO 8859-1).",
+                )
+                .await
+            }
+            ("UTF8", "OFF") if latin1 => {
+                self.say(ReplyCode::CommandOkay, "UTF8 is off: names are Latin-1.")
+                    .await
+            }
             ("UTF8", "ON" | "OFF" | "") => {
                 self.say(ReplyCode::CommandOkay, "Always in UTF8 mode.")
                     .await
@@ -55,7 +71,10 @@ impl Session {
             ("MLST", _) => {
                 self.say(
                     ReplyCode::CommandOkay,
-                    format!("MLST OPTS {}", MLST_FACTS.replace('*', "")),
+                    format!(
+                        "MLST OPTS {}",
+                        self.shared.cfg.mlsd_style.feat_facts().replace('*', "")
+                    ),
                 )
                 .await
             }

@@ -177,20 +177,23 @@ impl Session {
                 )
                 .await;
         }
+        let cfg = &self.shared.cfg;
         let mut text = String::new();
         for e in &entries {
             let line = match verb {
                 Verb::Nlst if is_dir && rest.is_empty() => e.name.clone(),
                 Verb::Nlst if is_dir => format!("{}/{}", rest.trim_end_matches('/'), e.name),
                 Verb::Nlst => rest.to_owned(),
-                Verb::Mlsd => facts(e, &e.name),
-                _ => list_line(e),
+                Verb::Mlsd => facts(e, &e.name, cfg.mlsd_style),
+                _ => list_line(e, cfg.list_format),
             };
             text.push_str(&line);
             text.push_str("\r\n");
         }
         self.rest = 0;
-        let source = Source::Memory(Bytes::from(text));
+        // Names go out in the server's name encoding (Latin-1: one byte per character).
+        let body = cfg.name_encoding.encode(&text).into_owned();
+        let source = Source::Memory(Bytes::from(body));
         self.start_transfer(Job::Send {
             source,
             offset: 0,

@@ -9,8 +9,10 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::disk::load_dir;
-use super::{ActiveSource, Advertise, Config};
+use super::{ActiveSource, Advertise, Config, RATE_EXPECTED};
 use crate::control::reply::LineEnding;
+use crate::encoding::NameEncoding;
+use crate::listing::{ListFormat, MlsdStyle};
 use crate::error::Error;
 use crate::safety;
 use crate::script::{check_responder, render_template, Action, Mock};
@@ -51,7 +53,12 @@ impl Default for Builder {
                 pasv_ports: None,
                 epsv: true,
                 active_source: ActiveSource::Any,
+                active_source_addr: None,
                 allow_foreign_data: false,
+                data_rate: None,
+                list_format: ListFormat::Unix,
+                mlsd_style: MlsdStyle::Standard,
+                name_encoding: NameEncoding::Utf8,
                 credentials: None,
                 idle_timeout: Duration::from_secs(300),
                 data_timeout: Duration::from_secs(30),
@@ -107,6 +114,69 @@ impl Builder {
     /// Source port of active-mode connections (default any).
     pub fn active_source(mut self, source: ActiveSource) -> Self {
         self.cfg.active_source = source;
+        self
+    }
+
+    /// Make active-mode (PORT/EPRT) data connections from this local address, as a
+    /// multi-homed server does from its second address (default: the local address of the
+    /// control connection). The socket is bound to it before connecting; the
+    /// `DataOpened` event's `local` shows it. Used when the client's address is of the same
+    /// family; otherwise the control connection's address is used and a Warning logged.
+    ///
+    /// ```
+    /// let b = ftpspec_mock::MockServer::builder().active_source_addr("127.0.0.2".parse().unwrap());
+    /// assert!(b.build().is_ok());
+    /// ```
+    pub fn active_source_addr(mut self, ip: IpAddr) -> Self {
+        self.cfg.active_source_addr = Some(ip);
+        self
+    }
+
+    /// Throttle every data transfer, both directions, to `bytes_per_sec` (default: no
+    /// limit). The data is written (or read) in paced chunks on a fixed schedule, so a long
+    /// transfer keeps to the rate within a fraction of a percent; a transfer of N bytes
+    /// lasts about N / rate seconds. A transfer script's [`crate::script::TransferScript::rate`]
+    /// wins over it. Each throttled transfer logs a `Throttled` event. 0 is refused by
+    /// `build()`.
+    ///
+    /// ```
+    /// // 900 KiB at 20 KiB/s: a download of /gen/900K lasts 45 s.
+    /// let b = ftpspec_mock::MockServer::builder().data_rate(20 * 1024);
+    /// assert!(b.build().is_ok());
+    /// ```
+    pub fn data_rate(mut self, bytes_per_sec: u64) -> Self {
+        self.cfg.data_rate = Some(bytes_per_sec);
+        self
+    }
+
+    /// How LIST lines are written (default [`ListFormat::Unix`]; [`ListFormat::Dos`]: as
+    /// the Microsoft FTP Service writes them). NLST is not affected.
+    pub fn list_format(mut self, format: ListFormat) -> Self {
+        self.cfg.list_format = format;
+        self
+    }
+
+    /// How MLSD and MLST facts are written (default [`MlsdStyle::Standard`];
+    /// [`MlsdStyle::Odd`]: other case, other order, a `unique` fact). FEAT's MLST line
+    /// follows.
+    pub fn mlsd_style(mut self, style: MlsdStyle) -> Self {
+        self.cfg.mlsd_style = style;
+        self
+    }
+
+    /// The character set of names on the wire (default [`NameEncoding::Utf8`]); see
+    /// [`NameEncoding::Latin1`]. With Latin-1, `build()` refuses a tree whose names have
+    /// characters outside Latin-1.
+    ///
+    /// ```
+    /// use ftpspec_mock::{MockServer, NameEncoding};
+    /// let b = MockServer::builder()
+    ///     .name_encoding(NameEncoding::Latin1)
+    ///     .file("/latin1/caf\u{e9}.txt", "x");
+    /// assert!(b.build().is_ok());
+    /// ```
+    pub fn name_encoding(mut self, encoding: NameEncoding) -> Self {
+        self.cfg.name_encoding = encoding;
         self
     }
 
@@ -253,6 +323,21 @@ impl Builder {
                     max: *r.end(),
                 });
             }
+        }
+        if cfg.data_rate == Some(0) {
+            return Err(Error::Key {
+                key: "data_rate",
+                source: Box::new(Error::BadValue {
+                    value: "0".into(),
+                    expected: RATE_EXPECTED,
+                }),
+            });
+        }
+        if let Some(path) = cfg.vfs.first_path_outside(cfg.name_encoding) {
+            return Err(Error::BadPath {
+                path,
+                reason: "name_encoding = \"latin1\", but this name has characters outside Latin-1 (ISO 8859-1)",
+            });
         }
         if cfg.max_line < 16 {
             return Err(Error::MaxLineTooSmall {

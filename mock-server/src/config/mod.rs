@@ -2,14 +2,16 @@
 //! [`ActiveSource`], [`parse_port_range`]), made by the [`Builder`] (`builder`) from Rust or
 //! from TOML ([`ServerSpec`], `spec`), with file trees copied from disk (`disk`).
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
 use crate::control::reply::LineEnding;
+use crate::encoding::NameEncoding;
 use crate::error::{Error, Result};
+use crate::listing::{ListFormat, MlsdStyle};
 use crate::script::Mock;
 use crate::tls::TlsSetup;
 use crate::vfs::Vfs;
@@ -95,8 +97,20 @@ pub struct Config {
     pub(crate) epsv: bool,
     /// The source port of active data connections.
     pub(crate) active_source: ActiveSource,
+    /// The source address of active data connections; `None`: the control connection's
+    /// local address.
+    pub(crate) active_source_addr: Option<IpAddr>,
     /// Accept PORT/EPRT to third-party addresses and low ports.
     pub(crate) allow_foreign_data: bool,
+    /// Bytes per second of every data transfer, both directions; `None`: as fast as the
+    /// network goes.
+    pub(crate) data_rate: Option<u64>,
+    /// How LIST lines are written.
+    pub(crate) list_format: ListFormat,
+    /// How MLSD and MLST fact lines are written.
+    pub(crate) mlsd_style: MlsdStyle,
+    /// The character set of names (and all text) on the wire.
+    pub(crate) name_encoding: NameEncoding,
     /// The only user and password accepted; `None`: any.
     pub(crate) credentials: Option<(String, String)>,
     /// Idle control connections are closed after this.
@@ -125,6 +139,29 @@ pub struct Config {
     pub(crate) in_netns: bool,
     /// FTPS: the policy and the certificates and rustls configuration built from it.
     pub(crate) tls: Option<TlsSetup>,
+}
+
+/// What a data rate accepts, for error messages.
+pub(crate) const RATE_EXPECTED: &str =
+    "a rate in bytes per second such as 20000, 20K or 1M (K = 1024; at least 1)";
+
+/// Reads a data rate in bytes per second: a whole number with an optional binary suffix, as
+/// sizes are written (`20K` = 20,480 bytes per second). 0 is refused.
+///
+/// ```
+/// assert_eq!(ftpspec_mock::parse_rate("20K").unwrap(), 20 * 1024);
+/// assert_eq!(ftpspec_mock::parse_rate("1000").unwrap(), 1000);
+/// assert!(ftpspec_mock::parse_rate("0").is_err());
+/// assert!(ftpspec_mock::parse_rate("fast").is_err());
+/// ```
+pub fn parse_rate(text: &str) -> Result<u64> {
+    match crate::generated::parse_size(text.trim()) {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(Error::BadValue {
+            value: text.to_owned(),
+            expected: RATE_EXPECTED,
+        }),
+    }
 }
 
 /// Reads `MIN-MAX` (1 <= MIN <= MAX).

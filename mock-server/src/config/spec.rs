@@ -7,10 +7,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::{parse_port_range, ActiveSource, Advertise, Builder};
+use super::{parse_port_range, parse_rate, ActiveSource, Advertise, Builder};
 use crate::control::reply::LineEnding;
+use crate::encoding::NameEncoding;
 use crate::error::Error;
 use crate::generated;
+use crate::listing::{ListFormat, MlsdStyle};
 use crate::script::MockSpec;
 use crate::tls::TlsSpec;
 use crate::vfs::{Source, Vfs, DEFAULT_MTIME};
@@ -117,7 +119,12 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
 /// pasv_ports = "50000-50010"
 /// epsv = true
 /// active_source_port = "any"   # "any" | "20"
+/// active_source_addr = "127.0.0.2"   # PORT/EPRT data connections come from this address
 /// allow_foreign_data_address = false
+/// data_rate = "20K"            # bytes per second, every data transfer (K = 1024)
+/// list_format = "unix"         # "unix" | "dos" (IIS style LIST lines)
+/// mlsd_style = "standard"      # "standard" | "odd" (MLSx facts in other case and order, unique=)
+/// name_encoding = "utf8"       # "utf8" | "latin1" (names on the wire; OPTS UTF8 ON refused)
 /// user = "alice"               # with password; default: any user and password
 /// password = "secret"
 /// idle_timeout_secs = 300
@@ -147,8 +154,18 @@ pub struct ServerSpec {
     pub epsv: Option<bool>,
     /// `"any"` or `"20"`.
     pub active_source_port: Option<ActiveSource>,
+    /// The source address of active data connections: see [`Builder::active_source_addr`].
+    pub active_source_addr: Option<std::net::IpAddr>,
     /// Accept PORT/EPRT to third-party addresses.
     pub allow_foreign_data_address: Option<bool>,
+    /// Bytes per second of every data transfer, e.g. `"20K"`: see [`Builder::data_rate`].
+    pub data_rate: Option<String>,
+    /// `"unix"` or `"dos"`: see [`crate::ListFormat`].
+    pub list_format: Option<ListFormat>,
+    /// `"standard"` or `"odd"`: see [`crate::MlsdStyle`].
+    pub mlsd_style: Option<MlsdStyle>,
+    /// `"utf8"` or `"latin1"`: see [`crate::NameEncoding`].
+    pub name_encoding: Option<NameEncoding>,
     /// The only user accepted.
     pub user: Option<String>,
     /// Its password.
@@ -203,8 +220,26 @@ impl ServerSpec {
         if let Some(source) = self.active_source_port {
             cfg.active_source = source;
         }
+        if let Some(ip) = self.active_source_addr {
+            cfg.active_source_addr = Some(ip);
+        }
         if let Some(a) = self.allow_foreign_data_address {
             cfg.allow_foreign_data = a;
+        }
+        if let Some(r) = &self.data_rate {
+            cfg.data_rate = Some(parse_rate(r).map_err(|e| Error::Key {
+                key: "data_rate",
+                source: Box::new(e),
+            })?);
+        }
+        if let Some(f) = self.list_format {
+            cfg.list_format = f;
+        }
+        if let Some(m) = self.mlsd_style {
+            cfg.mlsd_style = m;
+        }
+        if let Some(e) = self.name_encoding {
+            cfg.name_encoding = e;
         }
         match (&self.user, &self.password) {
             (Some(u), Some(p)) => cfg.credentials = Some((u.clone(), p.clone())),
@@ -466,6 +501,74 @@ mod tests {
             build("dirs = [\"/gen/x\"]"),
             Error::BadPath { path, .. } if path == "/gen/x"
         ));
+    }
+
+    #[test]
+    fn issue_12_keys() {
+        let spec: ServerSpec = toml::from_str(
+            r#"
+            active_source_addr = "127.0.0.2"
+            data_rate = "20K"
+            list_format = "dos"
+            mlsd_style = "odd"
+            name_encoding = "latin1"
+            [files]
+            "/latin1/caf\u00e9.txt" = "x"
+            "/empty.bin" = ""
+            "/music/01 1234 foo.mp3" = "m"
+            "#,
+        )
+        .unwrap();
+        let cfg = MockServer::builder().spec(&spec).build().unwrap();
+        assert_eq!(cfg.active_source_addr, Some([127, 0, 0, 2].into()));
+        assert_eq!(cfg.data_rate, Some(20 * 1024));
+        assert_eq!(cfg.list_format, ListFormat::Dos);
+        assert_eq!(cfg.mlsd_style, MlsdStyle::Odd);
+        assert_eq!(cfg.name_encoding, NameEncoding::Latin1);
+        assert_eq!(cfg.vfs.stat("/latin1/caf\u{e9}.txt").unwrap().size, 1);
+        assert_eq!(cfg.vfs.stat("/empty.bin").unwrap().size, 0);
+        let cfg = MockServer::builder().build().unwrap();
+        assert_eq!(
+            (cfg.active_source_addr, cfg.data_rate),
+            (None, None),
+            "off by default"
+        );
+        assert_eq!(cfg.list_format, ListFormat::Unix);
+        assert_eq!(cfg.mlsd_style, MlsdStyle::Standard);
+        assert_eq!(cfg.name_encoding, NameEncoding::Utf8);
+        let spec: ServerSpec =
+            toml::from_str("list_format = \"unix\"\nmlsd_style = \"standard\"\nname_encoding = \"utf8\"")
+                .unwrap();
+        assert_eq!(spec.list_format, Some(ListFormat::Unix));
+        assert_eq!(spec.mlsd_style, Some(MlsdStyle::Standard));
+        assert_eq!(spec.name_encoding, Some(NameEncoding::Utf8));
+    }
+
+    #[rstest::rstest]
+    #[case("list_format = \"iis\"", "unknown variant `iis`, expected `unix` or `dos`")]
+    #[case("mlsd_style = \"weird\"", "unknown variant `weird`, expected `standard` or `odd`")]
+    #[case("name_encoding = \"cp1252\"", "unknown variant `cp1252`, expected `utf8` or `latin1`")]
+    #[case("active_source_addr = \"198.51.100.300\"", "invalid IP address syntax")]
+    #[case("data_rate = 20000", "invalid type: integer `20000`, expected a string")]
+    #[case("data_rat = \"20K\"", "unknown field `data_rat`")]
+    fn bad_issue_12_keys_name_line_and_column(#[case] text: &str, #[case] message: &str) {
+        let text = format!("epsv = true\n{text}");
+        let shown = toml::from_str::<ServerSpec>(&text).unwrap_err().to_string();
+        assert!(shown.contains("line 2, column"), "{text}: {shown}");
+        assert!(shown.contains(message), "{text}: {shown}");
+    }
+
+    #[rstest::rstest]
+    #[case("data_rate = \"fast\"", "data_rate: \"fast\" is not a rate in bytes per second")]
+    #[case("data_rate = \"0\"", "data_rate: \"0\" is not a rate in bytes per second")]
+    #[case(
+        "name_encoding = \"latin1\"\n[files]\n\"/\\u540d.txt\" = \"x\"",
+        "\"/\u{540d}.txt\": name_encoding = \"latin1\", but this name has characters outside Latin-1"
+    )]
+    fn bad_issue_12_values_name_the_key(#[case] text: &str, #[case] message: &str) {
+        let spec: ServerSpec = toml::from_str(text).unwrap();
+        let e = MockServer::builder().spec(&spec).build().unwrap_err().to_string();
+        assert!(e.contains(message), "{text}: {e}");
     }
 
     #[test]

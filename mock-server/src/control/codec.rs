@@ -3,12 +3,16 @@
 //! Tolerates what real clients send: LF-only line ends, Telnet IAC sequences before `ABOR`
 //! (RFC 959 §4.1.3, `IAC IP IAC DM`). Refuses, as a [`Line`] variant and never as a panic or an
 //! error that ends the session: lines over the cap, invalid UTF-8, bare CR inside a line.
+//! A server whose names are Latin-1 ([`LineReader::with_encoding`]) reads every byte as a
+//! character, so no line is invalid.
 
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::encoding::NameEncoding;
 
 /// The default cap on one control line, in bytes.
 pub const DEFAULT_MAX_LINE: usize = 4096;
@@ -53,6 +57,8 @@ pub struct LineReader<R> {
     /// A read error seen by [`LineReader::peek_ready_line`], returned by `next_line` once the
     /// buffered lines are used up.
     error: Option<std::io::Error>,
+    /// How the bytes of a line become text (UTF-8 unless the server's names are Latin-1).
+    encoding: NameEncoding,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
@@ -65,7 +71,14 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             discarding: false,
             eof: false,
             error: None,
+            encoding: NameEncoding::Utf8,
         }
+    }
+
+    /// Reads lines in `encoding` (default UTF-8; with Latin-1 no line is [`Line::BadUtf8`]).
+    pub fn with_encoding(mut self, encoding: NameEncoding) -> Self {
+        self.encoding = encoding;
+        self
     }
 
     /// Bytes received but not yet returned as a line (must be empty before a TLS upgrade).
@@ -88,6 +101,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             discarding: false,
             eof: false,
             error: None,
+            encoding: NameEncoding::Utf8,
         }
     }
 
@@ -105,7 +119,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
                 if std::mem::take(&mut self.discarding) || pos > self.max {
                     return Ok(Some(Line::TooLong));
                 }
-                return Ok(Some(decode(&raw[..pos])));
+                return Ok(Some(decode(&raw[..pos], self.encoding)));
             }
             if self.buf.len() > self.max {
                 self.buf.clear();
@@ -161,17 +175,17 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         }
         match self.buf.iter().position(|&b| b == b'\n') {
             Some(pos) if self.discarding || pos > self.max => Some(Line::TooLong.shown()),
-            Some(pos) => Some(decode(&self.buf[..pos]).shown()),
+            Some(pos) => Some(decode(&self.buf[..pos], self.encoding).shown()),
             None if self.buf.len() > self.max => Some(Line::TooLong.shown()),
             None => None,
         }
     }
 }
 
-fn decode(raw: &[u8]) -> Line {
+fn decode(raw: &[u8], encoding: NameEncoding) -> Line {
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
     let cleaned = strip_telnet(raw);
-    match String::from_utf8(cleaned) {
+    match encoding.decode(&cleaned) {
         // Kept as received: the CR is the fact a verdict may need (a command injected after
         // it); displays escape it.
         Ok(text) if text.contains('\r') => Line::BareCr(text),
@@ -238,6 +252,27 @@ mod tests {
     #[tokio::test]
     async fn splits(#[case] input: &[u8], #[case] expected: Vec<Line>) {
         assert_eq!(lines(input, 64).await, expected);
+    }
+
+    /// A Latin-1 server reads every byte as a character: no line is bad UTF-8, and a UTF-8
+    /// sequence is read as its two Latin-1 characters. Telnet IAC handling is the same.
+    #[rstest]
+    #[case(b"RETR caf\xe9.txt\r\n", vec![text("RETR caf\u{e9}.txt")])]
+    #[case(b"RETR \xff\xffx\r\n", vec![text("RETR \u{ff}x")])]
+    #[case(b"RETR \xc3\xa9\r\n", vec![text("RETR \u{c3}\u{a9}")])]
+    #[case(b"\xff\xf4\xff\xf2ABOR\r\n", vec![text("ABOR")])]
+    #[case(b"US\rER\xe9\r\n", vec![Line::BareCr("US\rER\u{e9}".into())])]
+    #[tokio::test]
+    async fn latin1_lines(#[case] input: &[u8], #[case] expected: Vec<Line>) {
+        let mut reader = LineReader::new(input, 64).with_encoding(NameEncoding::Latin1);
+        let mut out = Vec::new();
+        while let Some(line) = reader.next_line().await.unwrap() {
+            out.push(line);
+        }
+        assert_eq!(out, expected);
+        let mut r = LineReader::with_buffer(&b""[..], 64, BytesMut::from(input))
+            .with_encoding(NameEncoding::Latin1);
+        assert_eq!(r.peek_ready_line(false), Some(expected[0].shown()));
     }
 
     #[tokio::test]

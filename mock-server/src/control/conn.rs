@@ -14,6 +14,7 @@ use tokio_util::either::Either;
 
 use crate::control::codec::{Line, LineReader};
 use crate::control::reply::Reply;
+use crate::encoding::NameEncoding;
 use crate::events::{ControlEnd, EventKind, TlsInfo};
 use crate::script::{Pad, Shape};
 use crate::state::Shared;
@@ -57,7 +58,8 @@ impl Out {
         self.write(parts).await
     }
 
-    /// Writes `parts` (code and text) in one write, shaped by `self.shape` (padding on the
+    /// Writes `parts` (code and text) in one write, in the server's name encoding (Latin-1
+    /// or UTF-8; the log keeps the text), shaped by `self.shape` (padding on the
     /// first part, pipelined bytes right after it), and logs each part.
     async fn write(&mut self, mut parts: Vec<(u16, String)>) -> io::Result<()> {
         let w = self.w.as_mut().ok_or_else(|| {
@@ -70,8 +72,9 @@ impl Out {
         let pipeline = shape.pipeline.map(|text| (0, text));
         parts.splice(1.min(parts.len())..1.min(parts.len()), pipeline);
         let mut bytes = Vec::with_capacity(parts.iter().map(|(_, t)| t.len()).sum());
+        let encoding = self.shared.cfg.name_encoding;
         for (_, text) in &parts {
-            bytes.extend_from_slice(text.as_bytes());
+            bytes.extend_from_slice(&encoding.encode(text));
         }
         w.write_all(&bytes).await?;
         w.flush().await?;
@@ -126,6 +129,8 @@ pub(crate) struct ControlConn {
     pub(crate) out: SharedOut,
     /// Longest command line accepted, in bytes.
     max_line: usize,
+    /// How command lines are decoded (the server's name encoding).
+    encoding: NameEncoding,
 }
 
 /// How long CCC waits for the client to close TLS first before the server does.
@@ -150,6 +155,7 @@ impl ControlConn {
     /// [`ControlConn::accept_tls`].
     pub(crate) fn new(shared: Arc<Shared>, session: u64) -> ControlConn {
         let max_line = shared.cfg.max_line;
+        let encoding = shared.cfg.name_encoding;
         ControlConn {
             reader: None,
             out: Arc::new(Mutex::new(Out {
@@ -160,6 +166,7 @@ impl ControlConn {
                 finals: 0,
             })),
             max_line,
+            encoding,
         }
     }
 
@@ -222,7 +229,9 @@ impl ControlConn {
     /// Puts a (switched) stream back into service, `buffered` first.
     pub(crate) async fn put_stream(&mut self, io: ControlIo, buffered: BytesMut) {
         let (r, w) = tokio::io::split(io);
-        self.reader = Some(LineReader::with_buffer(r, self.max_line, buffered));
+        self.reader = Some(
+            LineReader::with_buffer(r, self.max_line, buffered).with_encoding(self.encoding),
+        );
         self.out.lock().await.w = Some(w);
     }
 

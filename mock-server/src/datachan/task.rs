@@ -8,6 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,6 +26,37 @@ use crate::tls::TicketCount;
 use crate::vfs::Source;
 
 const CHUNK: usize = 256 * 1024;
+
+/// Paces a throttled transfer: after each chunk it waits until the moment the bytes moved so
+/// far are due at the rate, counted from the first byte. The schedule is absolute, so timer
+/// overshoot does not add up: the rate holds over any length, at one timer wake-up per chunk.
+struct Pacer {
+    /// Bytes per second (at least 1).
+    rate: u64,
+    /// When the data started to move.
+    start: tokio::time::Instant,
+}
+
+impl Pacer {
+    fn new(rate: u64) -> Pacer {
+        Pacer {
+            rate: rate.max(1),
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    /// The bytes moved per wake-up: about 50 ms of data (at least 1 byte, at most `CHUNK`).
+    fn chunk(&self) -> usize {
+        usize::try_from(self.rate / 20).unwrap_or(CHUNK).clamp(1, CHUNK)
+    }
+
+    /// Waits until `moved` bytes are due.
+    async fn wait_for(&self, moved: u64) {
+        let nanos = u128::from(moved) * 1_000_000_000 / u128::from(self.rate);
+        let due = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+        tokio::time::sleep_until(self.start + due).await;
+    }
+}
 
 /// A data connection: plain TCP, or TLS under PROT P.
 type DataIo = Either<TcpStream, Box<tokio_rustls::server::TlsStream<TcpStream>>>;
@@ -361,16 +393,23 @@ impl Task {
         rec: &mut DataRecord,
         kept: &mut Option<Vec<u8>>,
     ) -> io::Result<bool> {
+        let rate = self.script.rate.or(self.shared.cfg.data_rate);
+        if let Some(bytes_per_sec) = rate {
+            self.shared
+                .log(self.session, EventKind::Throttled { bytes_per_sec });
+        }
+        let pacer = rate.map(Pacer::new);
         match &self.job {
             Job::Send {
                 source,
                 offset,
                 ascii,
                 ..
-            } => send(stream, source, *offset, *ascii, limit, rec).await,
+            } => send(stream, source, *offset, *ascii, limit, rec, pacer).await,
             Job::Receive { base, ascii, .. } => {
                 *kept = Some(base.clone());
-                receive(stream, *ascii, limit, rec, kept, &self.shared).await
+                let pace = Pace { limit, pacer };
+                receive(stream, *ascii, pace, rec, kept, &self.shared).await
             }
         }
     }
@@ -584,7 +623,9 @@ impl Task {
     }
 }
 
-/// Sends `source` from `offset`; returns true when the `limit` (a fault point) was reached.
+/// Sends `source` from `offset` (paced by `pacer` when throttled); returns true when the
+/// `limit` (a fault point) was reached. Generated content is computed from `offset` on, so a
+/// REST far into a huge file costs nothing.
 async fn send(
     stream: &mut DataIo,
     source: &Source,
@@ -592,10 +633,13 @@ async fn send(
     ascii: bool,
     limit: Option<u64>,
     rec: &mut DataRecord,
+    pacer: Option<Pacer>,
 ) -> io::Result<bool> {
     let total = source.len();
     let mut pos = offset.min(total);
-    let mut buf = vec![0u8; CHUNK.min(total.saturating_sub(pos) as usize).max(1)];
+    let chunk_max = pacer.as_ref().map_or(CHUNK, Pacer::chunk);
+    let remaining = usize::try_from(total.saturating_sub(pos)).unwrap_or(usize::MAX);
+    let mut buf = vec![0u8; chunk_max.min(remaining).max(1)];
     let mut converted = Vec::new();
     let mut prev_cr = false;
     while pos < total {
@@ -628,8 +672,19 @@ async fn send(
         }
         stream.write_all(chunk).await?;
         rec.sent += chunk.len() as u64;
+        if let Some(p) = &pacer {
+            p.wait_for(rec.sent).await;
+        }
     }
     Ok(limit == Some(rec.sent))
+}
+
+/// How far and how fast an upload is read: the fault point and the throttle.
+struct Pace {
+    /// Stop after this many bytes (a scripted fault).
+    limit: Option<u64>,
+    /// Read at this pace (a throttled transfer).
+    pacer: Option<Pacer>,
 }
 
 /// Receives until EOF (or the `limit`, returning true), keeping the data (ASCII: CRLF -> LF)
@@ -637,12 +692,13 @@ async fn send(
 async fn receive(
     stream: &mut DataIo,
     ascii: bool,
-    limit: Option<u64>,
+    pace: Pace,
     rec: &mut DataRecord,
     kept: &mut Option<Vec<u8>>,
     shared: &Shared,
 ) -> io::Result<bool> {
-    let mut buf = vec![0u8; CHUNK];
+    let Pace { limit, pacer } = pace;
+    let mut buf = vec![0u8; pacer.as_ref().map_or(CHUNK, Pacer::chunk)];
     let mut pending_cr = false;
     let mut reserved = 0u64;
     loop {
@@ -680,6 +736,9 @@ async fn receive(
             return Ok(false);
         }
         rec.received += n as u64;
+        if let Some(p) = &pacer {
+            p.wait_for(rec.received).await;
+        }
         let Some(data) = kept.as_mut() else { continue };
         let used = shared.upload_used.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
         reserved += n as u64;
@@ -706,5 +765,40 @@ async fn receive(
                 data.push(b);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schedule is absolute: 900 KiB at 20 KiB/s is due at exactly 45 s after the first
+    /// byte, in about 50 ms steps (20 wake-ups a second, cheap on CPU), whatever the timer's
+    /// overshoot on each step.
+    #[tokio::test(start_paused = true)]
+    async fn the_pace_holds_over_a_long_transfer() {
+        let pacer = Pacer::new(20 * 1024);
+        assert_eq!(pacer.chunk(), 1024);
+        let start = tokio::time::Instant::now();
+        let total = 900 * 1024u64;
+        let (mut moved, mut wakeups) = (0u64, 0u32);
+        while moved < total {
+            moved += pacer.chunk() as u64;
+            pacer.wait_for(moved).await;
+            wakeups += 1;
+            // A slow loop body (e.g. a busy socket) does not push the schedule back.
+            if wakeups % 7 == 0 {
+                tokio::time::advance(Duration::from_millis(30)).await;
+            }
+        }
+        assert_eq!(start.elapsed(), Duration::from_secs(45));
+        assert_eq!(wakeups, 900);
+    }
+
+    #[test]
+    fn chunks_stay_between_one_byte_and_the_buffer() {
+        assert_eq!(Pacer::new(0).chunk(), 1, "a zero rate is taken as 1 byte/s");
+        assert_eq!(Pacer::new(100).chunk(), 5);
+        assert_eq!(Pacer::new(u64::MAX).chunk(), CHUNK);
     }
 }
