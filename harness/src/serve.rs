@@ -421,7 +421,11 @@ mod tests {
             ("--list-format", "iis", "possible values: unix, dos"),
             ("--mlsd-style", "weird", "possible values: standard, odd"),
             ("--name-encoding", "cp1252", "possible values: utf8, latin1"),
-            ("--active-source-addr", "nowhere", "invalid IP address syntax"),
+            (
+                "--active-source-addr",
+                "nowhere",
+                "invalid IP address syntax",
+            ),
         ] {
             let err = Cli::try_parse_from(["serve", flag, value])
                 .err()

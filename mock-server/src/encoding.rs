@@ -69,7 +69,10 @@ mod tests {
     #[test]
     fn latin1_is_one_byte_per_character() {
         let e = NameEncoding::Latin1;
-        assert_eq!(e.encode("/latin1/caf\u{e9}.txt").as_ref(), b"/latin1/caf\xe9.txt");
+        assert_eq!(
+            e.encode("/latin1/caf\u{e9}.txt").as_ref(),
+            b"/latin1/caf\xe9.txt"
+        );
         assert_eq!(e.encode("\u{540d}x").as_ref(), b"?x");
         assert!(e.can_encode("\u{ff}") && !e.can_encode("\u{100}"));
         assert_eq!(NameEncoding::Utf8.encode("\u{e9}").as_ref(), b"\xc3\xa9");

@@ -93,12 +93,12 @@ pub use config::{
     parse_port_range, parse_rate, ActiveSource, Advertise, Builder, Config, FileSpec, ServerSpec,
     TreeSpec,
 };
-pub use encoding::NameEncoding;
-pub use listing::{ListFormat, MlsdStyle};
 pub use control::reply::{LineEnding, Reply, ReplyCode};
+pub use encoding::NameEncoding;
 pub use error::{Error, Result};
 pub use events::{
     Channel, ControlEnd, DataConnection, DataEnd, DataMode, Event, EventKind, EventLog, TlsInfo,
 };
+pub use listing::{ListFormat, MlsdStyle};
 pub use server::MockServer;
 pub use tls::{ClientAuth, Ftps, FtpsMode, TlsMaterial, TlsSpec, TlsVersion};

@@ -185,8 +185,14 @@ mod tests {
     /// The Microsoft FTP Service's layout, column for column (the size ends in column 38,
     /// counting from 1; the name starts in column 40), with its 12-hour clock.
     #[rstest::rstest]
-    #[case(entry("sub dir", true, 0, DEFAULT_MTIME), "01-01-24  12:00AM       <DIR>          sub dir")]
-    #[case(entry("01 1234 foo.mp3", false, 1234, DEFAULT_MTIME), "01-01-24  12:00AM                 1234 01 1234 foo.mp3")]
+    #[case(
+        entry("sub dir", true, 0, DEFAULT_MTIME),
+        "01-01-24  12:00AM       <DIR>          sub dir"
+    )]
+    #[case(
+        entry("01 1234 foo.mp3", false, 1234, DEFAULT_MTIME),
+        "01-01-24  12:00AM                 1234 01 1234 foo.mp3"
+    )]
     #[case(entry("n", false, 0, time::macros::datetime!(2026-11-26 15:15 UTC)), "11-26-26  03:15PM                    0 n")]
     #[case(entry("n", true, 0, time::macros::datetime!(2026-11-26 12:05 UTC)), "11-26-26  12:05PM       <DIR>          n")]
     #[case(entry("n", false, 12_345_679_910, time::macros::datetime!(1999-02-03 09:59 UTC)), "02-03-99  09:59AM          12345679910 n")]
@@ -206,11 +212,17 @@ mod tests {
             .map(|f| f.split_once('=').unwrap().0)
             .collect();
         assert_eq!(keys, ["Size", "Modify", "UNIQUE", "Type"]);
-        assert!(line.starts_with("Size=1234;Modify=20240101000000;UNIQUE=801g"), "{line}");
+        assert!(
+            line.starts_with("Size=1234;Modify=20240101000000;UNIQUE=801g"),
+            "{line}"
+        );
         assert!(line.contains(";Type=file; "), "{line}");
         let dir = entry("d", true, 0, DEFAULT_MTIME);
         let line = facts(&dir, "d", MlsdStyle::Odd);
-        assert!(line.starts_with("Modify=20240101000000;UNIQUE=801g") && line.ends_with(";Type=dir; d"), "{line}");
+        assert!(
+            line.starts_with("Modify=20240101000000;UNIQUE=801g") && line.ends_with(";Type=dir; d"),
+            "{line}"
+        );
         assert_eq!(line, facts(&dir, "d", MlsdStyle::Odd), "stable");
         assert_ne!(line, facts(&dir, "e", MlsdStyle::Odd).replace("; e", "; d"));
     }

@@ -818,7 +818,8 @@ impl TransferSpec {
             script = script.final_reply_delay(Duration::from_millis(ms));
         }
         if let Some(text) = &self.rate {
-            let rate = crate::config::parse_rate(text).map_err(|e| format!("transfer.rate: {e}"))?;
+            let rate =
+                crate::config::parse_rate(text).map_err(|e| format!("transfer.rate: {e}"))?;
             script = script.rate(rate);
         }
         check_transfer(&script)?;
@@ -1151,9 +1152,18 @@ mod tests {
             Action::Transfer(transfer().rate(20 * 1024))
         );
         for (text, message) in [
-            ("{ rate = \"0\" }", "transfer.rate: \"0\" is not a rate in bytes per second"),
-            ("{ rate = \"quick\" }", "transfer.rate: \"quick\" is not a rate"),
-            ("{ rate = 5 }", "invalid type: integer `5`, expected a string"),
+            (
+                "{ rate = \"0\" }",
+                "transfer.rate: \"0\" is not a rate in bytes per second",
+            ),
+            (
+                "{ rate = \"quick\" }",
+                "transfer.rate: \"quick\" is not a rate",
+            ),
+            (
+                "{ rate = 5 }",
+                "invalid type: integer `5`, expected a string",
+            ),
             ("{ rates = \"5\" }", "unknown field `rates`"),
         ] {
             let err = spec(&format!("command = \"RETR\"\ntransfer = {text}")).unwrap_err();

@@ -176,7 +176,10 @@ async fn dos_listings_and_odd_mlsd_facts() {
         "{text}"
     );
     let (_, feat) = c.cmd("FEAT").await;
-    assert!(feat.contains(" MLST Size*;Modify*;UNIQUE*;Type*;\r\n"), "{feat}");
+    assert!(
+        feat.contains(" MLST Size*;Modify*;UNIQUE*;Type*;\r\n"),
+        "{feat}"
+    );
 }
 
 /// Names with spaces and leading digits (FIELD: `01 1234 foo.mp3`) in every command that
@@ -205,11 +208,20 @@ async fn names_with_spaces_and_leading_digits_work_everywhere() {
     let got = lines(&data);
     assert!(got[0].ends_with("; 01 1234 foo.mp3"), "{got:?}");
     assert!(got[1].ends_with("; 02 dir with spaces"), "{got:?}");
-    assert_eq!(c.cmd("SIZE 01 1234 foo.mp3").await, (213, "213 3\r\n".into()));
-    assert_eq!(c.download("RETR 01 1234 foo.mp3").await, (b"abc".to_vec(), 226));
+    assert_eq!(
+        c.cmd("SIZE 01 1234 foo.mp3").await,
+        (213, "213 3\r\n".into())
+    );
+    assert_eq!(
+        c.download("RETR 01 1234 foo.mp3").await,
+        (b"abc".to_vec(), 226)
+    );
     assert_eq!(c.cmd("CWD 02 dir with spaces").await.0, 250);
     let (_, pwd) = c.cmd("PWD").await;
-    assert!(pwd.starts_with("257 \"/music/02 dir with spaces\""), "{pwd}");
+    assert!(
+        pwd.starts_with("257 \"/music/02 dir with spaces\""),
+        "{pwd}"
+    );
     let (data, _) = c.download("NLST").await;
     assert_eq!(lines(&data), ["3 x.txt"]);
     assert_eq!(c.download("RETR 3 x.txt").await, (b"x".to_vec(), 226));
@@ -267,8 +279,8 @@ impl Raw {
     async fn transfer(&mut self, line: &[u8], upload: Option<&[u8]>) -> (Vec<u8>, u16) {
         let (code, text) = self.cmd(b"EPSV").await;
         assert_eq!(code, 229);
-        let port = ftpspec_mock::wire::parse_229(std::str::from_utf8(&text).unwrap().trim_end())
-            .unwrap();
+        let port =
+            ftpspec_mock::wire::parse_229(std::str::from_utf8(&text).unwrap().trim_end()).unwrap();
         let mut data = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
             .await
             .unwrap();
@@ -303,7 +315,11 @@ async fn latin1_names_go_out_and_come_in_as_single_bytes() {
         .unwrap();
     let mut c = Raw::login(server.addr()).await;
     let (_, feat) = c.cmd(b"FEAT").await;
-    assert!(!contains(&feat, b"UTF8"), "{}", String::from_utf8_lossy(&feat));
+    assert!(
+        !contains(&feat, b"UTF8"),
+        "{}",
+        String::from_utf8_lossy(&feat)
+    );
     assert_eq!(c.cmd(b"OPTS UTF8 ON").await.0, 501);
     assert_eq!(c.cmd(b"OPTS UTF8 OFF").await.0, 200);
     assert_eq!(c.cmd(b"CWD /latin1/r\xe9pertoire").await.0, 250);
@@ -501,10 +517,9 @@ async fn listing_an_empty_directory_sends_no_data() {
 async fn a_scripted_pasv_reply_works_on_ipv6() {
     let server = MockServer::builder()
         .bind("[::1]:0".parse().unwrap())
-        .mount(
-            Mock::given(command("PASV"))
-                .respond_with(passive_reply("227 Entering Passive Mode (0,0,0,0,{p1},{p2})")),
-        )
+        .mount(Mock::given(command("PASV")).respond_with(passive_reply(
+            "227 Entering Passive Mode (0,0,0,0,{p1},{p2})",
+        )))
         .start()
         .await
         .unwrap();
@@ -525,7 +540,10 @@ async fn a_scripted_pasv_reply_works_on_ipv6() {
     });
     let (local, advertised) = listening.expect("a passive listener");
     assert_eq!(local.ip(), "::1".parse::<IpAddr>().unwrap());
-    assert_eq!(advertised, SocketAddr::from((Ipv4Addr::UNSPECIFIED, zero.port())));
+    assert_eq!(
+        advertised,
+        SocketAddr::from((Ipv4Addr::UNSPECIFIED, zero.port()))
+    );
 }
 
 #[tokio::test]

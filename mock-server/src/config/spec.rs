@@ -536,20 +536,33 @@ mod tests {
         assert_eq!(cfg.list_format, ListFormat::Unix);
         assert_eq!(cfg.mlsd_style, MlsdStyle::Standard);
         assert_eq!(cfg.name_encoding, NameEncoding::Utf8);
-        let spec: ServerSpec =
-            toml::from_str("list_format = \"unix\"\nmlsd_style = \"standard\"\nname_encoding = \"utf8\"")
-                .unwrap();
+        let spec: ServerSpec = toml::from_str(
+            "list_format = \"unix\"\nmlsd_style = \"standard\"\nname_encoding = \"utf8\"",
+        )
+        .unwrap();
         assert_eq!(spec.list_format, Some(ListFormat::Unix));
         assert_eq!(spec.mlsd_style, Some(MlsdStyle::Standard));
         assert_eq!(spec.name_encoding, Some(NameEncoding::Utf8));
     }
 
     #[rstest::rstest]
-    #[case("list_format = \"iis\"", "unknown variant `iis`, expected `unix` or `dos`")]
-    #[case("mlsd_style = \"weird\"", "unknown variant `weird`, expected `standard` or `odd`")]
-    #[case("name_encoding = \"cp1252\"", "unknown variant `cp1252`, expected `utf8` or `latin1`")]
+    #[case(
+        "list_format = \"iis\"",
+        "unknown variant `iis`, expected `unix` or `dos`"
+    )]
+    #[case(
+        "mlsd_style = \"weird\"",
+        "unknown variant `weird`, expected `standard` or `odd`"
+    )]
+    #[case(
+        "name_encoding = \"cp1252\"",
+        "unknown variant `cp1252`, expected `utf8` or `latin1`"
+    )]
     #[case("active_source_addr = \"198.51.100.300\"", "invalid IP address syntax")]
-    #[case("data_rate = 20000", "invalid type: integer `20000`, expected a string")]
+    #[case(
+        "data_rate = 20000",
+        "invalid type: integer `20000`, expected a string"
+    )]
     #[case("data_rat = \"20K\"", "unknown field `data_rat`")]
     fn bad_issue_12_keys_name_line_and_column(#[case] text: &str, #[case] message: &str) {
         let text = format!("epsv = true\n{text}");
@@ -559,15 +572,25 @@ mod tests {
     }
 
     #[rstest::rstest]
-    #[case("data_rate = \"fast\"", "data_rate: \"fast\" is not a rate in bytes per second")]
-    #[case("data_rate = \"0\"", "data_rate: \"0\" is not a rate in bytes per second")]
+    #[case(
+        "data_rate = \"fast\"",
+        "data_rate: \"fast\" is not a rate in bytes per second"
+    )]
+    #[case(
+        "data_rate = \"0\"",
+        "data_rate: \"0\" is not a rate in bytes per second"
+    )]
     #[case(
         "name_encoding = \"latin1\"\n[files]\n\"/\\u540d.txt\" = \"x\"",
         "\"/\u{540d}.txt\": name_encoding = \"latin1\", but this name has characters outside Latin-1"
     )]
     fn bad_issue_12_values_name_the_key(#[case] text: &str, #[case] message: &str) {
         let spec: ServerSpec = toml::from_str(text).unwrap();
-        let e = MockServer::builder().spec(&spec).build().unwrap_err().to_string();
+        let e = MockServer::builder()
+            .spec(&spec)
+            .build()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(message), "{text}: {e}");
     }
 

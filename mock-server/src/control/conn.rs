@@ -229,9 +229,8 @@ impl ControlConn {
     /// Puts a (switched) stream back into service, `buffered` first.
     pub(crate) async fn put_stream(&mut self, io: ControlIo, buffered: BytesMut) {
         let (r, w) = tokio::io::split(io);
-        self.reader = Some(
-            LineReader::with_buffer(r, self.max_line, buffered).with_encoding(self.encoding),
-        );
+        self.reader =
+            Some(LineReader::with_buffer(r, self.max_line, buffered).with_encoding(self.encoding));
         self.out.lock().await.w = Some(w);
     }
 

@@ -1,8 +1,9 @@
 //! The transfer task: one data connection from connect to final reply, run apart from the
 //! session so the control connection keeps being read (ABOR, queued commands). ASCII
 //! line-end conversion (RFC 959 §3.1.1.1), the 150/125 -> 226/426 reply order (RFC 959 §5.4),
-//! the PROT P handshake and session-reuse policy (RFC 4217 §§9-10), and the scripted faults
-//! of [`crate::script::TransferScript`].
+//! the PROT P handshake and session-reuse policy (RFC 4217 §§9-10), the throttle (the
+//! server's `data_rate`, a script's `rate`), and the scripted faults of
+//! [`crate::script::TransferScript`].
 
 use std::io;
 use std::net::SocketAddr;
@@ -47,7 +48,9 @@ impl Pacer {
 
     /// The bytes moved per wake-up: about 50 ms of data (at least 1 byte, at most `CHUNK`).
     fn chunk(&self) -> usize {
-        usize::try_from(self.rate / 20).unwrap_or(CHUNK).clamp(1, CHUNK)
+        usize::try_from(self.rate / 20)
+            .unwrap_or(CHUNK)
+            .clamp(1, CHUNK)
     }
 
     /// Waits until `moved` bytes are due.
@@ -687,7 +690,8 @@ struct Pace {
     pacer: Option<Pacer>,
 }
 
-/// Receives until EOF (or the `limit`, returning true), keeping the data (ASCII: CRLF -> LF)
+/// Receives until EOF (or the `pace`'s limit, returning true; at its rate when throttled),
+/// keeping the data (ASCII: CRLF -> LF)
 /// in `kept` while the server-wide upload limit allows; past it `kept` becomes `None`.
 async fn receive(
     stream: &mut DataIo,
