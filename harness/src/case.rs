@@ -12,8 +12,9 @@ use ftpspec_report::{CaseResult, Observations, Verdict};
 use crate::clients::{Client, Launch, SessionStep, Target};
 use crate::error::{Error, Result};
 use crate::evidence::{ClientEnd, ClientRun, Evidence, Received, StepOutcome};
+use crate::local::{self, DownloadCheck, Served};
 use crate::mockhost;
-use crate::scenario::{Action, Network, Scenario, Setting, Step};
+use crate::scenario::{Action, ClientTask, Network, Scenario, Setting, Step};
 
 /// Runs one case.
 pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str) -> CaseResult {
@@ -99,9 +100,10 @@ async fn in_network(scenario: &Scenario, client: &Client, net: &Network) -> Resu
     let log = server.events();
     // A listing is right only if the server sent one.
     let listed = log.data_connections().iter().any(|d| d.bytes_sent > 0);
+    let spec = &scenario.file.server;
     let received = match stdout_listing {
-        Some(text) => listed_on_stdout(&text, &target.path, &scenario.file.server, listed),
-        None => received(&target, &sent, &server, listed),
+        Some(text) => listed_on_stdout(&text, &target.path, spec, listed),
+        None => received(&scenario.file.client, spec, &target, &sent, &server, listed),
     };
     let evidence = Evidence {
         log,
@@ -207,6 +209,19 @@ fn prepare_client(
             local_file,
         });
     }
+    if let Some(offset) = task.resume_offset {
+        // The partial file the client is to continue (the scenario was checked at load:
+        // a served file, the offset within it).
+        let file = &steps[0].local_file;
+        let served = local::served(&scenario.file.server, &task.path).ok_or_else(|| {
+            Error::Topology(format!("{} is not a served file to resume", task.path))
+        })?;
+        local::write_partial(file, &served, offset.0).map_err(io(file))?;
+    }
+    let local_dir = work.join("mirror");
+    if task.action == Action::Mirror {
+        std::fs::create_dir(&local_dir).map_err(io(&local_dir))?;
+    }
     let script_file = (task.action == Action::Session).then(|| work.join("steps.txt"));
     if let Some(file) = &script_file {
         let lines: Vec<String> = steps.iter().map(|s| s.script_line() + "\n").collect();
@@ -233,6 +248,7 @@ fn prepare_client(
         } else {
             steps[0].local_file.clone()
         },
+        local_dir,
         action: task.action,
         mode: task.mode,
         settings: task.settings.clone(),
@@ -333,27 +349,65 @@ async fn run_in_process(
     })
 }
 
-/// What the client ended up with: the bytes it downloaded or listed, or that the server
-/// kept from its upload; for a session, each step's.
-fn received(target: &Target, sent: &[Vec<u8>], server: &MockServer, listed: bool) -> Received {
+/// What the client ended up with: the bytes it downloaded, listed or mirrored, or that the
+/// server kept from its upload; for a session, each step's.
+fn received(
+    task: &ClientTask,
+    spec: &ServerSpec,
+    target: &Target,
+    sent: &[Vec<u8>],
+    server: &MockServer,
+    listed: bool,
+) -> Received {
+    let log = server.events();
+    let spec = (spec, server);
+    let ascii = target.has(Setting::Ascii);
+    if target.action == Action::Mirror {
+        let Some(tree) = local::served_tree(spec.0, &target.path) else {
+            let wrong = format!("the server serves no directory {}", target.path);
+            return wrong_received(None, wrong);
+        };
+        let (bytes, wrong) = local::check_tree(&target.local_dir, &tree);
+        return Received {
+            bytes: Some(bytes),
+            right: wrong.is_none(),
+            wrong,
+            steps: Vec::new(),
+        };
+    }
     if target.action != Action::Session {
-        let (bytes, right) = one_received(
+        let how = DownloadCheck {
+            from: task.resume_offset.map_or(0, |o| o.0),
+            ascii,
+        };
+        let (bytes, mut wrong) = one_received(
             target.action,
             &target.path,
             &target.local_file,
             &sent[0],
-            server,
+            spec,
+            how,
         );
-        let right = right && (target.action != Action::List || listed);
+        if target.action == Action::List
+            && wrong.is_none()
+            && !listed
+            && !empty_dir(spec.0, &target.path)
+        {
+            wrong = Some("the server sent no listing".into());
+        }
+        if let (Some(offset), None) = (task.resume_offset, &wrong) {
+            wrong = local::resumed_at(&log.commands(), offset.0).err();
+        }
         return Received {
             bytes,
-            right,
+            right: wrong.is_none(),
+            wrong,
             steps: Vec::new(),
         };
     }
-    let log = server.events();
     let listings = listings_sent(&log);
     let mut lists_seen = 0;
+    let how = DownloadCheck { from: 0, ascii };
     let steps: Vec<StepOutcome> = target
         .steps
         .iter()
@@ -361,9 +415,14 @@ fn received(target: &Target, sent: &[Vec<u8>], server: &MockServer, listed: bool
         .map(|(step, sent)| {
             let (bytes, right) = if step.action == Action::List {
                 lists_seen += 1;
-                (None, listings >= lists_seen)
+                (
+                    None,
+                    listings >= lists_seen || empty_dir(spec.0, &step.path),
+                )
             } else {
-                one_received(step.action, &step.path, &step.local_file, sent, server)
+                let (bytes, wrong) =
+                    one_received(step.action, &step.path, &step.local_file, sent, spec, how);
+                (bytes, wrong.is_none())
             };
             StepOutcome {
                 step: format!("{} {}", step.action, step.path),
@@ -377,35 +436,72 @@ fn received(target: &Target, sent: &[Vec<u8>], server: &MockServer, listed: bool
     Received {
         bytes: None,
         right: steps.iter().all(|s| s.right),
+        wrong: None,
         steps,
     }
 }
 
-/// One transfer's bytes: how many (`None`: no file) and whether they are right. A listing
-/// is right here when the client wrote one (the caller checks the server sent it).
+fn wrong_received(bytes: Option<u64>, wrong: String) -> Received {
+    Received {
+        bytes,
+        right: false,
+        wrong: Some(wrong),
+        steps: Vec::new(),
+    }
+}
+
+/// Whether `dir` is a directory the scenario declares (`dirs`) with nothing in it: its
+/// listing is right when empty, or when the server refused it as empty (450/550).
+fn empty_dir(spec: &ServerSpec, dir: &str) -> bool {
+    let declared = spec
+        .dirs
+        .iter()
+        .any(|d| d.trim_end_matches('/') == dir.trim_end_matches('/'));
+    declared && local::served_tree(spec, dir) == Some(local::Tree::default())
+}
+
+/// One transfer's bytes: how many (`None`: no file) and what is wrong with them, if
+/// anything. A listing is right here when the client wrote one, or the directory is empty
+/// (the caller checks the server sent it).
 fn one_received(
     action: Action,
     path: &str,
     local: &Path,
     sent: &[u8],
-    server: &MockServer,
-) -> (Option<u64>, bool) {
+    (spec, server): (&ServerSpec, &MockServer),
+    how: DownloadCheck,
+) -> (Option<u64>, Option<String>) {
     match action {
-        Action::Download => match std::fs::read(local) {
-            Ok(data) => (Some(data.len() as u64), download_ok(path, &data, server)),
-            Err(_) => (None, false),
-        },
+        Action::Download => {
+            let served = local::served(spec, path).or_else(|| server.file(path).map(Served::Bytes));
+            match served {
+                Some(served) => local::check_download(local, &served, how),
+                None => (None, Some(format!("the server serves no file {path}"))),
+            }
+        }
         Action::Upload => {
             let kept = server.file(path);
             let bytes = kept.as_ref().map(|k| k.len() as u64);
             // Right: the bytes, and the server took the upload as complete (not ended
             // without close_notify where that is required, nor cut by an error).
             let complete = stored_complete(&server.events(), path);
-            (bytes, kept.as_deref() == Some(sent) && complete)
+            let wrong = match (kept, complete) {
+                (None, _) => Some("the server stored nothing".into()),
+                (Some(k), _) if k != sent => Some(format!(
+                    "the server stored {} bytes, not the {} sent",
+                    k.len(),
+                    sent.len()
+                )),
+                (Some(_), false) => Some("the server did not take the upload as complete".into()),
+                (Some(_), true) => None,
+            };
+            (bytes, wrong)
         }
-        Action::List | Action::Session => {
+        Action::List | Action::Session | Action::Mirror => {
             let text = std::fs::read_to_string(local).unwrap_or_default();
-            (Some(text.len() as u64), !text.trim().is_empty())
+            let wrong = (text.trim().is_empty() && !empty_dir(spec, path))
+                .then(|| "the client wrote no listing".to_owned());
+            (Some(text.len() as u64), wrong)
         }
     }
 }
@@ -455,6 +551,14 @@ fn listings_sent(log: &ftpspec_mock::EventLog) -> usize {
 /// names such as `/gen`).
 fn listed_on_stdout(text: &str, dir: &str, spec: &ServerSpec, listed: bool) -> Received {
     let names = served_names(spec, dir);
+    if empty_dir(spec, dir) {
+        return Received {
+            bytes: Some(text.len() as u64),
+            right: true,
+            wrong: None,
+            steps: Vec::new(),
+        };
+    }
     let found = if names.is_empty() {
         !text.trim().is_empty()
     } else {
@@ -463,6 +567,7 @@ fn listed_on_stdout(text: &str, dir: &str, spec: &ServerSpec, listed: bool) -> R
     Received {
         bytes: Some(text.len() as u64),
         right: listed && found,
+        wrong: None,
         steps: Vec::new(),
     }
 }
@@ -478,13 +583,6 @@ fn served_names(spec: &ServerSpec, dir: &str) -> std::collections::BTreeSet<Stri
         .filter(|name| !name.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-fn download_ok(path: &str, data: &[u8], server: &MockServer) -> bool {
-    if let Some(size) = path.strip_prefix("/gen/").and_then(generated::parse_size) {
-        return data.len() as u64 == size && generated::verify(0, data).is_ok();
-    }
-    server.file(path).is_some_and(|f| f == data)
 }
 
 fn trunc(bytes: &[u8]) -> String {

@@ -55,6 +55,9 @@ pub struct Received {
     pub bytes: Option<u64>,
     /// Whether they are the right ones (for a session: every step's).
     pub right: bool,
+    /// What is wrong with them, in words, when the harness can tell (the size, the first
+    /// wrong byte, a missing file of a mirror).
+    pub wrong: Option<String>,
     /// A session's steps, in order (empty for other actions).
     pub steps: Vec<StepOutcome>,
 }

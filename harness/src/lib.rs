@@ -13,6 +13,8 @@
 //! Each module uses only those listed before it:
 //!
 //! - `error`: the crate's [`Error`] and [`Result`].
+//! - [`local`]: the client's local files: the partial file a resume starts from; whether a
+//!   download (whole, resumed, ASCII text) or a mirrored tree is what the server served.
 //! - [`scenario`]: scenario files (typed, checked at load) and their networks; the catalogue.
 //! - [`clients`]: the [`clients::ClientAdapter`] trait, one file per built-in client, client
 //!   files and closures.
@@ -34,6 +36,7 @@ pub mod cli;
 pub mod clients;
 pub mod evidence;
 pub mod lab;
+pub mod local;
 pub mod matrix;
 pub mod mockhost;
 pub mod results;

@@ -26,6 +26,8 @@ pub struct Target {
     pub path: String,
     /// The local file: where a download goes, or what an upload sends.
     pub local_file: PathBuf,
+    /// Where a mirror writes the tree (its files go directly in it; it exists, empty).
+    pub local_dir: PathBuf,
     /// What to do.
     pub action: Action,
     /// Passive or active.
@@ -94,6 +96,13 @@ impl Target {
         self.has(Setting::FtpsExplicit) || self.has(Setting::FtpsImplicit)
     }
 
+    /// How often a client with the `keepalive` setting is to keep the control connection
+    /// alive (NOOP or TCP keepalive probes), in seconds: 5, well inside the idle timeout of
+    /// the NATs that forget idle connections (20 s in the catalogue).
+    pub fn keepalive_secs(&self) -> u64 {
+        5
+    }
+
     /// The time limit in whole seconds (at least 5).
     pub fn secs(&self) -> u64 {
         self.timeout.as_secs().max(5)
@@ -139,7 +148,7 @@ impl Target {
         }
     }
 
-    /// `scheme://user:password@host:port/path`; a listing's path ends in `/`.
+    /// `scheme://user:password@host:port/path`; a listing's or a mirror's path ends in `/`.
     pub fn url(&self, scheme: &str) -> String {
         self.url_of(scheme, self.action, &self.path)
     }
@@ -147,7 +156,7 @@ impl Target {
     /// The URL of `path` for `action` (a session's step).
     pub fn url_of(&self, scheme: &str, action: Action, path: &str) -> String {
         let mut path = path.to_owned();
-        if action == Action::List && !path.ends_with('/') {
+        if matches!(action, Action::List | Action::Mirror) && !path.ends_with('/') {
             path.push('/');
         }
         format!(
@@ -162,6 +171,11 @@ impl Target {
     /// The local file as an argument.
     pub fn local(&self) -> String {
         self.local_file.display().to_string()
+    }
+
+    /// The mirror's local directory as an argument.
+    pub fn dir(&self) -> String {
+        self.local_dir.display().to_string()
     }
 
     /// The session's script file as an argument (empty for other actions).
@@ -268,7 +282,8 @@ pub(crate) fn flags_where(pairs: &[(bool, &str)]) -> Vec<String> {
 /// `program` (an interpreter with the script, or a built binary, and anything it needs
 /// first), then the arguments they all take: host port user password action path
 /// local_file timeout ca_file flags. The timeout is [`Target::reply_secs`], the CA is given
-/// under FTPS only (else empty), and the flags are comma-separated.
+/// under FTPS only (else empty), and the flags are comma-separated. A session's local file is
+/// its script of steps; a mirror's, its local directory.
 pub(crate) fn script_invocation(
     mut program: Vec<String>,
     t: &Target,
@@ -286,10 +301,10 @@ pub(crate) fn script_invocation(
         } else {
             t.path.clone()
         },
-        if t.action == Action::Session {
-            t.script()
-        } else {
-            t.local()
+        match t.action {
+            Action::Session => t.script(),
+            Action::Mirror => t.dir(),
+            _ => t.local(),
         },
         s(t.reply_secs()),
         t.ca_for_ftps().unwrap_or_default(),

@@ -30,7 +30,7 @@ impl ClientAdapter for Aioftp {
     }
     fn actions(&self) -> Vec<Action> {
         // A session: the script loops over the steps on its one Client.
-        Action::ALL.to_vec()
+        Action::NON_RECURSIVE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv / prefer_epsv: `Client(passive_commands=("pasv",))` / `("epsv",)`.

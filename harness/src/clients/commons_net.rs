@@ -49,7 +49,7 @@ impl ClientAdapter for CommonsNet {
     }
     fn actions(&self) -> Vec<Action> {
         // A session: the program loops over the steps on its one FTPClient connection.
-        Action::ALL.to_vec()
+        Action::NON_RECURSIVE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv: setUseEPSVwithIPv4(false) (IPv4 only; IPv6 always uses EPSV).
@@ -57,7 +57,7 @@ impl ClientAdapter for CommonsNet {
         // only ever sends PORT. force_pasv_ip: setIpAddressFromPasvResponse(false) (3.9.0's
         // default since CVE-2021-37533). port_range: setActivePortRange. external_ip:
         // setReportActiveExternalIPAddress. FTPS: FTPSClient(false/true), PBSZ 0, PROT P; ccc: execCCC.
-        Setting::ALL.to_vec()
+        Setting::CONNECTION.to_vec()
     }
     fn prepare(&self) -> Result<(), ClientError> {
         let dir = class_dir();

@@ -1,4 +1,5 @@
-//! curl: every setting a scenario asks has a flag.
+//! curl: every setting a scenario asks has a flag (`keepalive` is TCP keepalive on its
+//! sockets, `--keepalive-time`); it cannot walk a directory tree, so no `mirror`.
 
 use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
 use crate::scenario::{Action, Mode, Setting};
@@ -23,10 +24,12 @@ impl ClientAdapter for Curl {
     }
     fn actions(&self) -> Vec<Action> {
         // A session: several URLs in one invocation (`--next` between them), which reuse
-        // the control connection.
-        Action::ALL.to_vec()
+        // the control connection. No mirror: curl does not recurse.
+        Action::NON_RECURSIVE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
+        // keepalive: `--keepalive-time` sets TCP_KEEPIDLE and TCP_KEEPINTVL on its sockets,
+        // the control connection's included (curl sends no NOOP during a transfer).
         Setting::ALL.to_vec()
     }
     fn launch(&self, t: &Target) -> Launch {
@@ -81,7 +84,16 @@ fn options(t: &Target) -> Vec<String> {
         };
         argv.extend([s("-P"), value]);
     }
+    if t.has(Setting::Keepalive) {
+        argv.extend([s("--keepalive-time"), s(t.keepalive_secs())]);
+    }
+    if t.has(Setting::Resume) {
+        // `-C -`: continue from the local file's size (REST).
+        argv.extend([s("--continue-at"), s("-")]);
+    }
     for (setting, flag) in [
+        // TYPE A; curl turns the CRLF line ends into LF.
+        (Setting::Ascii, "--use-ascii"),
         (Setting::DisableEpsv, "--disable-epsv"),
         (Setting::DisableEprt, "--disable-eprt"),
         (Setting::ForcePasvIp, "--ftp-skip-pasv-ip"),
@@ -102,6 +114,7 @@ fn options(t: &Target) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::clients::tests::target;
+    use crate::clients::Client;
 
     #[test]
     fn command_line() {
@@ -121,6 +134,24 @@ mod tests {
         assert!(
             line.ends_with("-o /tmp/x/out.bin ftp://test:test@203.0.113.1:21/gen/64K"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn keepalive_resume_and_ascii() {
+        let settings = [Setting::Keepalive, Setting::Resume, Setting::Ascii];
+        let argv = invocation(&target(Action::Download, Mode::Passive, &settings)).argv;
+        let line = argv.join(" ");
+        assert!(line.contains(" --keepalive-time 5 "), "{line}");
+        assert!(line.contains(" --continue-at - "), "{line}");
+        assert!(line.contains(" --use-ascii "), "{line}");
+        let plain = invocation(&target(Action::Download, Mode::Passive, &[])).argv;
+        assert!(!plain.iter().any(|a| a.contains("keepalive") || a.contains("continue")));
+        assert_eq!(
+            Client::builtin("curl")
+                .unwrap()
+                .unsupported(Action::Mirror, Mode::Passive, &[]),
+            Some("curl cannot download a directory tree recursively".into())
         );
     }
 

@@ -20,6 +20,7 @@ use crate::scenario::{Action, Mode, Setting};
 /// download = "myclient get {url} -o {local_file}"
 /// upload   = "myclient put {local_file} {url}"
 /// session  = "myclient --batch {script_file} {url}"   # several steps, one connection
+/// mirror   = "myclient mirror {url} {local_dir}"      # a directory tree, recursively
 /// [settings]         # appended (or put at {settings}) when a case needs them
 /// active        = "--active"
 /// "active+port_range" = "--active={ip}:{min}-{max}"   # one option for both settings
@@ -28,6 +29,9 @@ use crate::scenario::{Action, Mode, Setting};
 /// ftps_explicit = "--ftps"
 /// ftps_implicit = true                          # {url} says ftps:// already
 /// trust_cert    = "--cacert {ca_file}"
+/// keepalive     = "--keepalive {secs}"          # keep the control connection alive
+/// resume        = "--continue"                  # continue the partial local file
+/// ascii         = "--ascii"                     # TYPE A, lines written with LF
 /// ```
 ///
 /// Placeholders: `{url}` (`ftp://` or, for implicit FTPS, `ftps://`, with user, password,
@@ -37,8 +41,11 @@ use crate::scenario::{Action, Mode, Setting};
 /// reply: the connect timeout unless the scenario gives `reply_timeout_secs`), `{min}` `{max}` (the active port range),
 /// `{ip}` (the address to announce: the public one under `external_ip`), `{ca_file}`,
 /// `{script_file}` (a session's steps, one a line: `list PATH`, `download PATH LOCAL_FILE`,
-/// `upload LOCAL_FILE PATH`), and in actions `{settings}` (where the settings' arguments go;
-/// default: at the end). In a session, `{url}` and `{path}` name the server's root.
+/// `upload LOCAL_FILE PATH`), `{local_dir}` (where a mirror writes the tree: the directory's
+/// contents go directly in it; it exists, empty), `{secs}` (how often `keepalive` keeps the
+/// control connection alive, in seconds), and in actions `{settings}` (where the settings'
+/// arguments go; default: at the end). In a session, `{url}` and `{path}` name the server's
+/// root; for a mirror, `{url}` ends in `/`.
 ///
 /// A missing setting makes the cases that need it `unsupported`. A key joining settings with
 /// `+` covers them together; the largest key that fits what a case needs is used first, and
@@ -69,6 +76,8 @@ pub struct ActionTemplates {
     pub upload: Option<Spanned<String>>,
     /// Run the steps in `{script_file}` on one control connection.
     pub session: Option<Spanned<String>>,
+    /// Download the directory `{path}` recursively into `{local_dir}`.
+    pub mirror: Option<Spanned<String>>,
 }
 
 /// A setting's value in a client file.
@@ -99,7 +108,7 @@ impl<'de> Deserialize<'de> for SettingValue {
 }
 
 /// The placeholders a template may use.
-const PLACEHOLDERS: [&str; 18] = [
+const PLACEHOLDERS: [&str; 20] = [
     "url",
     "scheme",
     "host",
@@ -117,6 +126,8 @@ const PLACEHOLDERS: [&str; 18] = [
     "connect_timeout",
     "reply_timeout",
     "script_file",
+    "local_dir",
+    "secs",
     "settings",
 ];
 
@@ -131,6 +142,7 @@ impl ActionTemplates {
             Action::Download => self.download.as_ref(),
             Action::Upload => self.upload.as_ref(),
             Action::Session => self.session.as_ref(),
+            Action::Mirror => self.mirror.as_ref(),
         }
     }
 }
@@ -173,7 +185,8 @@ impl ClientFile {
                 origin: origin.to_owned(),
                 line: 0,
                 column: 0,
-                message: "[actions] needs at least one of list, download, upload, session".into(),
+                message: "[actions] needs at least one of list, download, upload, session, mirror"
+                    .into(),
             });
         }
         for (a, t) in actions {
@@ -296,6 +309,8 @@ fn placeholders(t: &Target) -> BTreeMap<&'static str, String> {
         ("connect_timeout", t.connect_secs().to_string()),
         ("reply_timeout", t.reply_secs().to_string()),
         ("script_file", t.script()),
+        ("local_dir", t.dir()),
+        ("secs", t.keepalive_secs().to_string()),
     ]
     .into_iter()
     .collect()
@@ -311,6 +326,7 @@ impl ClientAdapter for ClientFile {
             Action::List,
             Action::Upload,
             Action::Session,
+            Action::Mirror,
         ]
         .into_iter()
         .find_map(|a| self.actions.get(a))
@@ -518,6 +534,38 @@ mod tests {
         assert_eq!(
             argv(&c, &t),
             "c --batch /tmp/x/steps.txt ftp://test:test@203.0.113.1:21/"
+        );
+    }
+
+    #[test]
+    fn mirrors_and_the_transfer_settings() {
+        let (_d, path) = write(concat!(
+            "name = \"c\"\n[actions]\ndownload = \"c get {url} {local_file}\"\n",
+            "mirror = \"c mirror {url} {local_dir}\"\n[settings]\n",
+            "keepalive = \"--noop-every {secs}\"\nresume = \"--continue\"\nascii = \"--text\"\n",
+        ));
+        let c = Client::from_file(&path).unwrap();
+        let mut t = target(Action::Mirror, Mode::Passive, &[]);
+        t.path = "/music".into();
+        assert_eq!(
+            argv(&c, &t),
+            "c mirror ftp://test:test@203.0.113.1:21/music/ /tmp/x/mirror"
+        );
+        let all = [Setting::Keepalive, Setting::Resume, Setting::Ascii];
+        let t = target(Action::Download, Mode::Passive, &all);
+        assert_eq!(
+            argv(&c, &t),
+            "c get ftp://test:test@203.0.113.1:21/gen/64K /tmp/x/out.bin --noop-every 5 --continue --text"
+        );
+        let (_d, path) = write("name = \"c\"\n[actions]\ndownload = \"c {url} {local_file}\"\n");
+        let c = Client::from_file(&path).unwrap();
+        assert_eq!(
+            c.unsupported(Action::Mirror, Mode::Passive, &[]),
+            Some("c cannot download a directory tree recursively".into())
+        );
+        assert_eq!(
+            c.unsupported(Action::Download, Mode::Passive, &all),
+            Some("c has no setting for keepalive, resume, ascii".into())
         );
     }
 

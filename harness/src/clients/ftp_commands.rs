@@ -22,6 +22,6 @@ fn command(action: Action, path: &str, local: &str) -> String {
     match action {
         Action::Download => format!("get {path} {local}\n"),
         Action::Upload => format!("put {local} {path}\n"),
-        Action::List | Action::Session => format!("ls {path} {local}\n"),
+        Action::List | Action::Session | Action::Mirror => format!("ls {path} {local}\n"),
     }
 }

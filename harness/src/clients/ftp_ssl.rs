@@ -27,7 +27,7 @@ impl ClientAdapter for FtpSsl {
         format!("netkit ftp-ssl {v}")
     }
     fn actions(&self) -> Vec<Action> {
-        Action::ALL.to_vec()
+        Action::NON_RECURSIVE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         vec![

@@ -52,7 +52,7 @@ impl ClientAdapter for GoFtp {
     }
     fn actions(&self) -> Vec<Action> {
         // A session: the program loops over the steps on its one ServerConn.
-        Action::ALL.to_vec()
+        Action::NON_RECURSIVE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // disable_epsv: DialWithDisabledEPSV(true). prefer_epsv: its default (EPSV first on

@@ -26,7 +26,7 @@ impl ClientAdapter for InetutilsFtp {
         version_line(&["inetutils-ftp", "--version"])
     }
     fn actions(&self) -> Vec<Action> {
-        Action::ALL.to_vec()
+        Action::NON_RECURSIVE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         // On IPv4 it only ever sends PASV and PORT.

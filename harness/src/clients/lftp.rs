@@ -22,19 +22,27 @@ impl ClientAdapter for Lftp {
         version_line(&["lftp", "--version"])
     }
     fn actions(&self) -> Vec<Action> {
-        // A session: one command script, so every step uses the same connection.
+        // A session: one command script, so every step uses the same connection. A mirror:
+        // `mirror`, which walks the listings.
         Action::ALL.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
-        Setting::ALL.to_vec()
+        // No keepalive: lftp sends NOOP only once the 226 is in while data is still
+        // arriving (ftp:nop-interval), never while it waits for the 226, and it turns on
+        // SO_KEEPALIVE with the system's timers (2 hours) and no setting of its own.
+        let mut all = Setting::CONNECTION.to_vec();
+        all.extend([Setting::Resume, Setting::Ascii]);
+        all
     }
     fn launch(&self, t: &Target) -> Launch {
-        let steps: Vec<String> = if t.action == Action::Session {
-            let each = t.steps.iter();
-            each.map(|st| command(st.action, &st.path, &st.local()))
-                .collect()
-        } else {
-            vec![command(t.action, &t.path, &t.local())]
+        let steps: Vec<String> = match t.action {
+            Action::Session => t
+                .steps
+                .iter()
+                .map(|st| command(t, st.action, &st.path, &st.local()))
+                .collect(),
+            Action::Mirror => vec![command(t, t.action, &t.path, &t.dir())],
+            _ => vec![command(t, t.action, &t.path, &t.local())],
         };
         let script = format!(
             "{}; {}; {}",
@@ -92,11 +100,18 @@ fn open(t: &Target) -> String {
     }
 }
 
-/// The lftp command of one transfer.
-fn command(action: Action, path: &str, local: &str) -> String {
+/// The lftp command of one transfer (`local`: a mirror's directory).
+fn command(t: &Target, action: Action, path: &str, local: &str) -> String {
+    // -c: continue (reget, REST from the local size); -a: TYPE A, lines written with LF.
+    let opts: String = [(Setting::Resume, " -c"), (Setting::Ascii, " -a")]
+        .iter()
+        .filter(|(setting, _)| t.has(*setting))
+        .map(|(_, o)| *o)
+        .collect();
     match action {
-        Action::Download => format!("get {path} -o {local}"),
+        Action::Download => format!("get{opts} {path} -o {local}"),
         Action::Upload => format!("put {local} -o {path}"),
+        Action::Mirror => format!("mirror {path} {local}"),
         Action::List | Action::Session => format!("ls {path} > {local}"),
     }
 }
@@ -104,6 +119,28 @@ fn command(action: Action, path: &str, local: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clients::tests::target;
+
+    fn script(t: &Target) -> String {
+        let Launch::Command(inv) = Lftp.launch(t) else {
+            panic!("lftp is a command")
+        };
+        inv.argv[2].clone()
+    }
+
+    #[test]
+    fn resume_ascii_and_mirror() {
+        let settings = [Setting::Resume, Setting::Ascii];
+        let line = script(&target(Action::Download, Mode::Passive, &settings));
+        assert!(line.ends_with("; get -c -a /gen/64K -o /tmp/x/out.bin"), "{line}");
+        let line = script(&target(Action::Download, Mode::Passive, &[]));
+        assert!(line.ends_with("; get /gen/64K -o /tmp/x/out.bin"), "{line}");
+        let mut t = target(Action::Mirror, Mode::Passive, &[]);
+        t.path = "/music".into();
+        let line = script(&t);
+        assert!(line.ends_with("; mirror /music /tmp/x/mirror"), "{line}");
+        assert!(!Lftp.settings().contains(&Setting::Keepalive));
+    }
 
     #[test]
     fn a_session_is_one_script() {

@@ -183,6 +183,7 @@ pub(crate) mod tests {
             password: "test".into(),
             path: "/gen/64K".into(),
             local_file: "/tmp/x/out.bin".into(),
+            local_dir: "/tmp/x/mirror".into(),
             action,
             mode,
             settings: settings.to_vec(),

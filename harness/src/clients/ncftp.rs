@@ -35,7 +35,7 @@ impl ClientAdapter for Ncftp {
         let program = match t.action {
             Action::Download => "ncftpget",
             Action::Upload => "ncftpput",
-            Action::List | Action::Session => "ncftpls",
+            Action::List | Action::Session | Action::Mirror => "ncftpls",
         };
         let mut argv = vec![
             s(program),
@@ -54,7 +54,7 @@ impl ClientAdapter for Ncftp {
         match t.action {
             Action::Download => argv.extend([s("-V"), s("-C"), host, t.path.clone(), local]),
             Action::Upload => argv.extend([s("-V"), s("-C"), host, local, t.path.clone()]),
-            Action::List | Action::Session => {
+            Action::List | Action::Session | Action::Mirror => {
                 let url = format!("ftp://{}:{}{}/", t.url_host(), t.port, t.path.trim_end_matches('/'));
                 argv.extend([s("-l"), url]);
             }

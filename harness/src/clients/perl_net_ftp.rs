@@ -48,7 +48,7 @@ impl ClientAdapter for PerlNetFtp {
     }
     fn actions(&self) -> Vec<Action> {
         // A session: the script loops over the steps on its one Net::FTP connection.
-        Action::ALL.to_vec()
+        Action::NON_RECURSIVE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         use Setting::*;

@@ -35,7 +35,7 @@ impl ClientAdapter for RubyNetFtp {
     }
     fn actions(&self) -> Vec<Action> {
         // A session: the script loops over the steps on its one net/ftp connection.
-        Action::ALL.to_vec()
+        Action::NON_RECURSIVE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
         use Setting::*;

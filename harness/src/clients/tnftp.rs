@@ -27,18 +27,50 @@ impl ClientAdapter for Tnftp {
         vec![Action::Download, Action::Upload]
     }
     fn settings(&self) -> Vec<Setting> {
-        vec![Setting::PreferEpsv]
+        // resume: -R (auto-fetches restart with reget); ascii: `;type=A` on the URL (it
+        // writes LF line ends). No keepalive: tnftp has no NOOP or keepalive option. No
+        // mirror: it does not recurse.
+        vec![Setting::PreferEpsv, Setting::Resume, Setting::Ascii]
     }
     fn launch(&self, t: &Target) -> Launch {
-        let url = t.url("ftp");
+        let mut url = t.url("ftp");
+        if t.has(Setting::Ascii) {
+            url.push_str(";type=A");
+        }
         let mut argv = vec![s("tnftp"), s("-V"), s("-q"), s(t.reply_secs())];
         if t.mode == Mode::Active {
             argv.push(s("-A"));
+        }
+        if t.has(Setting::Resume) {
+            argv.push(s("-R"));
         }
         match t.action {
             Action::Upload => argv.extend([s("-u"), url, t.local()]),
             _ => argv.extend([s("-o"), t.local(), url]),
         }
         Launch::Command(Invocation::new(argv))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::tests::target;
+
+    #[test]
+    fn resume_and_ascii() {
+        let t = target(
+            Action::Download,
+            Mode::Passive,
+            &[Setting::Resume, Setting::Ascii],
+        );
+        let Launch::Command(inv) = Tnftp.launch(&t) else {
+            panic!("tnftp is a command")
+        };
+        assert_eq!(
+            inv.argv.join(" "),
+            "tnftp -V -q 10 -R -o /tmp/x/out.bin ftp://test:test@203.0.113.1:21/gen/64K;type=A"
+        );
+        assert!(!Tnftp.settings().contains(&Setting::Keepalive));
     }
 }

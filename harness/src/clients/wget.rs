@@ -1,4 +1,5 @@
-//! wget: PASV and PORT on IPv4, never EPSV or EPRT; downloads and listings only.
+//! wget: PASV and PORT on IPv4, never EPSV or EPRT; downloads, listings and mirrors
+//! (`-r`, which walks the LIST output), no uploads.
 
 use super::adapter::{s, version_line, ClientAdapter, Invocation, Launch, Target};
 use crate::scenario::{Action, Mode, Setting};
@@ -22,11 +23,20 @@ impl ClientAdapter for Wget {
         version_line(&["wget", "--version"])
     }
     fn actions(&self) -> Vec<Action> {
-        vec![Action::List, Action::Download]
+        vec![Action::List, Action::Download, Action::Mirror]
     }
     fn settings(&self) -> Vec<Setting> {
+        // resume: -c; ascii: `;type=a` on the URL (wget then writes LF line ends). No
+        // keepalive: wget has no option for the FTP control connection.
         use Setting::*;
-        vec![DisableEpsv, DisableEprt, FtpsExplicit, FtpsImplicit]
+        vec![
+            DisableEpsv,
+            DisableEprt,
+            FtpsExplicit,
+            FtpsImplicit,
+            Resume,
+            Ascii,
+        ]
     }
     fn launch(&self, t: &Target) -> Launch {
         let mut argv = vec![
@@ -34,9 +44,25 @@ impl ClientAdapter for Wget {
             s("-nv"),
             s("--tries=1"),
             format!("--timeout={}", t.reply_secs()),
-            s("-O"),
-            t.local(),
         ];
+        if t.action == Action::Mirror {
+            // The directory's contents straight into the local directory: no host
+            // directory, and the path's own directories cut.
+            let depth = t.path.split('/').filter(|p| !p.is_empty()).count();
+            argv.extend([
+                s("-r"),
+                s("--level=inf"),
+                s("-nH"),
+                format!("--cut-dirs={depth}"),
+                s("-P"),
+                t.dir(),
+            ]);
+        } else {
+            argv.extend([s("-O"), t.local()]);
+        }
+        if t.has(Setting::Resume) {
+            argv.push(s("--continue"));
+        }
         if t.mode == Mode::Active {
             argv.push(s("--no-passive-ftp"));
         }
@@ -47,7 +73,43 @@ impl ClientAdapter for Wget {
             argv.push(format!("--ca-certificate={ca}"));
         }
         // wget's ftps:// is explicit FTPS unless --ftps-implicit.
-        argv.push(t.url(if t.ftps() { "ftps" } else { "ftp" }));
+        let mut url = t.url(if t.ftps() { "ftps" } else { "ftp" });
+        if t.has(Setting::Ascii) {
+            url.push_str(";type=a");
+        }
+        argv.push(url);
         Launch::Command(Invocation::new(argv))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::tests::target;
+
+    fn line(t: &Target) -> String {
+        let Launch::Command(inv) = Wget.launch(t) else {
+            panic!("wget is a command")
+        };
+        inv.argv.join(" ")
+    }
+
+    #[test]
+    fn resume_ascii_and_mirror() {
+        let settings = [Setting::Resume, Setting::Ascii];
+        let l = line(&target(Action::Download, Mode::Passive, &settings));
+        assert!(
+            l.ends_with("-O /tmp/x/out.bin --continue ftp://test:test@203.0.113.1:21/gen/64K;type=a"),
+            "{l}"
+        );
+        let mut t = target(Action::Mirror, Mode::Passive, &[]);
+        t.path = "/pub/music".into();
+        let l = line(&t);
+        assert!(
+            l.ends_with("-r --level=inf -nH --cut-dirs=2 -P /tmp/x/mirror ftp://test:test@203.0.113.1:21/pub/music/"),
+            "{l}"
+        );
+        assert!(!l.contains("-O"), "{l}");
+        assert!(!Wget.settings().contains(&Setting::Keepalive));
     }
 }

@@ -116,7 +116,19 @@ pub struct Size(pub u64);
 
 impl<'de> Deserialize<'de> for Size {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
+        #[derive(Deserialize)]
+        #[serde(
+            untagged,
+            expecting = "a size: a byte count, or text such as \"64K\" or \"1M\""
+        )]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        let text = match Raw::deserialize(d)? {
+            Raw::Bytes(n) => return Ok(Size(n)),
+            Raw::Text(t) => t,
+        };
         ftpspec_mock::generated::parse_size(&text)
             .map(Size)
             .ok_or_else(|| {
@@ -149,6 +161,11 @@ pub struct ClientTask {
     /// Settings the client must be given.
     #[serde(default)]
     pub settings: Vec<Setting>,
+    /// A download that continues a partial local file: before the client runs, the local
+    /// file holds the served file's first this many bytes (see
+    /// [`crate::local::write_partial`]; sparse beyond 64 MiB). Bytes, or a size such as
+    /// `"400K"`.
+    pub resume_offset: Option<Size>,
 }
 
 impl ClientTask {
@@ -174,11 +191,23 @@ pub enum Action {
     Upload,
     /// Several of the above, in order, on one control connection (the scenario's `steps`).
     Session,
+    /// Download the directory `path` recursively, walking its listings, into a local
+    /// directory ([`crate::clients::Target::local_dir`]).
+    Mirror,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 4] = [
+    pub const ALL: [Action; 5] = [
+        Action::List,
+        Action::Download,
+        Action::Upload,
+        Action::Session,
+        Action::Mirror,
+    ];
+
+    /// Every action but `mirror`: what a client does that does not walk directory trees.
+    pub const NON_RECURSIVE: [Action; 4] = [
         Action::List,
         Action::Download,
         Action::Upload,
@@ -195,6 +224,7 @@ impl Action {
             Action::Download => "download",
             Action::Upload => "upload",
             Action::Session => "session",
+            Action::Mirror => "mirror",
         }
     }
 
@@ -211,6 +241,7 @@ impl Action {
         match self {
             Action::List => "list a directory",
             Action::Session => "make several transfers on one control connection",
+            Action::Mirror => "download a directory tree recursively",
             other => other.as_str(),
         }
     }
@@ -308,11 +339,36 @@ pub enum Setting {
     FtpsImplicit,
     /// CCC after login.
     Ccc,
+    /// Keep the control connection alive during a long transfer (NOOP, or TCP keepalive),
+    /// every [`crate::clients::Target::keepalive_secs`] seconds, so that a NAT does not
+    /// forget it while the data flows.
+    Keepalive,
+    /// Continue a partial local file (REST) instead of downloading it again.
+    Resume,
+    /// Transfer in TYPE A, writing the text with this system's line ends (LF).
+    Ascii,
 }
 
 impl Setting {
     /// Every setting.
-    pub const ALL: [Setting; 9] = [
+    pub const ALL: [Setting; 12] = [
+        Setting::DisableEpsv,
+        Setting::PreferEpsv,
+        Setting::DisableEprt,
+        Setting::ForcePasvIp,
+        Setting::PortRange,
+        Setting::ExternalIp,
+        Setting::FtpsExplicit,
+        Setting::FtpsImplicit,
+        Setting::Ccc,
+        Setting::Keepalive,
+        Setting::Resume,
+        Setting::Ascii,
+    ];
+
+    /// The settings of how to connect: modes, addresses, FTPS (every setting but
+    /// `keepalive`, `resume` and `ascii`, which are about the transfer).
+    pub const CONNECTION: [Setting; 9] = [
         Setting::DisableEpsv,
         Setting::PreferEpsv,
         Setting::DisableEprt,
@@ -341,6 +397,9 @@ impl Setting {
             Setting::FtpsExplicit => "ftps_explicit",
             Setting::FtpsImplicit => "ftps_implicit",
             Setting::Ccc => "ccc",
+            Setting::Keepalive => "keepalive",
+            Setting::Resume => "resume",
+            Setting::Ascii => "ascii",
         }
     }
 }

@@ -60,6 +60,42 @@ pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
             ))
         }
     }
+    let server = &scenario.file.server;
+    if let Some(offset) = client.resume_offset {
+        if client.action != Action::Download {
+            return Err(bad(
+                "resume_offset",
+                format!(
+                    "resume_offset belongs to action = \"download\"; this client's action is {}",
+                    client.action
+                ),
+            ));
+        }
+        match crate::local::served(server, &client.path) {
+            Some(f) if offset.0 <= f.len() => {}
+            Some(f) => {
+                return Err(bad(
+                    "resume_offset",
+                    format!("resume_offset {} is past the end of {} ({} bytes)", offset.0, client.path, f.len()),
+                ))
+            }
+            None => {
+                return Err(bad(
+                    "resume_offset",
+                    format!("resume_offset needs a served file: {} is neither /gen/SIZE nor in [server.files]", client.path),
+                ))
+            }
+        }
+    }
+    if client.action == Action::Mirror {
+        let root = client.path.trim_end_matches('/').is_empty();
+        if root || crate::local::served_tree(server, &client.path).is_none() {
+            return Err(bad(
+                "path",
+                format!("a mirror's path is a directory of the [server] files or dirs (not /, which holds the mock's own /gen); {} is not one", client.path),
+            ));
+        }
+    }
     Ok(scenario)
 }
 
@@ -135,6 +171,7 @@ pub fn select(extra: &[PathBuf], filters: &[String]) -> Result<Vec<Scenario>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::{Setting, Size};
 
     #[test]
     fn the_catalogue_loads() {
@@ -235,6 +272,58 @@ mod tests {
                 "[client]\naction = \"session\"\nsteps = [\"download gen/1K\"]\n",
                 "a/b.toml:7:9:",
                 "one absolute server path without spaces",
+            ),
+        ];
+        for (tail, at, what) in cases {
+            let e = parse("a/b", "a/b.toml", &format!("{head}{tail}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(at) && e.contains(what), "{e}");
+        }
+    }
+
+    #[test]
+    fn resume_offsets_and_mirrors_are_checked_where_they_stand() {
+        let head = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"direct\"\n[server]\ndirs = [\"/e\"]\n[server.files]\n\"/m/a.txt\" = \"a\"\n";
+        let ok = |tail: &str| parse("a/b", "a/b.toml", &format!("{head}{tail}")).unwrap();
+        let s = ok("[client]\naction = \"download\"\npath = \"/gen/1M\"\nresume_offset = 400000\nsettings = [\"resume\"]\n");
+        assert_eq!(s.file.client.resume_offset, Some(Size(400_000)));
+        assert_eq!(s.file.client.settings, [Setting::Resume]);
+        let s = ok("[client]\naction = \"download\"\npath = \"/gen/12345679910\"\nresume_offset = 12345678910\n");
+        assert_eq!(s.file.client.resume_offset, Some(Size(12_345_678_910)));
+        ok("[client]\naction = \"download\"\npath = \"/m/a.txt\"\nresume_offset = \"1\"\nsettings = [\"ascii\", \"keepalive\"]\n");
+        ok("[client]\naction = \"mirror\"\npath = \"/m\"\n");
+        ok("[client]\naction = \"mirror\"\npath = \"/e/\"\n");
+        let cases = [
+            (
+                "[client]\naction = \"upload\"\nresume_offset = 1\n",
+                "a/b.toml:11:1:",
+                "belongs to action = \"download\"",
+            ),
+            (
+                "[client]\naction = \"download\"\npath = \"/gen/1K\"\nresume_offset = 1025\n",
+                "a/b.toml:12:1:",
+                "past the end of /gen/1K (1024 bytes)",
+            ),
+            (
+                "[client]\naction = \"download\"\npath = \"/x\"\nresume_offset = 1\n",
+                "a/b.toml:12:1:",
+                "needs a served file",
+            ),
+            (
+                "[client]\naction = \"mirror\"\npath = \"/\"\n",
+                "a/b.toml:11:1:",
+                "a mirror's path is a directory",
+            ),
+            (
+                "[client]\naction = \"mirror\"\npath = \"/m/a.txt\"\n",
+                "a/b.toml:11:1:",
+                "/m/a.txt is not one",
+            ),
+            (
+                "[client]\naction = \"download\"\nresume_offset = \"1Q\"\n",
+                "a/b.toml:11:17:",
+                "not a size",
             ),
         ];
         for (tail, at, what) in cases {

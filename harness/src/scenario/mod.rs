@@ -18,10 +18,12 @@
 //! epsv = false
 //!
 //! [client]
-//! action = "download"          # list | download | upload
-//! path = "/gen/64K"
+//! action = "download"          # list | download | upload | session | mirror
+//! path = "/gen/64K"            # a mirror's path is a directory of the [server] tree
+//! resume_offset = 400000       # download: start from a partial local file this long
 //! mode = "passive"             # passive | active
-//! settings = ["disable_epsv"]  # what the case needs the client to be told
+//! settings = ["disable_epsv"]  # what the case needs the client to be told (e.g. resume,
+//!                              # ascii, keepalive)
 //!
 //! [expect]                     # checks on observations; all must hold for a pass
 //! transfer = "ok"              # ok | failed

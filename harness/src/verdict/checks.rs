@@ -104,6 +104,8 @@ fn transfer(e: &Expect, c: &Ctx) -> Option<String> {
                 ev.received.steps.iter().enumerate().find(|(_, s)| !s.right)
             {
                 format!("; step {} ({})", i + 1, step.line())
+            } else if let (true, Some(why)) = (wrong_data, &ev.received.wrong) {
+                format!("; but the data was wrong: {why}")
             } else if wrong_data {
                 format!("; but the data was wrong ({bytes} bytes)")
             } else {
