@@ -300,9 +300,8 @@ impl Header<'_> {
                 "ftp"
             };
             println!(
-                "  mock server: {scheme}://{}:{} (any user and password)",
-                r.server_addr,
-                s.addr().port()
+                "  mock server: {scheme}://{} (any user and password)",
+                SocketAddr::new(r.server_addr, s.addr().port())
             );
         }
         if let Some(ca) = ca {
