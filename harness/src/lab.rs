@@ -15,7 +15,8 @@ use ftpspec_netns::{PresetName, PresetOptions, Roles, Topology, TopologySpec};
 #[derive(Debug, Clone, clap::Args)]
 pub struct LabArgs {
     /// The preset: direct, server-nat, server-nat-no-range, client-nat, both-nat,
-    /// server-smart-firewall, client-smart-firewall, client-strict-firewall.
+    /// server-smart-firewall, client-smart-firewall, client-strict-firewall, direct-v6,
+    /// client-strict-firewall-v6, lan-balancer.
     #[arg(required_unless_present_any = ["topology", "sweep"])]
     pub preset: Option<PresetName>,
     /// A topology file (TOML) instead of a preset; the command runs in host `client` and the
@@ -163,6 +164,7 @@ fn network(args: &LabArgs) -> anyhow::Result<(String, TopologySpec, Option<Roles
                 active_ports: args.active_ports.clone(),
                 forward_active_ports: args.forward_active_ports,
                 decoy: args.decoy,
+                ..PresetOptions::default()
             };
             let p = name.build(&opts)?;
             (name.to_string(), p.spec, Some(p.roles))
@@ -187,11 +189,13 @@ fn start_server(
         builder = builder.spec(&ServerSpec::from_file(path)?);
     }
     let implicit = args.ftps == Some(crate::serve::FtpsModeArg::Implicit);
+    // Dual-stack when the server is reached over IPv6.
+    let any: std::net::IpAddr = match roles {
+        Some(r) if r.server_addr.is_ipv6() => std::net::Ipv6Addr::UNSPECIFIED.into(),
+        _ => std::net::Ipv4Addr::UNSPECIFIED.into(),
+    };
     builder = builder
-        .bind(SocketAddr::from((
-            [0, 0, 0, 0],
-            mockhost::control_port(implicit),
-        )))
+        .bind(SocketAddr::new(any, mockhost::control_port(implicit)))
         .pasv_ports(args.pasv_ports.clone());
     if let Some(a) = args.pasv_address {
         builder = builder.advertise(a);
@@ -296,9 +300,8 @@ impl Header<'_> {
                 "ftp"
             };
             println!(
-                "  mock server: {scheme}://{}:{} (any user and password)",
-                r.server_addr,
-                s.addr().port()
+                "  mock server: {scheme}://{} (any user and password)",
+                SocketAddr::new(r.server_addr, s.addr().port())
             );
         }
         if let Some(ca) = ca {

@@ -22,8 +22,12 @@
 //! - [`TopologySpec`]: hosts, links, addresses (IPv4 and IPv6), routes, forwarding, nftables
 //!   rulesets; from Rust or TOML, checked before anything is created.
 //! - [`PresetName`]: `direct`, `server-nat`, `server-nat-no-range`, `client-nat`, `both-nat`,
-//!   `server-smart-firewall`, `client-smart-firewall`, `client-strict-firewall`, each with an
-//!   optional decoy host.
+//!   `server-smart-firewall`, `client-smart-firewall`, `client-strict-firewall`, `direct-v6`,
+//!   `client-strict-firewall-v6`, `lan-balancer`, each with an optional decoy host, a NAT idle
+//!   timeout ([`PresetOptions::nat_idle_timeout_secs`]) and a second server address
+//!   ([`PresetOptions::server_second_addr`]).
+//! - Switches ([`HostSpec::switch`]) put several hosts on one LAN; an idle timeout
+//!   ([`HostSpec::idle_timeout_secs`]) makes a router forget idle TCP connections.
 //! - [`Host::run`] (a child process) and [`Host::spawn`] / [`Host::in_thread`] (Rust code on a
 //!   thread of its own) run things inside a host.
 //! - [`Topology::attempts`]: the connections each router forwarded or dropped, and those that

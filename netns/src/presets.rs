@@ -1,6 +1,6 @@
 //! Named topologies for the situations FTP meets in the field. "Public" addresses come from
-//! the documentation ranges (198.51.100.0/24, 203.0.113.0/24, 192.0.2.0/24), private ones from
-//! RFC 1918; all exist only inside the namespaces.
+//! the documentation ranges (198.51.100.0/24, 203.0.113.0/24, 192.0.2.0/24, and
+//! 2001:db8::/32 for IPv6), private ones from RFC 1918; all exist only inside the namespaces.
 //!
 //! Every router records, in nftables sets, each new TCP connection it forwarded or dropped
 //! (see [`crate::Attempt`]); a router facing the server's or client's private network drops
@@ -69,11 +69,40 @@ pub enum PresetName {
     ///                                  inbound to the client: only the active range
     /// ```
     ClientStrictFirewall,
+    /// As `direct`, over IPv6 only.
+    ///
+    /// ```text
+    /// client 2001:db8:1::10 ──── 2001:db8:1::20 server
+    /// ```
+    DirectV6,
+    /// As `client-strict-firewall`, over IPv6 only: the same policy in the ip6 family (the
+    /// firewall admits new inbound connections to the client only on the active-mode port
+    /// range, and records what it forwards and drops), so active mode has to use EPRT.
+    ///
+    /// ```text
+    /// client 2001:db8:51::10 ── 2001:db8:51::1 [fw] 2001:db8:203::1 ── 2001:db8:203::10 server
+    ///                                  inbound to the client: only the active range
+    /// ```
+    ClientStrictFirewallV6,
+    /// Client and server on one private LAN (a switch), with a load balancer on it that
+    /// forwards only port 21 of its own address to the server (DNAT, and SNAT to itself so
+    /// the replies come back through it, as a one-arm balancer does). The client is given
+    /// the balancer's address; the server's private address in a 227 is right (the client
+    /// reaches it directly), while a data connection to the balancer's address is dropped
+    /// and recorded by the balancer. The server sees the control connection come from the
+    /// balancer (10.0.0.20), the data connections from the client (10.0.0.10).
+    ///
+    /// ```text
+    /// client 10.0.0.10 ──┐
+    /// server 10.0.0.2  ──┼── [lan switch]
+    /// balancer 10.0.0.20 ┘   DNAT 10.0.0.20:21 -> 10.0.0.2:21 (+ SNAT); other ports dropped
+    /// ```
+    LanBalancer,
 }
 
 impl PresetName {
     /// Every preset, in a stable order.
-    pub const ALL: [PresetName; 8] = [
+    pub const ALL: [PresetName; 11] = [
         PresetName::Direct,
         PresetName::ServerNat,
         PresetName::ServerNatNoRange,
@@ -82,6 +111,9 @@ impl PresetName {
         PresetName::ServerSmartFirewall,
         PresetName::ClientSmartFirewall,
         PresetName::ClientStrictFirewall,
+        PresetName::DirectV6,
+        PresetName::ClientStrictFirewallV6,
+        PresetName::LanBalancer,
     ];
 
     /// The name used on the command line and in files.
@@ -95,6 +127,9 @@ impl PresetName {
             PresetName::ServerSmartFirewall => "server-smart-firewall",
             PresetName::ClientSmartFirewall => "client-smart-firewall",
             PresetName::ClientStrictFirewall => "client-strict-firewall",
+            PresetName::DirectV6 => "direct-v6",
+            PresetName::ClientStrictFirewallV6 => "client-strict-firewall-v6",
+            PresetName::LanBalancer => "lan-balancer",
         }
     }
 
@@ -103,16 +138,35 @@ impl PresetName {
         opts.check()?;
         let mut p = match self {
             PresetName::Direct => direct(),
+            PresetName::DirectV6 => direct_v6(),
             PresetName::ServerNat => server_nat(opts, true, false),
             PresetName::ServerNatNoRange => server_nat(opts, false, false),
             PresetName::ServerSmartFirewall => server_nat(opts, false, true),
             PresetName::ClientNat => client_nat(opts, false),
             PresetName::ClientSmartFirewall => client_nat(opts, true),
             PresetName::BothNat => both_nat(opts),
-            PresetName::ClientStrictFirewall => client_strict_firewall(opts),
+            PresetName::ClientStrictFirewall => client_strict_firewall(opts, Family::V4),
+            PresetName::ClientStrictFirewallV6 => client_strict_firewall(opts, Family::V6),
+            PresetName::LanBalancer => lan_balancer(),
         };
         if opts.decoy {
             add_decoy(&mut p);
+        }
+        // An option the preset cannot take: say which, and why.
+        let refused = |what: String, e: Error| match e {
+            Error::Invalid(why) => Error::Invalid(format!("{what}: {why}")),
+            e => e,
+        };
+        if let Some(addr) = opts.server_second_addr {
+            p.spec
+                .add_address(&p.roles.server, addr)
+                .map_err(|e| refused(format!("preset {self}, server_second_addr"), e))?;
+            p.roles.server_second_addr = Some(addr);
+        }
+        if let Some(secs) = opts.nat_idle_timeout_secs {
+            p.spec
+                .nat_idle_timeout(secs)
+                .map_err(|e| refused(format!("preset {self}, nat_idle_timeout_secs"), e))?;
         }
         p.spec.check()?;
         Ok(p)
@@ -159,8 +213,18 @@ pub struct PresetOptions {
     pub active_ports: RangeInclusive<u16>,
     /// `client-nat` forwards `active_ports` to the client (default false).
     pub forward_active_ports: bool,
-    /// Adds a decoy host (default false); see [`Roles::decoy`].
+    /// Adds a decoy host (default false); see [`Roles::decoy`]. The decoy is IPv4
+    /// (192.0.2.66) in every preset.
     pub decoy: bool,
+    /// Every NAT host forgets idle TCP connections after this many seconds and drops what it
+    /// no longer tracks (see [`crate::HostSpec::idle_timeout_secs`]); an error for a preset
+    /// without a NAT (`direct`, `direct-v6`, the strict firewalls). Default: none (the
+    /// kernel's 5 days).
+    pub nat_idle_timeout_secs: Option<u32>,
+    /// A second address for the server, on its link towards the client (it must lie in that
+    /// link's subnet, e.g. 198.51.100.21 in `direct`), so the server can open connections
+    /// from another source ([`Roles::server_second_addr`]). Default: none.
+    pub server_second_addr: Option<IpAddr>,
 }
 
 impl Default for PresetOptions {
@@ -170,6 +234,8 @@ impl Default for PresetOptions {
             active_ports: 50100..=50110,
             forward_active_ports: false,
             decoy: false,
+            nat_idle_timeout_secs: None,
+            server_second_addr: None,
         }
     }
 }
@@ -212,6 +278,8 @@ pub struct Roles {
     /// A "public" host that accepts TCP on every port and records each attempt, reachable
     /// from the client, for third-party-address cases ([`PresetOptions::decoy`]).
     pub decoy: Option<IpAddr>,
+    /// The server's second address ([`PresetOptions::server_second_addr`]).
+    pub server_second_addr: Option<IpAddr>,
 }
 
 /// A preset: its topology and roles.
@@ -249,25 +317,63 @@ fn range(r: &RangeInclusive<u16>) -> String {
     format!("{}-{}", r.start(), r.end())
 }
 
-/// The observation sets every router has (see [`crate::Attempt`]).
-const SETS: &str = "  set forwarded { type ipv4_addr . ipv4_addr . inet_service; flags dynamic; }
-  set dropped { type ipv4_addr . ipv4_addr . inet_service; flags dynamic; }
-";
+/// The address family a router's rules and observation sets are written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    /// The nft payload keyword (`ip saddr`, `ip6 saddr`).
+    fn ip(self) -> &'static str {
+        match self {
+            Family::V4 => "ip",
+            Family::V6 => "ip6",
+        }
+    }
+
+    /// The observation sets every router has (see [`crate::Attempt`]).
+    fn sets(self) -> String {
+        let t = match self {
+            Family::V4 => "ipv4_addr",
+            Family::V6 => "ipv6_addr",
+        };
+        format!(
+            "  set forwarded {{ type {t} . {t} . inet_service; flags dynamic; }}
+  set dropped {{ type {t} . {t} . inet_service; flags dynamic; }}
+"
+        )
+    }
+
+    /// Records a TCP packet's connection in `set`.
+    fn record(self, set: &str) -> String {
+        let ip = self.ip();
+        format!("meta l4proto tcp update @{set} {{ {ip} saddr . {ip} daddr . tcp dport }}")
+    }
+}
 
 /// A forward chain: established traffic passes; new and related connections are recorded;
 /// new connections from `outside` into `inside` pass only when `admit` (an nft match) holds.
-fn forward_chain(outside: &str, inside: &str, admit: &str, helper_port: Option<u16>) -> String {
+fn forward_chain(
+    family: Family,
+    outside: &str,
+    inside: &str,
+    admit: &str,
+    helper_port: Option<u16>,
+) -> String {
     let helper = helper_port
         .map(|p| format!("    tcp dport {p} ct helper set \"ftp-{p}\"\n"))
         .unwrap_or_default();
+    let (fwd, drop) = (family.record("forwarded"), family.record("dropped"));
     format!(
         "  chain filter_forward {{
     type filter hook forward priority filter; policy accept;
 {helper}    ct state established accept
-    ct state related meta l4proto tcp update @forwarded {{ ip saddr . ip daddr . tcp dport }} accept
-    ct state new iifname \"{outside}\" oifname \"{inside}\" {admit} meta l4proto tcp update @forwarded {{ ip saddr . ip daddr . tcp dport }} accept
-    ct state new iifname \"{outside}\" oifname \"{inside}\" meta l4proto tcp update @dropped {{ ip saddr . ip daddr . tcp dport }} drop
-    ct state new meta l4proto tcp update @forwarded {{ ip saddr . ip daddr . tcp dport }} accept
+    ct state related {fwd} accept
+    ct state new iifname \"{outside}\" oifname \"{inside}\" {admit} {fwd} accept
+    ct state new iifname \"{outside}\" oifname \"{inside}\" {drop} drop
+    ct state new {fwd} accept
   }}
 "
     )
@@ -276,13 +382,14 @@ fn forward_chain(outside: &str, inside: &str, admit: &str, helper_port: Option<u
 /// An input chain: new TCP connections from `outside` to the router itself are dropped (and
 /// recorded), as a firewall that offers no services does; a port it does not forward is
 /// filtered, not refused.
-fn input_chain(outside: &str) -> String {
+fn input_chain(family: Family, outside: &str) -> String {
     format!(
         "  chain filter_input {{
     type filter hook input priority filter; policy accept;
-    ct state new iifname \"{outside}\" meta l4proto tcp update @dropped {{ ip saddr . ip daddr . tcp dport }} drop
+    ct state new iifname \"{outside}\" {drop} drop
   }}
-"
+",
+        drop = family.record("dropped")
     )
 }
 
@@ -296,7 +403,7 @@ fn nat_ruleset(dnat: &[(String, &str)], helper: bool) -> String {
         .collect();
     format!(
         "table inet ftpspec {{
-{SETS}{helpers}  chain nat_pre {{
+{sets}{helpers}  chain nat_pre {{
     type nat hook prerouting priority dstnat;
 {pre}  }}
   chain nat_post {{
@@ -305,13 +412,20 @@ fn nat_ruleset(dnat: &[(String, &str)], helper: bool) -> String {
   }}
 {forward}{input}}}
 ",
+        sets = Family::V4.sets(),
         helpers = if helper {
             helper_object(21)
         } else {
             String::new()
         },
-        forward = forward_chain("wan", "lan", "ct status dnat", helper.then_some(21)),
-        input = input_chain("wan"),
+        forward = forward_chain(
+            Family::V4,
+            "wan",
+            "lan",
+            "ct status dnat",
+            helper.then_some(21)
+        ),
+        input = input_chain(Family::V4, "wan"),
     )
 }
 
@@ -338,6 +452,7 @@ fn direct() -> Preset {
             client_public_addr: ip("198.51.100.10"),
             routers: vec![],
             decoy: None,
+            server_second_addr: None,
         },
     }
 }
@@ -373,6 +488,7 @@ fn server_nat(opts: &PresetOptions, forward_range: bool, helper: bool) -> Preset
             client_public_addr: ip("203.0.113.10"),
             routers: vec!["nat".into()],
             decoy: None,
+            server_second_addr: None,
         },
     }
 }
@@ -409,6 +525,7 @@ fn client_nat(opts: &PresetOptions, helper: bool) -> Preset {
             client_public_addr: ip("198.51.100.1"),
             routers: vec!["nat".into()],
             decoy: None,
+            server_second_addr: None,
         },
     }
 }
@@ -454,48 +571,151 @@ fn both_nat(opts: &PresetOptions) -> Preset {
             client_public_addr: ip("198.51.100.1"),
             routers: vec!["cnat".into(), "snat".into()],
             decoy: None,
+            server_second_addr: None,
         },
     }
 }
 
-fn client_strict_firewall(opts: &PresetOptions) -> Preset {
-    let nft = format!(
-        "table inet ftpspec {{
-{SETS}{forward}{input}}}
-",
-        forward = forward_chain(
-            "wan",
-            "lan",
-            &format!("tcp dport {}", range(&opts.active_ports)),
-            None
-        ),
-        input = input_chain("wan"),
-    );
+fn direct_v6() -> Preset {
     let spec = TopologySpec::new()
         .host("client", HostSpec::default())
-        .host("fw", router_with(nft, false, false, true))
         .host("server", HostSpec::default())
         .link(
-            ("client", "eth0", &["198.51.100.10/24"]),
-            ("fw", "lan", &["198.51.100.1/24"]),
-        )
-        .link(
-            ("fw", "wan", &["203.0.113.1/24"]),
-            ("server", "eth0", &["203.0.113.10/24"]),
-        )
-        .route("client", None, "198.51.100.1")
-        .route("server", None, "203.0.113.1");
+            ("client", "eth0", &["2001:db8:1::10/64"]),
+            ("server", "eth0", &["2001:db8:1::20/64"]),
+        );
     Preset {
         spec,
         roles: Roles {
             client: "client".into(),
             server: "server".into(),
-            server_addr: ip("203.0.113.10"),
-            server_own_addr: ip("203.0.113.10"),
-            client_addr: ip("198.51.100.10"),
-            client_public_addr: ip("198.51.100.10"),
+            server_addr: ip("2001:db8:1::20"),
+            server_own_addr: ip("2001:db8:1::20"),
+            client_addr: ip("2001:db8:1::10"),
+            client_public_addr: ip("2001:db8:1::10"),
+            routers: vec![],
+            decoy: None,
+            server_second_addr: None,
+        },
+    }
+}
+
+fn client_strict_firewall(opts: &PresetOptions, family: Family) -> Preset {
+    let nft = format!(
+        "table inet ftpspec {{
+{sets}{forward}{input}}}
+",
+        sets = family.sets(),
+        forward = forward_chain(
+            family,
+            "wan",
+            "lan",
+            &format!("tcp dport {}", range(&opts.active_ports)),
+            None
+        ),
+        input = input_chain(family, "wan"),
+    );
+    // (client, fw's lan, fw's wan, server), each with its prefix.
+    let [client, lan, wan, server] = match family {
+        Family::V4 => [
+            "198.51.100.10/24",
+            "198.51.100.1/24",
+            "203.0.113.1/24",
+            "203.0.113.10/24",
+        ],
+        Family::V6 => [
+            "2001:db8:51::10/64",
+            "2001:db8:51::1/64",
+            "2001:db8:203::1/64",
+            "2001:db8:203::10/64",
+        ],
+    };
+    let bare = |a: &'static str| a.split('/').next().expect("an address");
+    let spec = TopologySpec::new()
+        .host("client", HostSpec::default())
+        .host("fw", router_with(nft, false, false, true))
+        .host("server", HostSpec::default())
+        .link(("client", "eth0", &[client]), ("fw", "lan", &[lan]))
+        .link(("fw", "wan", &[wan]), ("server", "eth0", &[server]))
+        .route("client", None, bare(lan))
+        .route("server", None, bare(wan));
+    Preset {
+        spec,
+        roles: Roles {
+            client: "client".into(),
+            server: "server".into(),
+            server_addr: ip(bare(server)),
+            server_own_addr: ip(bare(server)),
+            client_addr: ip(bare(client)),
+            client_public_addr: ip(bare(client)),
             routers: vec!["fw".into()],
             decoy: None,
+            server_second_addr: None,
+        },
+    }
+}
+
+/// The balancer's ruleset: DNAT of its own port 21 to the server and SNAT of what it
+/// translated (one arm: in and out on the same interface), the observation sets, and
+/// nothing else forwarded or served: a new connection to another port of it is dropped and
+/// recorded.
+fn balancer_ruleset() -> String {
+    let v4 = Family::V4;
+    format!(
+        "table inet ftpspec {{
+{sets}  chain nat_pre {{
+    type nat hook prerouting priority dstnat;
+    iifname \"eth0\" ip daddr 10.0.0.20 tcp dport 21 dnat ip to 10.0.0.2
+  }}
+  chain nat_post {{
+    type nat hook postrouting priority srcnat;
+    oifname \"eth0\" ct status dnat masquerade
+  }}
+  chain filter_forward {{
+    type filter hook forward priority filter; policy accept;
+    ct state established accept
+    ct state new ct status dnat {fwd} accept
+    ct state new {drop} drop
+  }}
+{input}}}
+",
+        sets = v4.sets(),
+        fwd = v4.record("forwarded"),
+        drop = v4.record("dropped"),
+        input = input_chain(v4, "eth0"),
+    )
+}
+
+fn lan_balancer() -> Preset {
+    let spec = TopologySpec::new()
+        .host("client", HostSpec::default())
+        .host("server", HostSpec::default())
+        .host(
+            "balancer",
+            router_with(balancer_ruleset(), true, false, true),
+        )
+        .host(
+            "lan",
+            HostSpec {
+                switch: true,
+                ..HostSpec::default()
+            },
+        )
+        .link(("client", "eth0", &["10.0.0.10/24"]), ("lan", "p1", &[]))
+        .link(("server", "eth0", &["10.0.0.2/24"]), ("lan", "p2", &[]))
+        .link(("balancer", "eth0", &["10.0.0.20/24"]), ("lan", "p3", &[]));
+    Preset {
+        spec,
+        roles: Roles {
+            client: "client".into(),
+            server: "server".into(),
+            server_addr: ip("10.0.0.20"),
+            server_own_addr: ip("10.0.0.2"),
+            client_addr: ip("10.0.0.10"),
+            client_public_addr: ip("10.0.0.10"),
+            routers: vec!["balancer".into()],
+            decoy: None,
+            server_second_addr: None,
         },
     }
 }
@@ -541,8 +761,80 @@ mod tests {
                 assert_eq!(h.nat, nat, "{name} {host}: nat");
                 assert_eq!(h.ftp_helper, nft.contains("ct helper"), "{name} {host}");
                 assert_eq!(h.firewall, nft.contains(" drop"), "{name} {host}: firewall");
+                // The rules and the observation sets are of the network's family.
+                let v6 = name.as_str().ends_with("-v6");
+                if h.nft.is_some() {
+                    assert_eq!(nft.contains("ipv6_addr"), v6, "{name} {host}: sets");
+                    assert_eq!(nft.contains("ip6 saddr"), v6, "{name} {host}: rules");
+                    assert_eq!(nft.contains("ip saddr"), !v6, "{name} {host}: rules");
+                }
             }
         }
+    }
+
+    #[test]
+    fn the_ipv6_presets_are_ipv6_and_the_balancer_fronts_the_server() {
+        for name in [PresetName::DirectV6, PresetName::ClientStrictFirewallV6] {
+            let r = name.build(&PresetOptions::default()).unwrap().roles;
+            for a in [
+                r.server_addr,
+                r.server_own_addr,
+                r.client_addr,
+                r.client_public_addr,
+            ] {
+                assert!(a.is_ipv6(), "{name}: {a}");
+            }
+        }
+        let p = PresetName::LanBalancer
+            .build(&PresetOptions::default())
+            .unwrap();
+        assert_eq!(p.roles.server_addr, ip("10.0.0.20"));
+        assert_eq!(p.roles.server_own_addr, ip("10.0.0.2"));
+        assert_eq!(p.roles.client_addr, ip("10.0.0.10"));
+        assert!(p.spec.hosts["lan"].switch);
+        let nft = p.spec.hosts["balancer"].nft.as_deref().unwrap();
+        assert!(nft.contains("tcp dport 21 dnat ip to 10.0.0.2"), "{nft}");
+    }
+
+    #[test]
+    fn options_go_where_they_belong() {
+        let opts = PresetOptions {
+            nat_idle_timeout_secs: Some(20),
+            server_second_addr: Some(ip("10.0.0.3")),
+            ..PresetOptions::default()
+        };
+        let p = PresetName::BothNat.build(&opts).unwrap();
+        for (host, h) in &p.spec.hosts {
+            assert_eq!(h.idle_timeout_secs.is_some(), h.nat, "{host}");
+        }
+        assert_eq!(p.roles.server_second_addr, Some(ip("10.0.0.3")));
+        let server_end = p.spec.links[2].b.clone();
+        assert_eq!(server_end.host, "server");
+        assert_eq!(server_end.addrs[1].to_string(), "10.0.0.3/24");
+        let e = PresetName::Direct
+            .build(&PresetOptions {
+                server_second_addr: Some(ip("10.0.0.3")),
+                ..PresetOptions::default()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "server_second_addr: 10.0.0.3 is on no subnet of host server (198.51.100.0/24)"
+            ),
+            "{e}"
+        );
+        let e = PresetName::Direct
+            .build(&PresetOptions {
+                server_second_addr: Some(ip("198.51.100.10")),
+                ..PresetOptions::default()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("have address 198.51.100.10"),
+            "the client's: {e}"
+        );
     }
 
     #[test]

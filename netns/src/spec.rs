@@ -13,6 +13,9 @@
 //! """
 //! [hosts.server]
 //! # [hosts.decoy] with decoy = true: accepts TCP on every port, records each attempt
+//! # [hosts.lan] with switch = true: a switch joining its links into one LAN (no addresses)
+//! # idle_timeout_secs = 20 on a router: its conntrack forgets idle TCP connections after
+//! # 20 s and it drops what it no longer tracks
 //!
 //! [[link]]
 //! a = { host = "client", iface = "eth0", addr = ["192.168.1.2/24"] }
@@ -55,11 +58,23 @@ pub struct HostSpec {
     /// Whether it forwards packets between its interfaces (a router).
     pub forward: bool,
     /// An nftables ruleset (`nft -f` syntax) loaded into the host. Sets named `forwarded`
-    /// and `dropped` (type `ipv4_addr . ipv4_addr . inet_service`) in table `inet ftpspec`
-    /// are read back as [`crate::Attempt`]s.
+    /// and `dropped` in table `inet ftpspec`, of type `ipv4_addr . ipv4_addr . inet_service`
+    /// (or `ipv6_addr . ipv6_addr . inet_service`; a dual-stack router names its IPv6 sets
+    /// `forwarded6` and `dropped6`), are read back as [`crate::Attempt`]s.
     pub nft: Option<String>,
     /// A decoy: accepts TCP connections on every port and records each (its own ruleset).
     pub decoy: bool,
+    /// A switch: the host's link interfaces are joined in one bridge, so every host linked
+    /// to it is on one LAN (one subnet across those links). Its ends carry no addresses.
+    pub switch: bool,
+    /// Forget idle TCP connections after this many seconds, as a home router does: the
+    /// host's own conntrack (per namespace) gets `nf_conntrack_tcp_timeout_established` =
+    /// this and `nf_conntrack_tcp_loose` = 0 (a mid-stream packet of a forgotten connection
+    /// is not picked up again), and an extra table `inet ftpspec_idle` drops TCP packets in
+    /// conntrack state invalid on the forward and input paths. A packet of a forgotten
+    /// connection is then dropped in both directions: the connection hangs until the
+    /// endpoints time it out. See [`TopologySpec::nat_idle_timeout`].
+    pub idle_timeout_secs: Option<u32>,
     /// What the ruleset does, as reports and verdicts need to know it (the presets set these;
     /// a topology file may declare them): it translates addresses (NAT).
     pub nat: bool,
@@ -149,6 +164,98 @@ impl TopologySpec {
         self
     }
 
+    /// Makes every NAT host (`nat = true`) forget idle TCP connections after `secs` seconds
+    /// and drop what it no longer tracks (see [`HostSpec::idle_timeout_secs`]). An error
+    /// when the topology has no NAT host, or `secs` is 0.
+    ///
+    /// ```
+    /// use ftpspec_netns::{PresetName, PresetOptions};
+    /// let mut spec = PresetName::ServerNat.build(&PresetOptions::default())?.spec;
+    /// spec.nat_idle_timeout(20)?;
+    /// assert_eq!(spec.hosts["nat"].idle_timeout_secs, Some(20));
+    /// assert!(PresetName::Direct.build(&PresetOptions::default())?.spec.nat_idle_timeout(20).is_err());
+    /// # Ok::<(), ftpspec_netns::Error>(())
+    /// ```
+    pub fn nat_idle_timeout(&mut self, secs: u32) -> Result<(), Error> {
+        if secs == 0 {
+            return Err(Error::Invalid(
+                "a NAT idle timeout of 0 s: give at least 1 (seconds)".into(),
+            ));
+        }
+        let mut any = false;
+        for host in self.hosts.values_mut().filter(|h| h.nat) {
+            host.idle_timeout_secs = Some(secs);
+            any = true;
+        }
+        if !any {
+            return Err(Error::Invalid(
+                "a NAT idle timeout needs a NAT host (nat = true), and this network has none: \
+                 use a NAT preset (server-nat, client-nat, both-nat, ...) or declare the NAT"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Gives `host` one more address, `addr`, on its link whose subnet holds it (with that
+    /// subnet's prefix); nothing to do when the host has it already. An error when no link
+    /// of the host has a subnet holding `addr`, or another host on it has `addr`.
+    ///
+    /// ```
+    /// use ftpspec_netns::{PresetName, PresetOptions};
+    /// let mut spec = PresetName::Direct.build(&PresetOptions::default())?.spec;
+    /// spec.add_address("server", "198.51.100.21".parse().unwrap())?;
+    /// assert_eq!(spec.links[0].b.addrs.len(), 2);
+    /// assert!(spec.add_address("server", "10.9.9.9".parse().unwrap()).is_err());
+    /// # Ok::<(), ftpspec_netns::Error>(())
+    /// ```
+    pub fn add_address(&mut self, host: &str, addr: IpAddr) -> Result<(), Error> {
+        let mine = |e: &LinkEnd| e.host == host;
+        if self
+            .links
+            .iter()
+            .flat_map(|l| [&l.a, &l.b])
+            .any(|e| mine(e) && e.addrs.iter().any(|n| n.addr() == addr))
+        {
+            return Ok(());
+        }
+        let nets: Vec<IpNet> = self
+            .links
+            .iter()
+            .flat_map(|l| [&l.a, &l.b])
+            .filter(|e| mine(e))
+            .flat_map(|e| e.addrs.iter().copied())
+            .collect();
+        let Some(net) = nets.iter().find(|n| n.contains(&addr)) else {
+            let on = nets
+                .iter()
+                .map(|n| n.trunc().to_string())
+                .collect::<Vec<_>>();
+            return Err(Error::Invalid(format!(
+                "{addr} is on no subnet of host {host} ({}): pick a free address on one of them",
+                if on.is_empty() {
+                    "it has none".to_owned()
+                } else {
+                    on.join(", ")
+                }
+            )));
+        };
+        let with_prefix = IpNet::new(addr, net.prefix_len()).expect("the prefix of a valid net");
+        let net = *net;
+        let mut trial = self.clone();
+        trial
+            .links
+            .iter_mut()
+            .flat_map(|l| [&mut l.a, &mut l.b])
+            .find(|e| e.host == host && e.addrs.contains(&net))
+            .expect("the end the subnet came from")
+            .addrs
+            .push(with_prefix);
+        trial.check()?;
+        *self = trial;
+        Ok(())
+    }
+
     /// Reads a topology file.
     pub fn from_file(path: &Path) -> Result<TopologySpec, Error> {
         let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
@@ -189,6 +296,8 @@ impl TopologySpec {
                     nat: host.nat,
                     ftp_helper: host.ftp_helper,
                     firewall: host.firewall,
+                    switch: host.switch,
+                    idle_timeout_secs: host.idle_timeout_secs,
                 },
             );
         }
@@ -318,6 +427,15 @@ impl TopologySpec {
                         ),
                     );
                 }
+                if self.hosts[&end.host].switch && end.iface == crate::topology::BRIDGE {
+                    return fail(
+                        Place::LinkIface(i, side),
+                        format!(
+                            "interface name {:?} on switch {}: the switch's bridge has it; pick another",
+                            end.iface, end.host
+                        ),
+                    );
+                }
                 if let Some(other) = ifaces.insert((&end.host, &end.iface), i) {
                     return fail(
                         Place::LinkIface(i, side),
@@ -336,25 +454,71 @@ impl TopologySpec {
                     "a link must join two different hosts".into(),
                 );
             }
+            // The links of one switch form one LAN: a subnet of their own, shared.
+            let switch = |end: &LinkEnd| self.hosts[&end.host].switch;
+            let segment = match (switch(&link.a), switch(&link.b)) {
+                (true, true) => {
+                    return fail(
+                        Place::LinkHost(i, 1),
+                        "a link cannot join two switches: link each host to one switch".into(),
+                    )
+                }
+                (true, false) => Some(&link.a.host),
+                (false, true) => Some(&link.b.host),
+                (false, false) => None,
+            };
+            for (side, end) in [(0, &link.a), (1, &link.b)] {
+                if switch(end) && !end.addrs.is_empty() {
+                    return fail(
+                        Place::LinkHost(i, side),
+                        format!(
+                            "host {} is a switch: its ends of links carry no addresses",
+                            end.host
+                        ),
+                    );
+                }
+            }
+            let same_lan = |j: usize| {
+                j == i || (segment.is_some() && segment == lan_of(&self.links[j], &self.hosts))
+            };
             for net in link.a.addrs.iter().chain(&link.b.addrs) {
                 let net = net.trunc();
                 if let Some((other, j)) = subnets
                     .iter()
-                    .find(|(o, j)| *j != i && (o.contains(&net) || net.contains(o)))
+                    .find(|(o, j)| !same_lan(*j) && (o.contains(&net) || net.contains(o)))
                 {
                     return fail(
                         Place::LinkHost(i, 0),
-                        format!("subnet {net} overlaps {other} of link {}: each link needs a subnet of its own", j + 1),
+                        format!("subnet {net} overlaps {other} of link {}: each link (or switch) needs a subnet of its own", j + 1),
                     );
                 }
                 subnets.push((net, i));
             }
-            for a in &link.a.addrs {
-                if link.b.addrs.iter().any(|b| b.addr() == a.addr()) {
-                    return fail(
-                        Place::LinkHost(i, 1),
-                        format!("both ends of link {} have address {}", i + 1, a.addr()),
-                    );
+            for (side, end) in [(0, &link.a), (1, &link.b)] {
+                for a in &end.addrs {
+                    let twice = |l: &LinkSpec| {
+                        [&l.a, &l.b]
+                            .into_iter()
+                            .flat_map(|e| &e.addrs)
+                            .filter(|b| b.addr() == a.addr())
+                            .count()
+                    };
+                    let seen: usize = match segment {
+                        None => twice(link),
+                        Some(_) => (0..=i)
+                            .filter(|&j| same_lan(j))
+                            .map(|j| twice(&self.links[j]))
+                            .sum(),
+                    };
+                    if seen > 1 {
+                        let on = segment.map_or(format!("both ends of link {}", i + 1), |s| {
+                            format!("two hosts on switch {s}")
+                        });
+                        return fail(
+                            Place::LinkHost(i, side),
+                            format!("{on} have address {}", a.addr()),
+                        );
+                    }
                 }
             }
         }
@@ -387,9 +551,37 @@ impl TopologySpec {
                     format!("host {name}: a decoy brings its own ruleset; drop its nft"),
                 );
             }
+            if host.switch && (host.forward || host.decoy || host.nft.is_some()) {
+                return fail(
+                    Place::Whole,
+                    format!(
+                        "host {name}: a switch only joins its links; drop forward, nft and decoy"
+                    ),
+                );
+            }
+            if host.switch && host.idle_timeout_secs.is_some() {
+                return fail(
+                    Place::Whole,
+                    format!("host {name}: a switch tracks no connections; put idle_timeout_secs on a router"),
+                );
+            }
+            if host.idle_timeout_secs == Some(0) {
+                return fail(
+                    Place::Whole,
+                    format!("host {name}: idle_timeout_secs = 0; give at least 1 (seconds)"),
+                );
+            }
         }
         Ok(())
     }
+}
+
+/// The switch a link joins, if it joins one.
+fn lan_of<'a>(link: &'a LinkSpec, hosts: &BTreeMap<String, HostSpec>) -> Option<&'a String> {
+    [&link.a, &link.b]
+        .into_iter()
+        .find(|e| hosts.get(&e.host).is_some_and(|h| h.switch))
+        .map(|e| &e.host)
 }
 
 struct Problem {
@@ -436,6 +628,9 @@ struct HostFile {
     ftp_helper: bool,
     #[serde(default)]
     firewall: bool,
+    #[serde(default)]
+    switch: bool,
+    idle_timeout_secs: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -510,6 +705,61 @@ via = "192.168.1.1"
         let s = e.to_string();
         assert!(s.contains(message), "{s}");
         assert!(s.starts_with(&format!("t.toml:{line}:")), "{s}");
+    }
+
+    const LAN: &str = r#"
+[hosts.a]
+[hosts.b]
+[hosts.nat]
+forward = true
+nat = true
+idle_timeout_secs = 20
+[hosts.sw]
+switch = true
+
+[[link]]
+a = { host = "a", iface = "eth0", addr = ["10.0.0.10/24"] }
+b = { host = "sw", iface = "p1" }
+
+[[link]]
+a = { host = "b", iface = "eth0", addr = ["10.0.0.2/24"] }
+b = { host = "sw", iface = "p2" }
+
+[[link]]
+a = { host = "nat", iface = "eth0", addr = ["10.0.0.1/24"] }
+b = { host = "sw", iface = "p3" }
+"#;
+
+    #[test]
+    fn a_switch_joins_its_links_in_one_lan() {
+        let spec = TopologySpec::from_toml(LAN, "lan.toml").unwrap();
+        assert!(spec.hosts["sw"].switch);
+        assert_eq!(spec.hosts["nat"].idle_timeout_secs, Some(20));
+    }
+
+    #[rstest]
+    #[case(LAN.replace("b = { host = \"sw\", iface = \"p2\" }", "b = { host = \"sw\", iface = \"p2\", addr = [\"10.0.0.3/24\"] }"), "host sw is a switch: its ends of links carry no addresses")]
+    #[case(LAN.replace("10.0.0.2/24", "10.0.0.10/24"), "two hosts on switch sw have address 10.0.0.10")]
+    #[case(LAN.replace("switch = true", "switch = true\nforward = true"), "a switch only joins its links")]
+    #[case(LAN.replace("iface = \"p3\"", "iface = \"br0\""), "the switch's bridge has it")]
+    #[case(LAN.replace("idle_timeout_secs = 20", "idle_timeout_secs = 0"), "idle_timeout_secs = 0; give at least 1")]
+    #[case(LAN.replace("idle_timeout_secs = 20", "idle_timeout_secs = \"20\""), "invalid type: string \"20\", expected u32")]
+    fn refuses_bad_lans(#[case] text: String, #[case] message: &str) {
+        let e = TopologySpec::from_toml(&text, "lan.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(message), "{e}");
+    }
+
+    #[test]
+    fn a_lan_still_needs_a_subnet_of_its_own() {
+        let text = format!(
+            "{LAN}\n[[link]]\na = {{ host = \"nat\", iface = \"wan\", addr = [\"10.0.0.200/25\"] }}\nb = {{ host = \"b\", iface = \"eth1\", addr = [\"10.0.0.201/25\"] }}\n"
+        );
+        let e = TopologySpec::from_toml(&text, "lan.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("overlaps 10.0.0.0/24 of link 1"), "{e}");
     }
 
     #[test]

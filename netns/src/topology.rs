@@ -157,40 +157,89 @@ impl Topology {
             batch.push_str(&format!("netns add {}\n", self.netns(name)));
         }
         ip(&[], &batch)?;
+        // No duplicate address detection in the namespaces, for the link-local addresses the
+        // kernel gives each link either (the others are added with nodad): while a router's
+        // link-local address is tentative, the first IPv6 connection through it waits for a
+        // retransmission (seconds). Set before the links exist, so they inherit it.
+        for name in self.spec.hosts.keys() {
+            let h = self.host(name).expect("declared host");
+            h.in_thread(|| -> std::io::Result<()> {
+                for conf in ["all", "default"] {
+                    let path = format!("/proc/sys/net/ipv6/conf/{conf}/accept_dad");
+                    match std::fs::write(path, "0") {
+                        // IPv6 is off on this machine: nothing to do.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                        r => r?,
+                    }
+                }
+                Ok(())
+            })?
+            .map_err(|error| Error::Namespace {
+                namespace: h.netns.clone(),
+                what: "turning off IPv6 duplicate address detection",
+                error,
+            })?;
+        }
+        // Each end an interface index of its own across the topology: the kernel handles a
+        // veth's carrier change at once only when the two ends' indexes differ, and up to a
+        // second later otherwise (as each namespace counts from 1, both ends of a link
+        // would often be 2); until then an IPv6 address or a bridge port is not usable.
         let mut batch = String::new();
-        for l in &self.spec.links {
+        for (i, l) in self.spec.links.iter().enumerate() {
             batch.push_str(&format!(
-                "link add name {} netns {} type veth peer name {} netns {}\n",
+                "link add name {} index {} netns {} type veth peer name {} index {} netns {}\n",
                 l.a.iface,
+                FIRST_INDEX + 2 * i,
                 self.netns(&l.a.host),
                 l.b.iface,
+                FIRST_INDEX + 2 * i + 1,
                 self.netns(&l.b.host)
             ));
         }
         if !batch.is_empty() {
             ip(&[], &batch)?;
         }
-        for (name, host) in &self.spec.hosts {
-            let mut batch = String::from("link set lo up\n");
-            for end in self
-                .spec
-                .links
+        let spec = &self.spec;
+        let ends = |name: &str| -> Vec<&crate::LinkEnd> {
+            spec.links
                 .iter()
                 .flat_map(|l| [&l.a, &l.b])
-                .filter(|e| &e.host == name)
-            {
+                .filter(|e| e.host == name)
+                .collect()
+        };
+        // Every link up before any address, so no address is added to a link without
+        // carrier.
+        for (name, host) in &self.spec.hosts {
+            let mut batch = String::from("link set lo up\n");
+            if host.switch {
+                batch.push_str(&format!(
+                    "link add {BRIDGE} type bridge\nlink set {BRIDGE} up\n"
+                ));
+            }
+            for end in ends(name) {
+                if host.switch {
+                    batch.push_str(&format!("link set {} master {BRIDGE}\n", end.iface));
+                }
+                batch.push_str(&format!("link set {} up\n", end.iface));
+            }
+            ip(&["-n", &self.netns(name)], &batch)?;
+        }
+        for (name, host) in &self.spec.hosts {
+            let mut batch = String::new();
+            for end in ends(name) {
                 for a in &end.addrs {
                     let nodad = if a.addr().is_ipv6() { " nodad" } else { "" };
                     batch.push_str(&format!("addr add {a} dev {}{nodad}\n", end.iface));
                 }
-                batch.push_str(&format!("link set {} up\n", end.iface));
             }
             for r in self.spec.routes.iter().filter(|r| &r.host == name) {
                 let to = r.to.map_or("default".to_owned(), |t| t.to_string());
-                let family = if r.via.is_ipv6() { "-6 " } else { "" };
-                batch.push_str(&format!("{family}route add {to} via {}\n", r.via));
+                // The family follows the gateway (`-6` is not allowed in a batch line).
+                batch.push_str(&format!("route add {to} via {}\n", r.via));
             }
-            ip(&["-n", &self.netns(name)], &batch)?;
+            if !batch.is_empty() {
+                ip(&["-n", &self.netns(name)], &batch)?;
+            }
             let h = self.host(name).expect("declared host");
             if host.forward {
                 h.in_thread(|| -> std::io::Result<()> {
@@ -205,6 +254,24 @@ impl Topology {
             }
             if let Some(rules) = &host.nft {
                 h.nft(rules)?;
+            }
+            if let Some(secs) = host.idle_timeout_secs {
+                // The ruleset first: loading it brings conntrack (and its sysctls) into
+                // the namespace. The sysctls are the namespace's own, not the machine's.
+                h.nft(IDLE_RULES)?;
+                h.in_thread(move || -> std::io::Result<()> {
+                    let dir = "/proc/sys/net/netfilter";
+                    std::fs::write(
+                        format!("{dir}/nf_conntrack_tcp_timeout_established"),
+                        secs.to_string(),
+                    )?;
+                    std::fs::write(format!("{dir}/nf_conntrack_tcp_loose"), "0")
+                })?
+                .map_err(|error| Error::Namespace {
+                    namespace: h.netns.clone(),
+                    what: "setting the conntrack idle timeout (net.netfilter.nf_conntrack_tcp_timeout_established, nf_conntrack_tcp_loose)",
+                    error,
+                })?;
             }
             if host.decoy {
                 h.nft(DECOY_RULES)?;
@@ -532,6 +599,28 @@ impl Host {
     }
 }
 
+/// The interface index of the first link's first end (the others follow; below it, the
+/// kernel's own: lo, a switch's bridge).
+const FIRST_INDEX: usize = 100;
+
+/// The bridge of a switch host.
+pub(crate) const BRIDGE: &str = "br0";
+
+/// A router with an idle timeout drops TCP packets its conntrack no longer tracks (with
+/// `nf_conntrack_tcp_loose` = 0 they are invalid), coming in for itself or passing through,
+/// as a home router does. A table of its own, so any ruleset (or none) can go with it.
+const IDLE_RULES: &str = "table inet ftpspec_idle {
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    meta l4proto tcp ct state invalid drop
+  }
+  chain input {
+    type filter hook input priority filter - 10; policy accept;
+    meta l4proto tcp ct state invalid drop
+  }
+}
+";
+
 /// A decoy's nftables: every TCP connection to any port is recorded and redirected to the
 /// decoy's listener on port 9.
 const DECOY_RULES: &str = "table inet ftpspec {
@@ -613,7 +702,10 @@ fn preflight(spec: &TopologySpec) -> Result<(), Error> {
             purpose: "create namespaces, links, addresses and routes",
         });
     }
-    let needs_nft = spec.hosts.values().any(|h| h.nft.is_some() || h.decoy);
+    let needs_nft = spec
+        .hosts
+        .values()
+        .any(|h| h.nft.is_some() || h.decoy || h.idle_timeout_secs.is_some());
     if needs_nft && which("nft").is_none() {
         return Err(Error::MissingTool {
             tool: "nft",
@@ -681,8 +773,8 @@ fn parse_sets(host: &str, json: &str) -> Result<Vec<Attempt>, String> {
     for item in items {
         let Some(set) = item.get("set") else { continue };
         let outcome = match set["name"].as_str() {
-            Some("forwarded") => AttemptOutcome::Forwarded,
-            Some("dropped") => AttemptOutcome::Dropped,
+            Some("forwarded" | "forwarded6") => AttemptOutcome::Forwarded,
+            Some("dropped" | "dropped6") => AttemptOutcome::Dropped,
             Some("seen") => AttemptOutcome::ReachedDecoy,
             _ => continue,
         };

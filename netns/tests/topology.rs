@@ -11,8 +11,8 @@ use ftpspec_netns::{
     Attempt, AttemptOutcome, HostSpec, PresetName, PresetOptions, Topology, TopologySpec,
 };
 
-/// Listens on `port` in `host` (all addresses); returns the peer address of the first
-/// connection, or `None` if none came in `wait`.
+/// Listens on `port` in `host` (all addresses, IPv4 and IPv6); returns the peer address of
+/// the first connection, or `None` if none came in `wait`.
 fn listen_once(
     topo: &Topology,
     host: &str,
@@ -23,14 +23,14 @@ fn listen_once(
     let (tx, rx) = std::sync::mpsc::channel();
     let t = h
         .spawn(move || {
-            let l = TcpListener::bind(("0.0.0.0", port)).unwrap();
+            let l = TcpListener::bind(("::", port)).unwrap();
             l.set_nonblocking(true).unwrap();
             tx.send(()).unwrap();
             let deadline = Instant::now() + wait;
             while Instant::now() < deadline {
                 if let Ok((mut s, peer)) = l.accept() {
                     let _ = s.write_all(b"hi");
-                    return Some(peer);
+                    return Some(SocketAddr::new(peer.ip().to_canonical(), peer.port()));
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -71,6 +71,121 @@ fn direct_connects() {
     let t = listen_once(&topo, "server", 2100, Duration::from_secs(3));
     assert!(connect(&topo, "client", sa(p.roles.server_addr, 2100)));
     assert_eq!(t.join().unwrap().unwrap().ip(), p.roles.client_addr);
+    topo.destroy().unwrap();
+}
+
+#[test]
+fn direct_v6_connects_over_ipv6() {
+    let p = PresetName::DirectV6
+        .build(&PresetOptions::default())
+        .unwrap();
+    assert!(p.roles.server_addr.is_ipv6() && p.roles.client_addr.is_ipv6());
+    let topo = Topology::build(&p.spec).unwrap();
+    let t = listen_once(&topo, "server", 2100, Duration::from_secs(3));
+    assert!(connect(&topo, "client", sa(p.roles.server_addr, 2100)));
+    assert_eq!(t.join().unwrap().unwrap().ip(), p.roles.client_addr);
+    // And back: an active-mode style connection from the server to the client.
+    let t = listen_once(&topo, "client", 50105, Duration::from_secs(3));
+    assert!(connect(&topo, "server", sa(p.roles.client_addr, 50105)));
+    assert_eq!(t.join().unwrap().unwrap().ip(), p.roles.server_addr);
+    topo.destroy().unwrap();
+}
+
+#[test]
+fn lan_balancer_forwards_21_and_drops_the_rest() {
+    let p = PresetName::LanBalancer
+        .build(&PresetOptions::default())
+        .unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let r = &p.roles;
+    assert_eq!(r.server_addr.to_string(), "10.0.0.20");
+    assert_eq!(r.server_own_addr.to_string(), "10.0.0.2");
+    // The control connection goes through the balancer, which translates both ways.
+    let t = listen_once(&topo, "server", 21, Duration::from_secs(3));
+    assert!(connect(&topo, "client", sa(r.server_addr, 21)));
+    assert_eq!(t.join().unwrap().unwrap().ip(), r.server_addr, "SNAT");
+    // The server's own address is right: the client reaches it on the LAN.
+    let t = listen_once(&topo, "server", 50005, Duration::from_secs(3));
+    assert!(connect(&topo, "client", sa(r.server_own_addr, 50005)));
+    assert_eq!(t.join().unwrap().unwrap().ip(), r.client_addr, "directly");
+    // Another port of the balancer's address: dropped and recorded.
+    let t = listen_once(&topo, "server", 50006, Duration::from_secs(1));
+    assert!(!connect(&topo, "client", sa(r.server_addr, 50006)));
+    assert_eq!(t.join().unwrap(), None);
+    let attempts = topo.attempts().unwrap();
+    let by_balancer = |outcome, to| {
+        attempts
+            .iter()
+            .any(|a| a.host == "balancer" && a.outcome == outcome && a.to == to)
+    };
+    assert!(
+        by_balancer(AttemptOutcome::Dropped, sa(r.server_addr, 50006)),
+        "{attempts:?}"
+    );
+    assert!(
+        by_balancer(AttemptOutcome::Forwarded, sa(r.server_own_addr, 21)),
+        "{attempts:?}"
+    );
+    assert!(
+        !has(
+            &attempts,
+            AttemptOutcome::Forwarded,
+            sa(r.server_own_addr, 50005)
+        ),
+        "the direct connection does not pass the balancer: {attempts:?}"
+    );
+    topo.destroy().unwrap();
+}
+
+#[rstest::rstest]
+#[case::ipv4(PresetName::Direct, "198.51.100.21")]
+#[case::ipv6(PresetName::DirectV6, "2001:db8:1::21")]
+fn the_server_connects_from_its_second_address(#[case] name: PresetName, #[case] second: &str) {
+    let second: std::net::IpAddr = second.parse().unwrap();
+    let p = name
+        .build(&PresetOptions {
+            server_second_addr: Some(second),
+            ..PresetOptions::default()
+        })
+        .unwrap();
+    assert_eq!(p.roles.server_second_addr, Some(second));
+    let topo = Topology::build(&p.spec).unwrap();
+    let client = p.roles.client_addr;
+    let t = listen_once(&topo, "client", 50105, Duration::from_secs(3));
+    let connected = topo
+        .host("server")
+        .unwrap()
+        .in_thread(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let socket = if second.is_ipv6() {
+                    tokio::net::TcpSocket::new_v6()
+                } else {
+                    tokio::net::TcpSocket::new_v4()
+                }
+                .unwrap();
+                socket.bind(sa(second, 0)).unwrap();
+                let connecting = socket.connect(sa(client, 50105));
+                matches!(
+                    tokio::time::timeout(Duration::from_secs(2), connecting).await,
+                    Ok(Ok(_))
+                )
+            })
+        })
+        .unwrap();
+    assert!(connected);
+    assert_eq!(
+        t.join().unwrap().unwrap().ip(),
+        second,
+        "the client saw the second address, and its answers were routed back"
+    );
+    // The client reaches the second address too.
+    let t = listen_once(&topo, "server", 2100, Duration::from_secs(3));
+    assert!(connect(&topo, "client", sa(second, 2100)));
+    t.join().unwrap();
     topo.destroy().unwrap();
 }
 
@@ -180,13 +295,21 @@ fn both_nat_connects_through_two_nats() {
     topo.destroy().unwrap();
 }
 
-#[test]
-fn strict_firewall_admits_only_the_range() {
-    let p = PresetName::ClientStrictFirewall
-        .build(&PresetOptions::default())
-        .unwrap();
+#[rstest::rstest]
+#[case::ipv4(PresetName::ClientStrictFirewall)]
+#[case::ipv6(PresetName::ClientStrictFirewallV6)]
+fn strict_firewall_admits_only_the_range(#[case] name: PresetName) {
+    let p = name.build(&PresetOptions::default()).unwrap();
+    assert_eq!(
+        p.roles.client_addr.is_ipv6(),
+        name == PresetName::ClientStrictFirewallV6
+    );
     let topo = Topology::build(&p.spec).unwrap();
     let r = &p.roles;
+    // Out through the firewall: anything.
+    let t = listen_once(&topo, "server", 21, Duration::from_secs(3));
+    assert!(connect(&topo, "client", sa(r.server_addr, 21)));
+    assert_eq!(t.join().unwrap().unwrap().ip(), r.client_addr);
     let t = listen_once(&topo, "client", 50105, Duration::from_secs(3));
     assert!(connect(&topo, "server", sa(r.client_addr, 50105)));
     t.join().unwrap();
@@ -239,12 +362,16 @@ fn host_state() -> String {
         let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
+    let sysctl = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
     format!(
-        "{}\n{}\n{}\n{}",
+        "{}\n{}\n{}\n{}\n{}{}{}",
         run(&["ip", "-o", "link", "show"]),
         run(&["ip", "route", "show", "table", "all"]),
         run(&["nft", "list", "ruleset"]),
-        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap()
+        sysctl("/proc/sys/net/ipv4/ip_forward"),
+        sysctl("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established"),
+        sysctl("/proc/sys/net/netfilter/nf_conntrack_tcp_loose"),
+        sysctl("/proc/sys/net/ipv6/conf/default/accept_dad"),
     )
 }
 
@@ -252,12 +379,19 @@ fn host_state() -> String {
 fn the_host_namespace_is_never_touched() {
     let before = host_state();
     for name in PresetName::ALL {
-        let p = name
-            .build(&PresetOptions {
-                decoy: true,
-                ..PresetOptions::default()
+        // With the idle timeout where the preset has a NAT: its sysctls stay in the NAT.
+        let opts = PresetOptions {
+            decoy: true,
+            nat_idle_timeout_secs: Some(20),
+            ..PresetOptions::default()
+        };
+        let p = name.build(&opts).unwrap_or_else(|_| {
+            name.build(&PresetOptions {
+                nat_idle_timeout_secs: None,
+                ..opts
             })
-            .unwrap();
+            .unwrap()
+        });
         let topo = Topology::build(&p.spec).unwrap();
         assert_eq!(
             host_state(),
@@ -486,4 +620,167 @@ fn setup_and_teardown_times() {
             p.spec.hosts.len()
         );
     }
+}
+
+/// An echo server on port 21 of `host` for `n` connections; each connection's thread counts
+/// the bytes it received, and all stop when `stop` is set.
+fn echo_server(
+    topo: &Topology,
+    host: &str,
+    n: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> ftpspec_netns::HostThread<Vec<usize>> {
+    use std::sync::atomic::Ordering;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = topo
+        .host(host)
+        .unwrap()
+        .spawn(move || {
+            let l = TcpListener::bind(("::", 21)).unwrap();
+            tx.send(()).unwrap();
+            let mut echoes = Vec::new();
+            for _ in 0..n {
+                let (mut s, _) = l.accept().unwrap();
+                let stop = stop.clone();
+                echoes.push(std::thread::spawn(move || {
+                    s.set_read_timeout(Some(Duration::from_millis(100)))
+                        .unwrap();
+                    let mut got = 0;
+                    let mut buf = [0u8; 64];
+                    while !stop.load(Ordering::Relaxed) {
+                        match s.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(k) => {
+                                got += k;
+                                let _ = s.write_all(&buf[..k]);
+                            }
+                            Err(_) => {}
+                        }
+                    }
+                    got
+                }));
+            }
+            echoes.into_iter().map(|e| e.join().unwrap()).collect()
+        })
+        .unwrap();
+    rx.recv().unwrap();
+    t
+}
+
+/// Sends one byte and waits up to `wait` for its echo.
+fn echoed(s: &mut TcpStream, wait: Duration) -> bool {
+    s.set_read_timeout(Some(wait)).unwrap();
+    let mut b = [0u8; 1];
+    s.write_all(b"x").is_ok() && s.read_exact(&mut b).is_ok()
+}
+
+/// With `nat_idle_timeout_secs` = 5, a connection idle for 7 s is dead while one that sends
+/// a byte every second lives; without it (the control case), both live.
+#[rstest::rstest]
+#[case::with_the_timeout(true)]
+#[case::without(false)]
+fn a_nat_with_an_idle_timeout_forgets_idle_connections(#[case] forget: bool) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const IDLE: u32 = 5;
+    let p = PresetName::ServerNat
+        .build(&PresetOptions {
+            nat_idle_timeout_secs: forget.then_some(IDLE),
+            ..PresetOptions::default()
+        })
+        .unwrap();
+    assert_eq!(
+        p.spec.hosts["nat"].idle_timeout_secs,
+        forget.then_some(IDLE)
+    );
+    let topo = Topology::build(&p.spec).unwrap();
+    let r = p.roles.clone();
+    // The namespace's own conntrack has the settings.
+    let sysctl = |name: &str| {
+        std::fs::read_to_string(format!("/proc/sys/net/netfilter/{name}"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (timeout, loose) = topo
+        .host("nat")
+        .unwrap()
+        .in_thread(move || {
+            (
+                sysctl("nf_conntrack_tcp_timeout_established"),
+                sysctl("nf_conntrack_tcp_loose"),
+            )
+        })
+        .unwrap();
+    if forget {
+        assert_eq!((timeout.as_str(), loose.as_str()), ("5", "0"));
+    } else {
+        assert_eq!((timeout.as_str(), loose.as_str()), ("432000", "1"));
+    }
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let server = echo_server(&topo, "server", 2, stop.clone());
+    let to = sa(r.server_addr, 21);
+    let (idle_answered, busy_answered) = topo
+        .host("client")
+        .unwrap()
+        .in_thread(move || {
+            let mut idle = TcpStream::connect_timeout(&to, Duration::from_secs(2)).unwrap();
+            // Accepted in order: the idle connection is the server's first.
+            std::thread::sleep(Duration::from_millis(200));
+            let mut busy = TcpStream::connect_timeout(&to, Duration::from_secs(2)).unwrap();
+            assert!(echoed(&mut idle, Duration::from_secs(2)), "fresh: it works");
+            let mut busy_ok = true;
+            for _ in 0..IDLE + 2 {
+                std::thread::sleep(Duration::from_secs(1));
+                busy_ok &= echoed(&mut busy, Duration::from_secs(2));
+            }
+            let idle_ok = echoed(&mut idle, Duration::from_secs(3));
+            busy_ok &= echoed(&mut busy, Duration::from_secs(2));
+            (idle_ok, busy_ok)
+        })
+        .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let received = server.join().unwrap();
+    assert_eq!(
+        idle_answered,
+        !forget,
+        "after {} s idle the NAT has forgotten the connection (only with the timeout)",
+        IDLE + 2
+    );
+    assert_eq!(
+        received[0],
+        if forget { 1 } else { 2 },
+        "the idle connection's late byte reaches the server only without the timeout"
+    );
+    assert!(
+        busy_answered,
+        "a byte every second keeps a connection alive"
+    );
+    assert_eq!(received[1], IDLE as usize + 3);
+    let attempts = topo.attempts().unwrap();
+    assert!(
+        has(
+            &attempts,
+            AttemptOutcome::Forwarded,
+            sa(r.server_own_addr, 21)
+        ),
+        "the records still work: {attempts:?}"
+    );
+    topo.destroy().unwrap();
+}
+
+#[test]
+fn idle_timeouts_need_a_nat() {
+    let e = PresetName::Direct
+        .build(&PresetOptions {
+            nat_idle_timeout_secs: Some(20),
+            ..PresetOptions::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(
+            "invalid topology: preset direct, nat_idle_timeout_secs: a NAT idle timeout needs a NAT host"
+        ),
+        "{e}"
+    );
 }

@@ -79,6 +79,14 @@ pub struct TopologyFile {
     /// Add the decoy host.
     #[serde(default)]
     pub decoy: bool,
+    /// Every NAT host forgets idle TCP connections after this many seconds and drops what
+    /// it no longer tracks (a preset with a NAT, or an inline topology with a `nat = true`
+    /// host; see ftpspec-netns's `HostSpec::idle_timeout_secs`).
+    pub nat_idle_timeout_secs: Option<u32>,
+    /// A second address for the server on its link towards the client (in that link's
+    /// subnet, e.g. 198.51.100.21 with `direct`), added to the preset's server host; in an
+    /// inline topology, one of the server's addresses, or a free one on its link's subnet.
+    pub server_second_addr: Option<IpAddr>,
     /// Inline: the client's host.
     pub client: Option<String>,
     /// Inline: the server's host.

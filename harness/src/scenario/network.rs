@@ -21,6 +21,8 @@ pub struct Network {
     pub pasv_ports: RangeInclusive<u16>,
     /// The client's active range.
     pub active_ports: RangeInclusive<u16>,
+    /// The NATs forget idle TCP connections after this many seconds (`None`: they do not).
+    pub nat_idle_timeout_secs: Option<u32>,
 }
 
 impl Scenario {
@@ -36,6 +38,8 @@ impl TopologyFile {
         let mut opts = PresetOptions {
             forward_active_ports: self.forward_active_ports,
             decoy: self.decoy,
+            nat_idle_timeout_secs: self.nat_idle_timeout_secs,
+            server_second_addr: self.server_second_addr,
             ..PresetOptions::default()
         };
         if let Some(r) = &self.pasv_ports {
@@ -60,16 +64,28 @@ impl TopologyFile {
                     roles: preset.roles,
                     pasv_ports: opts.pasv_ports,
                     active_ports: opts.active_ports,
+                    nat_idle_timeout_secs: self.nat_idle_timeout_secs,
                 })
             }
             (None, true) => {
-                let spec = self.inline_spec()?;
+                let mut spec = self.inline_spec()?;
+                let mut roles = self.inline_roles(&spec)?;
+                if let Some(secs) = self.nat_idle_timeout_secs {
+                    spec.nat_idle_timeout(secs)
+                        .map_err(|e| refused("nat_idle_timeout_secs", e))?;
+                }
+                if let Some(addr) = self.server_second_addr {
+                    spec.add_address(&roles.server, addr)
+                        .map_err(|e| refused("server_second_addr", e))?;
+                    roles.server_second_addr = Some(addr);
+                }
                 Ok(Network {
                     name: "inline".into(),
-                    roles: self.inline_roles(&spec)?,
+                    roles,
                     spec,
                     pasv_ports: opts.pasv_ports,
                     active_ports: opts.active_ports,
+                    nat_idle_timeout_secs: self.nat_idle_timeout_secs,
                 })
             }
         }
@@ -126,7 +142,16 @@ impl TopologyFile {
             client_public_addr: self.client_public_addr.unwrap_or(client_addr),
             routers: routers.map(|(n, _)| n.clone()).collect(),
             decoy,
+            server_second_addr: None,
         })
+    }
+}
+
+/// An option the inline topology cannot take: which, and why.
+fn refused(key: &str, e: ftpspec_netns::Error) -> Error {
+    match e {
+        ftpspec_netns::Error::Invalid(why) => Error::Topology(format!("topology.{key}: {why}")),
+        e => e.into(),
     }
 }
 
@@ -138,4 +163,71 @@ fn first_addr(spec: &TopologySpec, host: &str) -> Option<IpAddr> {
         .find(|e| e.host == host)
         .and_then(|e| e.addrs.first())
         .map(|a| a.addr())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::load::parse;
+
+    const HEAD: &str = "title = \"t\"\nrequirement = \"r\"\n[client]\naction = \"download\"\n";
+
+    #[test]
+    fn the_nat_idle_timeout_reaches_every_nat() {
+        let text = format!("{HEAD}[topology]\npreset = \"both-nat\"\nnat_idle_timeout_secs = 20\n");
+        let net = parse("x/y", "x/y.toml", &text).unwrap().network().unwrap();
+        assert_eq!(net.nat_idle_timeout_secs, Some(20));
+        assert_eq!(net.spec.hosts["cnat"].idle_timeout_secs, Some(20));
+        assert_eq!(net.spec.hosts["snat"].idle_timeout_secs, Some(20));
+        assert_eq!(net.spec.hosts["server"].idle_timeout_secs, None);
+        let text = format!("{HEAD}[topology]\npreset = \"direct\"\nnat_idle_timeout_secs = 20\n");
+        let e = parse("x/y", "x/y.toml", &text).unwrap_err().to_string();
+        assert!(e.contains("needs a NAT host"), "{e}");
+        let text =
+            format!("{HEAD}[topology]\npreset = \"server-nat\"\nnat_idle_timeout_secs = \"20s\"\n");
+        let e = parse("x/y", "x/y.toml", &text).unwrap_err().to_string();
+        assert!(
+            e.contains("invalid type: string \"20s\", expected u32"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_second_server_address_in_a_preset_and_inline() {
+        let text = format!(
+            "{HEAD}[topology]\npreset = \"direct\"\nserver_second_addr = \"198.51.100.21\"\n"
+        );
+        let net = parse("x/y", "x/y.toml", &text).unwrap().network().unwrap();
+        assert_eq!(
+            net.roles.server_second_addr,
+            Some("198.51.100.21".parse().unwrap())
+        );
+        let inline = format!("{HEAD}[topology]\nclient = \"c\"\nserver = \"s\"\nserver_addr = \"fd00:7::2\"\nserver_second_addr = \"fd00:7::3\"\n[topology.hosts.c]\n[topology.hosts.s]\n[[topology.link]]\na = {{ host = \"c\", iface = \"eth0\", addr = [\"fd00:7::1/64\"] }}\nb = {{ host = \"s\", iface = \"eth0\", addr = [\"fd00:7::2/64\"] }}\n");
+        let net = parse("x/y", "x/y.toml", &inline)
+            .unwrap()
+            .network()
+            .unwrap();
+        assert_eq!(
+            net.roles.server_second_addr,
+            Some("fd00:7::3".parse().unwrap())
+        );
+        assert_eq!(net.spec.links[0].b.addrs.len(), 2);
+        let off = inline.replace(
+            "server_second_addr = \"fd00:7::3\"",
+            "server_second_addr = \"fd00:8::3\"",
+        );
+        let e = parse("x/y", "x/y.toml", &off).unwrap_err().to_string();
+        assert!(
+            e.contains("topology.server_second_addr: fd00:8::3 is on no subnet of host s"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_new_presets_by_name() {
+        for name in ["direct-v6", "client-strict-firewall-v6", "lan-balancer"] {
+            let text = format!("{HEAD}[topology]\npreset = \"{name}\"\n");
+            let net = parse("x/y", "x/y.toml", &text).unwrap().network().unwrap();
+            assert_eq!(net.name, name);
+        }
+    }
 }
