@@ -76,6 +76,11 @@ fn options(t: &Target) -> Vec<String> {
         // -P takes the address and the port range as one value.
         let addr = t.announced_addr();
         let value = if t.has(Setting::PortRange) {
+            // An IPv6 address goes in brackets before the range.
+            let addr = match addr {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                v4 => v4.to_string(),
+            };
             format!("{addr}:{}-{}", t.active_ports.start(), t.active_ports.end())
         } else if t.has(Setting::ExternalIp) {
             addr.to_string()
