@@ -115,6 +115,29 @@ pub fn verify(offset: u64, data: &[u8]) -> Result<(), u64> {
     Ok(())
 }
 
+/// What a data rate accepts, for error messages.
+pub(crate) const RATE_EXPECTED: &str =
+    "a rate in bytes per second such as 20000, 20K or 1M (K = 1024; at least 1)";
+
+/// Reads a data rate in bytes per second: a whole number with an optional binary suffix, as
+/// sizes are written (`20K` = 20,480 bytes per second). 0 is refused.
+///
+/// ```
+/// assert_eq!(ftpspec_mock::parse_rate("20K").unwrap(), 20 * 1024);
+/// assert_eq!(ftpspec_mock::parse_rate("1000").unwrap(), 1000);
+/// assert!(ftpspec_mock::parse_rate("0").is_err());
+/// assert!(ftpspec_mock::parse_rate("fast").is_err());
+/// ```
+pub fn parse_rate(text: &str) -> Result<u64, crate::error::Error> {
+    match crate::generated::parse_size(text.trim()) {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(crate::error::Error::BadValue {
+            value: text.to_owned(),
+            expected: RATE_EXPECTED,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -819,7 +819,7 @@ impl TransferSpec {
         }
         if let Some(text) = &self.rate {
             let rate =
-                crate::config::parse_rate(text).map_err(|e| format!("transfer.rate: {e}"))?;
+                crate::generated::parse_rate(text).map_err(|e| format!("transfer.rate: {e}"))?;
             script = script.rate(rate);
         }
         check_transfer(&script)?;

@@ -41,6 +41,9 @@ use toml::Spanned;
 
 use crate::Error;
 
+/// The bridge of a switch host.
+pub(crate) const BRIDGE: &str = "br0";
+
 /// A whole topology.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TopologySpec {
@@ -427,7 +430,7 @@ impl TopologySpec {
                         ),
                     );
                 }
-                if self.hosts[&end.host].switch && end.iface == crate::topology::BRIDGE {
+                if self.hosts[&end.host].switch && end.iface == BRIDGE {
                     return fail(
                         Place::LinkIface(i, side),
                         format!(

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::TopologySpec;
+use crate::spec::{TopologySpec, BRIDGE};
 use crate::Error;
 
 /// Prefix of every namespace ftpspec creates (the mock server's safety rule checks it).
@@ -602,9 +602,6 @@ impl Host {
 /// The interface index of the first link's first end (the others follow; below it, the
 /// kernel's own: lo, a switch's bridge).
 const FIRST_INDEX: usize = 100;
-
-/// The bridge of a switch host.
-pub(crate) const BRIDGE: &str = "br0";
 
 /// A router with an idle timeout drops TCP packets its conntrack no longer tracks (with
 /// `nf_conntrack_tcp_loose` = 0 they are invalid), coming in for itself or passing through,

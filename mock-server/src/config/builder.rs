@@ -9,10 +9,11 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::disk::load_dir;
-use super::{ActiveSource, Advertise, Config, RATE_EXPECTED};
+use super::{ActiveSource, Advertise, Config};
 use crate::control::reply::LineEnding;
 use crate::encoding::NameEncoding;
 use crate::error::Error;
+use crate::generated::RATE_EXPECTED;
 use crate::listing::{ListFormat, MlsdStyle};
 use crate::safety;
 use crate::script::{check_responder, render_template, Action, Mock};

@@ -141,28 +141,7 @@ pub struct Config {
     pub(crate) tls: Option<TlsSetup>,
 }
 
-/// What a data rate accepts, for error messages.
-pub(crate) const RATE_EXPECTED: &str =
-    "a rate in bytes per second such as 20000, 20K or 1M (K = 1024; at least 1)";
-
-/// Reads a data rate in bytes per second: a whole number with an optional binary suffix, as
-/// sizes are written (`20K` = 20,480 bytes per second). 0 is refused.
-///
-/// ```
-/// assert_eq!(ftpspec_mock::parse_rate("20K").unwrap(), 20 * 1024);
-/// assert_eq!(ftpspec_mock::parse_rate("1000").unwrap(), 1000);
-/// assert!(ftpspec_mock::parse_rate("0").is_err());
-/// assert!(ftpspec_mock::parse_rate("fast").is_err());
-/// ```
-pub fn parse_rate(text: &str) -> Result<u64> {
-    match crate::generated::parse_size(text.trim()) {
-        Some(n) if n > 0 => Ok(n),
-        _ => Err(Error::BadValue {
-            value: text.to_owned(),
-            expected: RATE_EXPECTED,
-        }),
-    }
-}
+pub use crate::generated::parse_rate;
 
 /// Reads `MIN-MAX` (1 <= MIN <= MAX).
 ///
