@@ -1,6 +1,12 @@
 //! Comparing two runs: which cases got worse, better, or appeared or went.
+//!
+//! Verdicts are compared by [`Verdict::rank`]. A flaky case is compared by its own verdict,
+//! its worst run's (see [`crate::model`]): a case that passed before and now fails one run
+//! in five is a regression; a case whose verdict stays but that became flaky or steady is
+//! listed as changed, neither better nor worse. A regression of a case the new run
+//! quarantined is listed, but does not count in [`Diff::has_regressions`].
 
-use crate::model::{RunResults, Verdict};
+use crate::model::{CaseResult, RunResults, Verdict};
 
 /// One case that changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +21,46 @@ pub struct Change {
     pub new: Option<Verdict>,
     /// The new reason (or the old one, for a case that is gone).
     pub reason: String,
+    /// The old run found the case flaky.
+    pub old_flaky: bool,
+    /// The new run found the case flaky.
+    pub new_flaky: bool,
+    /// The new run quarantined the case, for this reason.
+    pub quarantined: Option<String>,
+}
+
+impl Change {
+    fn new(old: Option<&CaseResult>, new: Option<&CaseResult>) -> Change {
+        let r = new.or(old).expect("a change has a case");
+        Change {
+            client: r.client.clone(),
+            scenario: r.scenario.clone(),
+            old: old.map(|o| o.verdict),
+            new: new.map(|n| n.verdict),
+            reason: r.reason.clone(),
+            old_flaky: old.is_some_and(|o| o.flaky),
+            new_flaky: new.is_some_and(|n| n.flaky),
+            quarantined: new.and_then(|n| n.quarantined.clone()),
+        }
+    }
+
+    /// The old verdict as reports show it: `-`, `fail`, or `flaky fail`.
+    pub fn old_text(&self) -> String {
+        verdict_text(self.old, self.old_flaky)
+    }
+
+    /// The new verdict as reports show it.
+    pub fn new_text(&self) -> String {
+        verdict_text(self.new, self.new_flaky)
+    }
+}
+
+fn verdict_text(v: Option<Verdict>, flaky: bool) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if flaky => format!("flaky {}", v.as_str()),
+        Some(v) => v.as_str().into(),
+    }
 }
 
 /// The difference between two runs.
@@ -38,21 +84,9 @@ pub fn diff(old: &RunResults, new: &RunResults) -> Diff {
     let mut d = Diff::default();
     for r in &new.results {
         match old.get(&r.client, &r.scenario) {
-            None => d.added.push(Change {
-                client: r.client.clone(),
-                scenario: r.scenario.clone(),
-                old: None,
-                new: Some(r.verdict),
-                reason: r.reason.clone(),
-            }),
-            Some(o) if o.verdict != r.verdict => {
-                let c = Change {
-                    client: r.client.clone(),
-                    scenario: r.scenario.clone(),
-                    old: Some(o.verdict),
-                    new: Some(r.verdict),
-                    reason: r.reason.clone(),
-                };
+            None => d.added.push(Change::new(None, Some(r))),
+            Some(o) if o.verdict != r.verdict || o.flaky != r.flaky => {
+                let c = Change::new(Some(o), Some(r));
                 match r.verdict.rank().cmp(&o.verdict.rank()) {
                     std::cmp::Ordering::Less => d.regressions.push(c),
                     std::cmp::Ordering::Greater => d.improvements.push(c),
@@ -64,27 +98,25 @@ pub fn diff(old: &RunResults, new: &RunResults) -> Diff {
     }
     for o in &old.results {
         if new.get(&o.client, &o.scenario).is_none() {
-            d.removed.push(Change {
-                client: o.client.clone(),
-                scenario: o.scenario.clone(),
-                old: Some(o.verdict),
-                new: None,
-                reason: o.reason.clone(),
-            });
+            d.removed.push(Change::new(Some(o), None));
         }
     }
     d
 }
 
 impl Diff {
-    /// Whether any case got worse.
+    /// Whether any case the new run did not quarantine got worse.
     pub fn has_regressions(&self) -> bool {
-        !self.regressions.is_empty()
+        self.counted_regressions().next().is_some()
+    }
+
+    /// The regressions that count: those of cases not quarantined.
+    pub fn counted_regressions(&self) -> impl Iterator<Item = &Change> {
+        self.regressions.iter().filter(|c| c.quarantined.is_none())
     }
 
     /// The changes as text, regressions first.
     pub fn text(&self) -> String {
-        let v = |x: Option<Verdict>| x.map_or("-", Verdict::as_str);
         let mut out = String::new();
         for (title, list) in [
             ("regressions", &self.regressions),
@@ -98,12 +130,17 @@ impl Diff {
             }
             out.push_str(&format!("{} {title}:\n", list.len()));
             for c in list {
+                let quarantined = c
+                    .quarantined
+                    .as_ref()
+                    .map(|q| format!(" [quarantined: {q}]"))
+                    .unwrap_or_default();
                 out.push_str(&format!(
-                    "  {} {}: {} -> {}  ({})\n",
+                    "  {} {}: {} -> {}  ({}){quarantined}\n",
                     c.client,
                     c.scenario,
-                    v(c.old),
-                    v(c.new),
+                    c.old_text(),
+                    c.new_text(),
                     c.reason
                 ));
             }

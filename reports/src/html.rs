@@ -45,6 +45,15 @@ svg.net{max-width:100%;height:auto;border:1px solid #d0d7de;border-radius:4px;ba
 [hidden]{display:none !important}
 "#;
 
+/// Styles for flaky and quarantined cases, added only when a run has them (so a run without
+/// `--repeat` or `--quarantine` gives the same page as before they existed).
+const CSS_FLAKE: &str = r#"
+td.flaky{background-image:repeating-linear-gradient(135deg,transparent 0 6px,rgba(0,0,0,.07) 6px 12px)}
+.flaky-word{display:block;font-size:11px;font-weight:normal}
+td.quarantined{opacity:.75}.q{color:#57606a;border:1px dashed #57606a}
+ol.runs{margin:0;padding-left:22px}ol.runs li{margin:2px 0}
+"#;
+
 const JS: &str = r#"
 (function(){
   function params(){var h=location.hash.slice(1),p={};if(h.indexOf('=')<0)return p;
@@ -125,6 +134,16 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
             })
             .unwrap_or_default()
     };
+    let quarantined: Vec<&CaseResult> = run.quarantined().collect();
+    let flake = run.repeat > 1 || run.results.iter().any(|r| r.flaky || !r.runs.is_empty()) || !quarantined.is_empty();
+    let flaky_by_client: BTreeMap<&str, usize> = {
+        let mut m: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &run.results {
+            *m.entry(&r.client).or_default() += usize::from(r.flaky);
+        }
+        m
+    };
+    let any_flaky = run.results.iter().any(|r| r.flaky) || run.repeat > 1;
     let page = m! {
         (DOCTYPE)
         html lang="en" {
@@ -133,6 +152,7 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "ftpspec report" }
                 style { (PreEscaped(CSS)) }
+                @if flake { style { (PreEscaped(CSS_FLAKE)) } }
             }
             body {
                 header {
@@ -140,6 +160,9 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                     p.meta {
                         "ftpspec " (run.ftpspec_version) " · " (scenarios) " scenarios × " (clients.len()) " clients · "
                         @for (v, n) in run_counts(run) { span class={"v-" (v.as_str())} { (n) " " (v.as_str()) } " " }
+                        @if run.repeat > 1 { " · each case run " (run.repeat) " times: " strong { (run.flaky()) " flaky" } }
+                        @if let Some(seed) = run.seed { " · shuffled with --seed " (seed) }
+                        @if !quarantined.is_empty() { " · " (quarantined.len()) " quarantined" }
                         @if run.interrupted { strong.fail { " · interrupted: these are the results collected before it stopped" } }
                     }
                 }
@@ -175,7 +198,21 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                             ul.changes { @for r in &failed { li {
                                 span class={"badge v-" (r.verdict.as_str())} { (r.verdict.as_str()) } " "
                                 a href={"#" (case_id(&r.client, &r.scenario))} { (r.client) " · " (r.scenario) }
+                                @if r.flaky { " " span.mark { "flaky: " (r.run_counts()) } }
+                                @if r.quarantined.is_some() { " " span.mark.q { "quarantined" } }
                                 ": " (clean(&truncate(&r.reason, 600)))
+                            } } }
+                        }
+                    }
+                    @if !quarantined.is_empty() {
+                        section #quarantined {
+                            h2 { "Quarantined" }
+                            p.meta { "These cases ran as usual, but their verdicts do not count toward the exit status (errors, regressions against a baseline)." }
+                            ul.changes { @for r in &quarantined { li {
+                                span class={"badge v-" (r.verdict.as_str())} { (r.verdict.as_str()) } " "
+                                a href={"#" (case_id(&r.client, &r.scenario))} { (r.client) " · " (r.scenario) }
+                                @if r.flaky { " " span.mark { "flaky: " (r.run_counts()) } }
+                                ": " (clean(&truncate(r.quarantined.as_deref().unwrap_or_default(), 600)))
                             } } }
                         }
                     }
@@ -183,11 +220,15 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                         h2 { "Clients" }
                         table.summary {
                             thead { tr { th { "client" } th { "version" }
-                                @for v in Verdict::ALL { th class={"v-" (v.as_str())} { (v.as_str()) } } } }
+                                @for v in Verdict::ALL { th class={"v-" (v.as_str())} { (v.as_str()) } }
+                                @if any_flaky { th { "flaky" } }
+                                @if !quarantined.is_empty() { th { "quarantined" } } } }
                             tbody { @for c in &clients { tr {
                                 td { a href={"#client=" (c)} { (c) } }
                                 td { (clean(&version_of(c))) }
                                 @for v in Verdict::ALL { td.n { (counts_by_client.get(c).and_then(|m| m.get(&v)).copied().unwrap_or(0)) } }
+                                @if any_flaky { td.n { (flaky_by_client.get(c).copied().unwrap_or(0)) } }
+                                @if !quarantined.is_empty() { td.n { (quarantined.iter().filter(|r| r.client == *c).count()) } }
                             } } }
                         }
                         @if !run.missing_clients.is_empty() {
@@ -219,9 +260,11 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                                                     Some(r) => {
                                                         @let was = old(r);
                                                         @let change = match was { Some(w) if w.rank() > r.verdict.rank() => "worse", Some(w) if w.rank() < r.verdict.rank() => "better", _ => "" };
-                                                        td class={"cell v-" (r.verdict.as_str()) " " (change)} data-client=(c) data-verdict=(r.verdict.as_str()) title=(clean(&truncate(&r.reason, 400))) {
+                                                        @let extra = match (r.flaky, r.quarantined.is_some()) { (true, true) => " flaky quarantined", (true, false) => " flaky", (false, true) => " quarantined", _ => "" };
+                                                        td class={"cell v-" (r.verdict.as_str()) " " (change) (extra)} data-client=(c) data-verdict=(r.verdict.as_str()) data-flaky=[r.flaky.then_some("")] title=(clean(&truncate(&cell_title(r), 400))) {
                                                             a href={"#" (case_id(c, scenario))} {
-                                                                (r.verdict.as_str())
+                                                                @if r.flaky { "flaky" span.flaky-word { (r.run_counts()) } } @else { (r.verdict.as_str()) }
+                                                                @if r.quarantined.is_some() { span.mark.q { "quarantined" } }
                                                                 @if !change.is_empty() { span.mark { @if change == "worse" { "▼ " } @else { "▲ " } "was " (was.map_or("-", Verdict::as_str)) } }
                                                             }
                                                         }
@@ -273,9 +316,20 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
         article.case id=(case_id(&r.client, &r.scenario)) {
             h3 {
                 span class={"badge v-" (r.verdict.as_str())} { (r.verdict.as_str()) } " "
+                @if r.flaky { span.badge { "flaky" } " " }
+                @if r.quarantined.is_some() { span.badge.q { "quarantined" } " " }
                 (r.client) " · " (r.scenario)
             }
             p.reason { (clean(&truncate(&r.reason, 2000))) }
+            @if let Some(q) = &r.quarantined { p { strong { "Quarantined: " } (clean(&truncate(q, 2000))) " (its verdict does not count toward the exit status)" } }
+            @if !r.runs.is_empty() {
+                h4 { "Runs: " (r.run_counts()) @if r.flaky { ", flaky" } }
+                p.meta { "The verdict is the worst run's; what follows (network, transcript, output) is from run " (worst_run(r)) "." }
+                ol.runs { @for o in &r.runs { li {
+                    span class={"badge v-" (o.verdict.as_str())} { (o.verdict.as_str()) } " "
+                    (format!("{:.1}", o.duration_ms as f64 / 1000.0)) " s: " (clean(&truncate(&o.reason, 2000)))
+                } } }
+            }
             dl.facts {
                 dt { "scenario" } dd { (clean(&r.title)) }
                 dt { "requirement" } dd { (clean(&r.requirement)) }
@@ -317,6 +371,26 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
             p.back { a href="#matrix" { "back to the matrix" } }
         }
     }
+}
+
+/// A matrix cell's hover text: the reason, and a flaky case's runs.
+fn cell_title(r: &CaseResult) -> String {
+    let mut t = r.reason.clone();
+    if r.flaky {
+        t = format!("flaky: {}; worst: {t}", r.run_counts());
+    }
+    if let Some(q) = &r.quarantined {
+        t = format!("{t} (quarantined: {q})");
+    }
+    t
+}
+
+/// The 1-based number of the run a case's verdict and observations come from.
+fn worst_run(r: &CaseResult) -> usize {
+    r.runs
+        .iter()
+        .position(|o| o.verdict == r.verdict)
+        .map_or(1, |i| i + 1)
 }
 
 fn shell_line(argv: &[String]) -> String {

@@ -25,5 +25,5 @@ pub use diff::{diff, Change, Diff};
 pub use error::Error;
 pub use model::{
     Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, NetworkSummary,
-    Observations, Role, RunResults, Verdict, SCHEMA,
+    Observations, Role, RunOutcome, RunResults, Verdict, SCHEMA,
 };

@@ -14,6 +14,9 @@
 //!     "verdict": "pass",            // pass | fail | informational | unsupported | error
 //!     "reason": "one plain sentence",
 //!     "duration_ms": 1234,
+//!     "runs": [{"verdict": "pass", "reason": "...", "duration_ms": 1200}, ...],  // --repeat N > 1
+//!     "flaky": false,               // the verdict changed between runs
+//!     "quarantined": "why",         // only for a case the --quarantine file names
 //!     "observations": {
 //!       "command": ["curl", "..."], "exit_code": 0, "client_ok": true, "client_error": null,
 //!       "timed_out": false, "client_ms": 812, "stdout": "...", "stderr": "...",
@@ -29,8 +32,19 @@
 //! }
 //! ```
 //!
+//! The run itself may also carry `"repeat": 5` (each case ran 5 times; absent: once) and
+//! `"seed": 1234` (the cases ran in the order this seed shuffles them into; absent: in
+//! catalogue order).
+//!
 //! Results are ordered by scenario id, then client name; no field holds a wall-clock time.
-//! Within a schema version fields are only ever added (readers ignore unknown ones).
+//! Within a schema version fields are only ever added (readers ignore unknown ones), and
+//! every added field has a default, so older files still load: `runs`, `flaky`,
+//! `quarantined`, `repeat` and `seed` were added this way to schema 1.
+//!
+//! A case that ran more than once ([`CaseResult::combine`]) takes its `verdict` from its
+//! worst run (by [`Verdict::rank`]; the first such run), and its `reason`, `duration_ms`
+//! and `observations` from that same run, so the transcript shown explains the verdict;
+//! `runs` keeps every run's verdict, reason and duration, in run order.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -243,11 +257,80 @@ pub struct CaseResult {
     pub reason: String,
     /// Wall time of the whole case, in milliseconds.
     pub duration_ms: u64,
+    /// Every run of the case, in run order, when it ran more than once (`--repeat`); empty
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunOutcome>,
+    /// The verdict changed between runs (always false for a case run once).
+    #[serde(default)]
+    pub flaky: bool,
+    /// The reason the quarantine file gives, when the case is quarantined: it ran, but its
+    /// verdict does not count toward the exit status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantined: Option<String>,
     /// What was seen.
     pub observations: Observations,
 }
 
+/// One run of a case that ran several times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Its reason.
+    pub reason: String,
+    /// Its wall time, in milliseconds.
+    pub duration_ms: u64,
+}
+
 impl CaseResult {
+    /// One result from several runs of the same case (in run order): the verdict, reason,
+    /// duration and observations of the worst run (the lowest [`Verdict::rank`], the first
+    /// of equals), every run in `runs`, and `flaky` when the runs' verdicts differ. One run
+    /// comes back as it is (no `runs`).
+    pub fn combine(runs: Vec<CaseResult>) -> Option<CaseResult> {
+        if runs.len() <= 1 {
+            return runs.into_iter().next();
+        }
+        let outcomes: Vec<RunOutcome> = runs
+            .iter()
+            .map(|r| RunOutcome {
+                verdict: r.verdict,
+                reason: r.reason.clone(),
+                duration_ms: r.duration_ms,
+            })
+            .collect();
+        let flaky = outcomes.iter().any(|o| o.verdict != outcomes[0].verdict);
+        // min_by_key keeps the first of equals.
+        let worst = runs
+            .into_iter()
+            .min_by_key(|r| r.verdict.rank())
+            .expect("two runs or more");
+        Some(CaseResult {
+            runs: outcomes,
+            flaky,
+            ..worst
+        })
+    }
+
+    /// How many runs ended in each verdict, passes first, e.g. `3 pass, 2 fail`; the
+    /// verdict alone for a case run once.
+    pub fn run_counts(&self) -> String {
+        if self.runs.is_empty() {
+            return self.verdict.as_str().to_owned();
+        }
+        let order = [Verdict::Pass, Verdict::Fail, Verdict::Error];
+        order
+            .iter()
+            .chain(&[Verdict::Informational, Verdict::Unsupported])
+            .filter_map(|v| {
+                let n = self.runs.iter().filter(|o| o.verdict == *v).count();
+                (n > 0).then(|| format!("{n} {}", v.as_str()))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The scenario's group (`passive` of `passive/x`).
     pub fn group(&self) -> &str {
         self.scenario.split('/').next().unwrap_or("")
@@ -278,8 +361,22 @@ pub struct RunResults {
     /// The run was interrupted: the results are those collected so far.
     #[serde(default)]
     pub interrupted: bool,
+    /// How many times each case ran (`--repeat`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub repeat: u32,
+    /// The seed the case order was shuffled with (`--shuffle`); `None`: catalogue order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// The results, by scenario then client.
     pub results: Vec<CaseResult>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 impl RunResults {
@@ -297,6 +394,16 @@ impl RunResults {
             *c.entry(r.verdict).or_default() += 1;
         }
         c
+    }
+
+    /// How many cases are flaky.
+    pub fn flaky(&self) -> usize {
+        self.results.iter().filter(|r| r.flaky).count()
+    }
+
+    /// The quarantined cases.
+    pub fn quarantined(&self) -> impl Iterator<Item = &CaseResult> {
+        self.results.iter().filter(|r| r.quarantined.is_some())
     }
 
     /// The result of one case.
@@ -377,5 +484,99 @@ impl RunResults {
             out.push('\n');
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(verdict: Verdict, reason: &str, ms: u64) -> CaseResult {
+        CaseResult {
+            client: "curl".into(),
+            client_version: "curl 1".into(),
+            scenario: "passive/x".into(),
+            title: String::new(),
+            requirement: String::new(),
+            references: Vec::new(),
+            verdict,
+            reason: reason.into(),
+            duration_ms: ms,
+            runs: Vec::new(),
+            flaky: false,
+            quarantined: None,
+            observations: Observations {
+                stdout: reason.into(),
+                ..Observations::default()
+            },
+        }
+    }
+
+    #[test]
+    fn one_run_is_kept_as_it_is() {
+        let r = run(Verdict::Fail, "once", 5);
+        assert_eq!(CaseResult::combine(vec![r.clone()]), Some(r));
+        assert_eq!(CaseResult::combine(Vec::new()), None);
+    }
+
+    #[test]
+    fn steady_runs_are_not_flaky() {
+        let r = CaseResult::combine(vec![
+            run(Verdict::Pass, "a", 1),
+            run(Verdict::Pass, "b", 2),
+        ])
+        .unwrap();
+        assert!(!r.flaky);
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert_eq!(r.reason, "a", "the first of equals");
+        assert_eq!(r.runs.len(), 2);
+        assert_eq!(r.run_counts(), "2 pass");
+    }
+
+    #[test]
+    fn a_flaky_case_takes_its_worst_run() {
+        let r = CaseResult::combine(vec![
+            run(Verdict::Pass, "ok 1", 1),
+            run(Verdict::Fail, "fail 2", 2),
+            run(Verdict::Pass, "ok 3", 3),
+            run(Verdict::Fail, "fail 4", 4),
+            run(Verdict::Pass, "ok 5", 5),
+        ])
+        .unwrap();
+        assert!(r.flaky);
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(
+            (r.reason.as_str(), r.duration_ms, r.observations.stdout.as_str()),
+            ("fail 2", 2, "fail 2"),
+            "reason, time and observations all come from the run the verdict does"
+        );
+        let verdicts: Vec<Verdict> = r.runs.iter().map(|o| o.verdict).collect();
+        use Verdict::*;
+        assert_eq!(verdicts, [Pass, Fail, Pass, Fail, Pass], "in run order");
+        assert_eq!(r.runs[3].reason, "fail 4");
+        assert_eq!(r.run_counts(), "3 pass, 2 fail");
+        // An error is worse than a failure.
+        let r = CaseResult::combine(vec![
+            run(Fail, "f", 1),
+            run(Error, "e", 1),
+            run(Pass, "p", 1),
+        ])
+        .unwrap();
+        assert_eq!((r.verdict, r.reason.as_str()), (Error, "e"));
+        assert_eq!(r.run_counts(), "1 pass, 1 fail, 1 error");
+    }
+
+    #[test]
+    fn older_results_still_load() {
+        let r: CaseResult = serde_json::from_str(
+            r#"{"client":"c","client_version":"1","scenario":"g/s","title":"","requirement":"","references":[],"verdict":"pass","reason":"","duration_ms":1,"observations":{"command":[],"exit_code":null,"client_ok":true,"client_error":null,"timed_out":false,"client_ms":1,"stdout":"","stderr":"","bytes_ok":null,"bytes":null,"dialogue":"","transcript":"","data_connections":[],"data_tls":null,"active_targets":[],"attempts":[],"topology":"","server_addr":null,"server_own_addr":null}}"#,
+        )
+        .unwrap();
+        assert!(r.runs.is_empty() && !r.flaky && r.quarantined.is_none());
+        let run: RunResults = serde_json::from_str(
+            r#"{"schema":1,"ftpspec_version":"0","clients":[],"results":[]}"#,
+        )
+        .unwrap();
+        assert_eq!((run.repeat, run.seed), (1, None));
     }
 }

@@ -139,3 +139,100 @@ fn hostile_text_is_escaped_made_visible_and_cut() {
     let xml = junit::junit(&run);
     assert!(!xml.contains("<script>") && !xml.contains("\x1b") && !xml.contains('\0'));
 }
+
+#[test]
+fn flaky_and_quarantined_cases_in_junit() {
+    let xml = junit::junit(&common::flaky_fixture());
+    // Mostly passing: a success with a flakyFailure for its failed run (Surefire).
+    let curl = xml
+        .split("<testcase name=\"passive/unroutable-address\" classname=\"curl.passive\"")
+        .nth(1)
+        .unwrap();
+    let curl = &curl[..curl.find("</testcase>").unwrap()];
+    assert!(
+        curl.contains("message=\"run 2: fail at try 2\"") && curl.contains("<flakyFailure") && !curl.contains("<failure"),
+        "{curl}"
+    );
+    assert!(curl.contains("flaky: 2 pass, 1 fail"), "{curl}");
+    // Mostly failing but quarantined: skipped, saying why.
+    assert!(
+        xml.contains("<skipped message=\"quarantined: wget trusts the 227 address: upstream bug 123; fail: fail at try 1\""),
+        "{xml}"
+    );
+    // A steady error: the error, and the other runs as rerunErrors.
+    assert_eq!(xml.matches("<rerunError").count(), 2, "{xml}");
+    insta::assert_snapshot!("junit_xml_flaky", xml);
+}
+
+#[test]
+fn a_mostly_failing_flaky_case_is_a_failure_with_reruns() {
+    let mut run = common::flaky_fixture();
+    for r in &mut run.results {
+        r.quarantined = None;
+    }
+    let xml = junit::junit(&run);
+    let wget = xml
+        .split("<testcase name=\"passive/unroutable-address\" classname=\"wget.passive\"")
+        .nth(1)
+        .unwrap();
+    let wget = &wget[..wget.find("</testcase>").unwrap()];
+    assert!(
+        wget.contains("<failure message=\"fail at try 1\"")
+            && wget.contains("message=\"run 3: fail at try 3\"")
+            && wget.matches("<rerunFailure").count() == 1,
+        "{wget}"
+    );
+}
+
+#[test]
+fn flaky_and_quarantined_cases_in_html() {
+    let run = common::flaky_fixture();
+    let page = html::html(&run, None);
+    assert!(
+        page.contains("flaky<span class=\"flaky-word\">2 pass, 1 fail</span>"),
+        "the cell says flaky and the runs"
+    );
+    assert!(page.contains("each case run 3 times: <strong>2 flaky</strong>"));
+    assert!(page.contains("shuffled with --seed 42"));
+    let q = page.find("id=\"quarantined\"").expect("a quarantine section");
+    assert!(page[q..].contains("wget trusts the 227 address: upstream bug 123"));
+    assert!(page.contains("<h4>Runs: 2 pass, 1 fail, flaky</h4>"));
+    insta::assert_snapshot!("index_html_flaky", lines(&page));
+    // The runs survive results.json.
+    assert_eq!(RunResults::from_json(&run.to_json()).unwrap(), run);
+}
+
+#[test]
+fn diffs_of_flaky_and_quarantined_cases() {
+    let steady = common::fixture();
+    let flaky = common::flaky_fixture();
+    // curl passed, now fails one run in three: a regression; wget's, quarantined, does not
+    // count; wget failed and still fails, now flakily: changed.
+    let d = diff(&steady, &flaky);
+    assert_eq!(d.regressions.len(), 1, "{}", d.text());
+    assert!(d.has_regressions());
+    assert!(
+        d.text().starts_with(
+            "1 regressions:\n  curl passive/unroutable-address: pass -> flaky fail  (fail at try 2)\n"
+        ),
+        "{}",
+        d.text()
+    );
+    assert!(
+        d.text().contains("wget passive/unroutable-address: fail -> flaky fail  (fail at try 1) [quarantined: wget trusts"),
+        "{}",
+        d.text()
+    );
+    // A quarantined regression alone does not count.
+    let mut old = flaky.clone();
+    for r in &mut old.results {
+        r.verdict = Verdict::Pass;
+        r.flaky = false;
+    }
+    let mut new = flaky.clone();
+    new.results.retain(|r| r.quarantined.is_some());
+    old.results.retain(|r| r.quarantined.is_some());
+    let d = diff(&old, &new);
+    assert_eq!(d.regressions.len(), 1);
+    assert!(!d.has_regressions(), "{}", d.text());
+}

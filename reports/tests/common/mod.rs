@@ -56,6 +56,9 @@ fn case(client: &str, scenario: &str, verdict: Verdict, reason: &str) -> CaseRes
         verdict,
         reason: reason.into(),
         duration_ms: 1234,
+        runs: Vec::new(),
+        flaky: false,
+        quarantined: None,
         observations: Observations {
             command: vec![client.into(), "--flag".into(), "ftp://203.0.113.1/gen/64K".into()],
             exit_code: Some(if verdict == Verdict::Pass { 0 } else { 7 }),
@@ -92,6 +95,8 @@ pub fn fixture() -> RunResults {
         ],
         missing_clients: vec!["tnftp".into()],
         interrupted: false,
+        repeat: 1,
+        seed: None,
         results: vec![
             case("curl", "passive/unroutable-address", Verdict::Pass, "curl reported success after 0.8 s, 65536 bytes right"),
             case("wget", "passive/unroutable-address", Verdict::Fail, "expected the data connection via the control address 203.0.113.1; wget tried 10.0.0.2:50000, unroutable from its network"),
@@ -101,5 +106,37 @@ pub fn fixture() -> RunResults {
         ],
     };
     run.sort();
+    run
+}
+
+/// The fixed run, each case run three times, shuffled with seed 42: curl's
+/// passive/unroutable-address flaky and mostly passing, wget's flaky, mostly failing and
+/// quarantined; the others steady.
+pub fn flaky_fixture() -> RunResults {
+    let mut run = fixture();
+    run.repeat = 3;
+    run.seed = Some(42);
+    for r in &mut run.results {
+        let verdicts = match (r.client.as_str(), r.scenario.as_str()) {
+            ("curl", "passive/unroutable-address") => [Verdict::Pass, Verdict::Fail, Verdict::Pass],
+            ("wget", "passive/unroutable-address") => [Verdict::Fail, Verdict::Pass, Verdict::Fail],
+            _ => [r.verdict; 3],
+        };
+        let runs = verdicts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let mut one = r.clone();
+                one.verdict = *v;
+                one.reason = format!("{} at try {}", v.as_str(), i + 1);
+                one.duration_ms = 1000 * (i as u64 + 1);
+                one
+            })
+            .collect();
+        *r = CaseResult::combine(runs).unwrap();
+        if r.client == "wget" && r.scenario == "passive/unroutable-address" {
+            r.quarantined = Some("wget trusts the 227 address: upstream bug 123".into());
+        }
+    }
     run
 }
