@@ -30,6 +30,9 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
         verdict: Verdict::Error,
         reason: String::new(),
         duration_ms: 0,
+        runs: Vec::new(),
+        flaky: false,
+        quarantined: None,
         observations: Observations::default(),
     };
     if let Some(why) = client.unsupported(f.client.action, f.client.mode, &f.client.settings) {

@@ -10,7 +10,8 @@ use anyhow::{bail, Context};
 use ftpspec_report::{RunResults, Verdict};
 
 use crate::clients::{Client, BUILTIN};
-use crate::matrix::run_matrix;
+use crate::matrix::{random_seed, run_plan, Plan};
+use crate::quarantine::Quarantine;
 use crate::scenario;
 
 /// Options of `ftpspec run`.
@@ -38,6 +39,21 @@ pub struct RunArgs {
     /// A previous results.json: exit 1 if any verdict got worse.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Run each case N times; a case whose verdict changes between runs is flaky, and its
+    /// verdict is its worst run's.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Run the cases in a shuffled order (each round of --repeat shuffled anew); the seed is
+    /// printed and kept in results.json. Default: catalogue order.
+    #[arg(long)]
+    pub shuffle: bool,
+    /// The seed for --shuffle, to replay a run's order (default: a random one).
+    #[arg(long, value_name = "S", requires = "shuffle")]
+    pub seed: Option<u64>,
+    /// A quarantine file (TOML, [[quarantine]] scenario, client, reason): those cases run as
+    /// usual, but their verdicts do not count toward the exit status.
+    #[arg(long, value_name = "FILE")]
+    pub quarantine: Option<PathBuf>,
 }
 
 /// Options of `ftpspec list`.
@@ -136,14 +152,34 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(RunResults::read(p)?),
         None => None,
     };
+    let quarantine = match &args.quarantine {
+        Some(p) => {
+            // Any scenario of the catalogue (and --scenarios), not only those filtered in.
+            let all = scenario::select(&args.scenario_dirs, &[])?;
+            Some(Quarantine::read(p, |id| all.iter().any(|s| s.id == id))?)
+        }
+        None => None,
+    };
+    let plan = Plan {
+        jobs: args.jobs,
+        repeat: args.repeat,
+        seed: args.shuffle.then(|| args.seed.unwrap_or_else(random_seed)),
+    };
     if !missing.is_empty() {
         eprintln!(
             "ftpspec run: not installed, so not run: {} (scripts/install-deps installs them)",
             missing.join(", ")
         );
     }
+    let mut how = String::new();
+    if plan.repeat > 1 {
+        how.push_str(&format!(", each {} times", plan.repeat));
+    }
+    if let Some(seed) = plan.seed {
+        how.push_str(&format!(", shuffled (replay: --shuffle --seed {seed})"));
+    }
     eprintln!(
-        "ftpspec run: {} scenario(s) x {} client(s) ({}), {} at a time",
+        "ftpspec run: {} scenario(s) x {} client(s) ({}), {} at a time{how}",
         scenarios.len(),
         clients.len(),
         clients
@@ -154,13 +190,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         args.jobs
     );
     let started = Instant::now();
-    let mut run = run_matrix(
+    let mut run = run_plan(
         &scenarios,
         &clients,
-        args.jobs,
-        |done, total, r| {
+        &plan,
+        |p, r| {
+            let run = if p.repeat > 1 {
+                format!("run {}/{} ", p.run, p.repeat)
+            } else {
+                String::new()
+            };
             eprintln!(
-                "[{done:>3}/{total}] {:<14} {:<40} {:<13} {:.1} s",
+                "[{:>3}/{}] {run}{:<14} {:<40} {:<13} {:.1} s",
+                p.done,
+                p.total,
                 r.client,
                 r.scenario,
                 r.verdict.as_str(),
@@ -177,15 +220,26 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     )
     .await;
     run.missing_clients = missing;
+    if let Some(q) = &quarantine {
+        q.apply(&mut run);
+    }
     run.write(&args.out, baseline.as_ref())
         .with_context(|| format!("cannot write the results to {}", args.out.display()))?;
-    Ok(summarize(&run, baseline.as_ref(), started, &args.out))
+    Ok(summarize(
+        &run,
+        baseline.as_ref(),
+        quarantine.is_some(),
+        started,
+        &args.out,
+    ))
 }
 
 /// Prints the matrix, the counts, the errors and the regressions; the exit status.
+/// Quarantined cases are shown but not counted: neither their errors nor their regressions.
 fn summarize(
     run: &RunResults,
     baseline: Option<&RunResults>,
+    quarantine: bool,
     started: Instant,
     out: &std::path::Path,
 ) -> ExitCode {
@@ -195,40 +249,82 @@ fn summarize(
         .iter()
         .map(|(v, n)| format!("{n} {}", v.as_str()))
         .collect();
+    let mut also = Vec::new();
+    if run.repeat > 1 {
+        also.push(format!("{} flaky", run.flaky()));
+    }
+    if quarantine {
+        also.push(format!("{} quarantined", run.quarantined().count()));
+    }
+    let also = if also.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", also.join(", "))
+    };
     println!(
-        "ftpspec run: {} in {:.0} s; wrote {}/results.json, junit.xml, index.html",
+        "ftpspec run: {}{also} in {:.0} s; wrote {}/results.json, junit.xml, index.html",
         counts.join(", "),
         started.elapsed().as_secs_f64(),
         out.display()
     );
+    let quarantined = |q: &Option<String>| {
+        q.as_ref()
+            .map(|q| format!(" [quarantined, not counted: {q}]"))
+            .unwrap_or_default()
+    };
+    for r in run.results.iter().filter(|r| r.flaky) {
+        println!(
+            "  flaky: {} {}: {}{}",
+            r.client,
+            r.scenario,
+            r.run_counts(),
+            quarantined(&r.quarantined)
+        );
+    }
     for r in run.results.iter().filter(|r| r.verdict == Verdict::Error) {
-        println!("  error: {} {}: {}", r.client, r.scenario, r.reason);
+        println!(
+            "  error: {} {}: {}{}",
+            r.client,
+            r.scenario,
+            r.reason,
+            quarantined(&r.quarantined)
+        );
     }
     if run.interrupted {
         return ExitCode::from(130);
     }
     if let Some(base) = baseline {
         let d = ftpspec_report::diff(base, run);
-        if d.has_regressions() {
+        let counted = d.counted_regressions().count();
+        let not_counted = d.regressions.len() - counted;
+        if counted > 0 {
+            println!("ftpspec run: {counted} regression(s) against the baseline:");
+        } else if not_counted > 0 {
+            println!("ftpspec run: no regression against the baseline but quarantined ones:");
+        }
+        for c in &d.regressions {
             println!(
-                "ftpspec run: {} regression(s) against the baseline:",
-                d.regressions.len()
+                "  {} {}: {} -> {}{}",
+                c.client,
+                c.scenario,
+                c.old_text(),
+                c.new_text(),
+                quarantined(&c.quarantined)
             );
-            for c in &d.regressions {
-                println!(
-                    "  {} {}: {} -> {}",
-                    c.client,
-                    c.scenario,
-                    c.old.map_or("-", Verdict::as_str),
-                    c.new.map_or("-", Verdict::as_str)
-                );
-            }
+        }
+        if counted > 0 {
             return ExitCode::from(1);
         }
-        println!("ftpspec run: no regression against the baseline");
+        if not_counted == 0 {
+            println!("ftpspec run: no regression against the baseline");
+        }
         return ExitCode::SUCCESS;
     }
-    if run.results.iter().any(|r| r.verdict == Verdict::Error) {
+    if run
+        .results
+        .iter()
+        .any(|r| r.verdict == Verdict::Error && r.quarantined.is_none())
+    {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

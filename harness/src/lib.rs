@@ -16,13 +16,15 @@
 //! - [`local`]: the client's local files: the partial file a resume starts from; whether a
 //!   download (whole, resumed, ASCII text) or a mirrored tree is what the server served.
 //! - [`scenario`]: scenario files (typed, checked at load) and their networks; the catalogue.
+//! - [`quarantine`]: the quarantine file: cases whose verdicts do not count.
 //! - [`clients`]: the [`clients::ClientAdapter`] trait, one file per built-in client, client
 //!   files and closures.
 //! - [`evidence`]: what a case saw, typed (event log, router records, the client's end).
 //! - [`verdict`]: one check per `[expect]` key, and the verdict from the evidence.
 //! - [`mockhost`]: the mock server inside a topology host (FTPS port, certificate names).
 //! - [`case`]: one case, from network to verdict.
-//! - [`matrix`]: scenarios x clients, a few at a time; the `cargo test` API.
+//! - [`matrix`]: scenarios x clients, a few at a time, repeated and shuffled as planned; the
+//!   `cargo test` API.
 //! - [`results`]: the results files (from ftpspec-report).
 //! - [`userns`], [`serve`], [`lab`], [`cli`]: the `ftpspec` command line.
 
@@ -39,6 +41,7 @@ pub mod lab;
 pub mod local;
 pub mod matrix;
 pub mod mockhost;
+pub mod quarantine;
 pub mod results;
 pub mod scenario;
 pub mod serve;
@@ -48,7 +51,7 @@ pub mod verdict;
 pub use clients::{Client, Target};
 pub use error::{Error, Result};
 pub use ftpspec_report::{CaseResult, Observations, Verdict};
-pub use matrix::{run_catalogue, run_matrix, run_scenario};
+pub use matrix::{run_catalogue, run_matrix, run_plan, run_scenario, Plan, Progress};
 
 /// The README's examples, compiled as doctests so they stay true (here, where both
 /// ftpspec-mock and ftpspec-netns are dependencies).

@@ -1,6 +1,7 @@
 //! Running many cases: scenarios x clients, a few at a time, each in its own network; and the
 //! library API for `cargo test` in a client project ([`run_scenario`], [`run_catalogue`]).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ftpspec_report::{CaseResult, ClientInfo, RunResults, SCHEMA};
@@ -9,6 +10,40 @@ use crate::case::run_case;
 use crate::clients::Client;
 use crate::error::{Error, Result};
 use crate::scenario::{self, Scenario};
+
+/// How a run goes, beyond which cases it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Cases run at once (each has its own network).
+    pub jobs: usize,
+    /// How many times each case runs (at least once).
+    pub repeat: u32,
+    /// Shuffle the cases with this seed (`None`: catalogue order, scenario then client).
+    pub seed: Option<u64>,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            jobs: 4,
+            repeat: 1,
+            seed: None,
+        }
+    }
+}
+
+/// Where a run is, given with each finished run of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Runs finished, this one included.
+    pub done: usize,
+    /// Runs in all (cases x repeat).
+    pub total: usize,
+    /// Which run of its case this was (1-based).
+    pub run: u32,
+    /// How many runs each case has.
+    pub repeat: u32,
+}
 
 /// Runs scenarios against clients, `jobs` at a time, reporting each finished case through
 /// `progress`. Stops early (returning what finished, marked interrupted) when `stop`
@@ -20,48 +55,93 @@ pub async fn run_matrix(
     mut progress: impl FnMut(usize, usize, &CaseResult),
     stop: impl std::future::Future<Output = ()>,
 ) -> RunResults {
+    let plan = Plan {
+        jobs,
+        ..Plan::default()
+    };
+    run_plan(
+        scenarios,
+        clients,
+        &plan,
+        |p, r| progress(p.done, p.total, r),
+        stop,
+    )
+    .await
+}
+
+/// [`run_matrix`] with a [`Plan`]: each case `plan.repeat` times, in rounds (every case once,
+/// then every case again), each round in catalogue order or, with a seed, in its own
+/// shuffled order. A case run several times becomes one result ([`CaseResult::combine`]:
+/// the worst run's verdict, every run, flaky when they differ). Cases start in exactly the
+/// planned order, `plan.jobs` at a time.
+pub async fn run_plan(
+    scenarios: &[Scenario],
+    clients: &[Client],
+    plan: &Plan,
+    mut progress: impl FnMut(&Progress, &CaseResult),
+    stop: impl std::future::Future<Output = ()>,
+) -> RunResults {
     let versions: Vec<String> = clients.iter().map(|c| c.version()).collect();
-    let cases: Vec<(Scenario, Client, String)> = scenarios
-        .iter()
-        .flat_map(|s| {
-            clients
-                .iter()
-                .zip(&versions)
-                .map(move |(c, v)| (s.clone(), c.clone(), v.clone()))
-        })
+    let cases: Vec<(usize, usize)> = (0..scenarios.len())
+        .flat_map(|s| (0..clients.len()).map(move |c| (s, c)))
         .collect();
-    let total = cases.len();
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    let mut set = tokio::task::JoinSet::new();
-    for (s, c, v) in cases {
-        let sem = semaphore.clone();
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            run_case(&s, &c, &v).await
-        });
+    let repeat = plan.repeat.max(1);
+    let mut rng = plan.seed;
+    let mut work = Vec::with_capacity(cases.len() * repeat as usize);
+    for run in 1..=repeat {
+        let mut round = cases.clone();
+        if let Some(state) = rng.as_mut() {
+            shuffle(&mut round, state);
+        }
+        work.extend(round.into_iter().map(|case| (case, run)));
     }
-    let mut results = Vec::new();
+    let total = work.len();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(plan.jobs.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    let mut queue = work.into_iter();
+    let mut next = queue.next();
+    let mut runs: BTreeMap<(usize, usize), Vec<(u32, CaseResult)>> = BTreeMap::new();
+    let mut done = 0;
     tokio::pin!(stop);
     let mut interrupted = false;
     loop {
+        let busy = next.is_some() || !set.is_empty();
         tokio::select! {
-            next = set.join_next() => match next {
-                None => break,
-                Some(Ok(r)) => {
-                    progress(results.len() + 1, total, &r);
-                    results.push(r);
-                }
-                Some(Err(e)) => {
-                    eprintln!("ftpspec run: a case crashed: {e}");
-                }
-            },
-            _ = &mut stop, if !interrupted => {
+            _ = &mut stop, if busy && !interrupted => {
                 interrupted = true;
+                next = None;
                 // Dropping the running cases tears their networks down.
                 set.abort_all();
             }
+            permit = semaphore.clone().acquire_owned(), if next.is_some() => {
+                let ((si, ci), run) = next.take().expect("a case is next");
+                next = queue.next();
+                let (s, c, v) = (scenarios[si].clone(), clients[ci].clone(), versions[ci].clone());
+                set.spawn(async move {
+                    let _permit = permit;
+                    ((si, ci), run, run_case(&s, &c, &v).await)
+                });
+            }
+            finished = set.join_next(), if !set.is_empty() => match finished {
+                Some(Ok((case, run, r))) => {
+                    done += 1;
+                    let p = Progress { done, total, run, repeat };
+                    progress(&p, &r);
+                    runs.entry(case).or_default().push((run, r));
+                }
+                Some(Err(e)) => eprintln!("ftpspec run: a case crashed: {e}"),
+                None => {}
+            },
+            else => break,
         }
     }
+    let results = runs
+        .into_values()
+        .filter_map(|mut rs| {
+            rs.sort_by_key(|(run, _)| *run);
+            CaseResult::combine(rs.into_iter().map(|(_, r)| r).collect())
+        })
+        .collect();
     let mut run = RunResults {
         schema: SCHEMA,
         ftpspec_version: env!("CARGO_PKG_VERSION").into(),
@@ -75,10 +155,43 @@ pub async fn run_matrix(
             .collect(),
         missing_clients: Vec::new(),
         interrupted,
+        repeat,
+        seed: plan.seed,
         results,
     };
     run.sort();
     run
+}
+
+/// A seed for `--shuffle` without `--seed`: 32 bits, short to type and exact in any JSON
+/// reader (some read numbers as doubles).
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is keyed from the OS's random source, anew in each process.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish() & 0xffff_ffff
+}
+
+/// Fisher-Yates driven by SplitMix64, written out here rather than taken from a crate, so a
+/// seed gives the same order for as long as this function stays as it is.
+fn shuffle<T>(items: &mut [T], state: &mut u64) {
+    for i in (1..items.len()).rev() {
+        let j = (splitmix64(state) % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Runs one scenario of the catalogue (or of `extra` directories) against a client; for
@@ -123,4 +236,27 @@ pub async fn run_catalogue(filters: &[&str], clients: &[Client]) -> Result<RunRe
         return Err(Error::NoScenario { filters });
     }
     Ok(run_matrix(&scenarios, clients, 4, |_, _, _| {}, std::future::pending()).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_gives_one_order() {
+        let order = |seed: u64| {
+            let mut v: Vec<u32> = (0..20).collect();
+            let mut state = seed;
+            shuffle(&mut v, &mut state);
+            v
+        };
+        assert_eq!(order(7), order(7));
+        assert_ne!(order(7), order(8));
+        let mut sorted = order(7);
+        sorted.sort();
+        assert_eq!(sorted, (0..20).collect::<Vec<_>>(), "a permutation");
+        // Pinned: a seed must replay the same order in later versions.
+        assert_eq!(order(1)[..5], [1, 14, 10, 3, 19], "{:?}", order(1));
+        assert!(random_seed() <= u64::from(u32::MAX));
+    }
 }

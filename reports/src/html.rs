@@ -135,7 +135,9 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
             .unwrap_or_default()
     };
     let quarantined: Vec<&CaseResult> = run.quarantined().collect();
-    let flake = run.repeat > 1 || run.results.iter().any(|r| r.flaky || !r.runs.is_empty()) || !quarantined.is_empty();
+    let flake = run.repeat > 1
+        || run.results.iter().any(|r| r.flaky || !r.runs.is_empty())
+        || !quarantined.is_empty();
     let flaky_by_client: BTreeMap<&str, usize> = {
         let mut m: BTreeMap<&str, usize> = BTreeMap::new();
         for r in &run.results {
@@ -175,7 +177,8 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                                 h3.v-fail { (d.regressions.len()) " regression(s)" }
                                 ul { @for c in &d.regressions { li {
                                     a href={"#" (case_id(&c.client, &c.scenario))} { (c.client) " · " (c.scenario) }
-                                    ": " (c.old.map_or("-", Verdict::as_str)) " → " strong { (c.new.map_or("-", Verdict::as_str)) }
+                                    ": " (c.old_text()) " → " strong { (c.new_text()) }
+                                    @if c.quarantined.is_some() { " " span.mark.q { "quarantined, not counted" } }
                                     " — " (clean(&truncate(&c.reason, 600)))
                                 } } }
                             }
@@ -183,7 +186,7 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                                 h3.v-pass { (d.improvements.len()) " improvement(s)" }
                                 ul { @for c in &d.improvements { li {
                                     a href={"#" (case_id(&c.client, &c.scenario))} { (c.client) " · " (c.scenario) }
-                                    ": " (c.old.map_or("-", Verdict::as_str)) " → " (c.new.map_or("-", Verdict::as_str))
+                                    ": " (c.old_text()) " → " (c.new_text())
                                 } } }
                             }
                             @if !d.added.is_empty() || !d.removed.is_empty() || !d.changed.is_empty() {

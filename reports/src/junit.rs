@@ -88,7 +88,10 @@ fn status_of(r: &CaseResult, reason: &str) -> TestCaseStatus {
     let rerun = |i: usize| {
         let o = &r.runs[i];
         let mut rerun = TestRerun::new(failed_kind(o.verdict).expect("a failed run"));
-        rerun.set_message(clean(&truncate(&format!("run {}: {}", i + 1, o.reason), 4096)));
+        rerun.set_message(clean(&truncate(
+            &format!("run {}: {}", i + 1, o.reason),
+            4096,
+        )));
         rerun.set_time(std::time::Duration::from_millis(o.duration_ms));
         rerun
     };

@@ -521,11 +521,8 @@ mod tests {
 
     #[test]
     fn steady_runs_are_not_flaky() {
-        let r = CaseResult::combine(vec![
-            run(Verdict::Pass, "a", 1),
-            run(Verdict::Pass, "b", 2),
-        ])
-        .unwrap();
+        let r = CaseResult::combine(vec![run(Verdict::Pass, "a", 1), run(Verdict::Pass, "b", 2)])
+            .unwrap();
         assert!(!r.flaky);
         assert_eq!(r.verdict, Verdict::Pass);
         assert_eq!(r.reason, "a", "the first of equals");
@@ -546,7 +543,11 @@ mod tests {
         assert!(r.flaky);
         assert_eq!(r.verdict, Verdict::Fail);
         assert_eq!(
-            (r.reason.as_str(), r.duration_ms, r.observations.stdout.as_str()),
+            (
+                r.reason.as_str(),
+                r.duration_ms,
+                r.observations.stdout.as_str()
+            ),
             ("fail 2", 2, "fail 2"),
             "reason, time and observations all come from the run the verdict does"
         );
@@ -573,10 +574,9 @@ mod tests {
         )
         .unwrap();
         assert!(r.runs.is_empty() && !r.flaky && r.quarantined.is_none());
-        let run: RunResults = serde_json::from_str(
-            r#"{"schema":1,"ftpspec_version":"0","clients":[],"results":[]}"#,
-        )
-        .unwrap();
+        let run: RunResults =
+            serde_json::from_str(r#"{"schema":1,"ftpspec_version":"0","clients":[],"results":[]}"#)
+                .unwrap();
         assert_eq!((run.repeat, run.seed), (1, None));
     }
 }

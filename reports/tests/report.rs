@@ -150,7 +150,9 @@ fn flaky_and_quarantined_cases_in_junit() {
         .unwrap();
     let curl = &curl[..curl.find("</testcase>").unwrap()];
     assert!(
-        curl.contains("message=\"run 2: fail at try 2\"") && curl.contains("<flakyFailure") && !curl.contains("<failure"),
+        curl.contains("message=\"run 2: fail at try 2\"")
+            && curl.contains("<flakyFailure")
+            && !curl.contains("<failure"),
         "{curl}"
     );
     assert!(curl.contains("flaky: 2 pass, 1 fail"), "{curl}");
@@ -194,7 +196,9 @@ fn flaky_and_quarantined_cases_in_html() {
     );
     assert!(page.contains("each case run 3 times: <strong>2 flaky</strong>"));
     assert!(page.contains("shuffled with --seed 42"));
-    let q = page.find("id=\"quarantined\"").expect("a quarantine section");
+    let q = page
+        .find("id=\"quarantined\"")
+        .expect("a quarantine section");
     assert!(page[q..].contains("wget trusts the 227 address: upstream bug 123"));
     assert!(page.contains("<h4>Runs: 2 pass, 1 fail, flaky</h4>"));
     insta::assert_snapshot!("index_html_flaky", lines(&page));
