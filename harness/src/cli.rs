@@ -50,7 +50,7 @@ pub struct RunArgs {
     /// The seed for --shuffle, to replay a run's order (default: a random one).
     #[arg(long, value_name = "S", requires = "shuffle")]
     pub seed: Option<u64>,
-    /// A quarantine file (TOML, [[quarantine]] scenario, client, reason): those cases run as
+    /// A quarantine file (TOML: `[[quarantine]]` scenario, client, reason): those cases run as
     /// usual, but their verdicts do not count toward the exit status.
     #[arg(long, value_name = "FILE")]
     pub quarantine: Option<PathBuf>,

@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! [[quarantine]]
-//! scenario = "ftps/reuse-every-transfer"   # a scenario id (required)
+//! scenario = "ftps/session-reuse-required" # a scenario id (required)
 //! client = "curl"                          # one client (optional; default: every client)
 //! reason = "curl#12345: no session reuse on the data connection"   # required
 //! ```
