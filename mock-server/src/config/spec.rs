@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::{parse_port_range, parse_rate, ActiveSource, Advertise, Builder};
+use super::{parse_port_range, parse_rate, ActiveSource, Advertise, Builder, Config};
 use crate::control::reply::LineEnding;
 use crate::encoding::NameEncoding;
 use crate::error::Error;
@@ -197,6 +197,15 @@ pub struct ServerSpec {
     pub tls: Option<TlsSpec>,
 }
 
+/// `cfg.field = value` for each key the file gives.
+macro_rules! copy_given {
+    ($cfg:expr, $($from:expr => $to:ident),* $(,)?) => {
+        $(if let Some(value) = $from {
+            $cfg.$to = value;
+        })*
+    };
+}
+
 impl ServerSpec {
     /// Reads a server file.
     pub fn from_file(path: &Path) -> Result<ServerSpec, Error> {
@@ -205,77 +214,23 @@ impl ServerSpec {
 
     pub(super) fn apply_to(&self, b: &mut Builder) -> Result<(), Error> {
         let cfg = &mut b.cfg;
-        if let Some(a) = self.advertise {
-            cfg.advertise = a;
-        }
-        if let Some(r) = &self.pasv_ports {
-            cfg.pasv_ports = Some(parse_port_range(r).map_err(|e| Error::Key {
-                key: "pasv_ports",
-                source: Box::new(e),
-            })?);
-        }
-        if let Some(e) = self.epsv {
-            cfg.epsv = e;
-        }
-        if let Some(source) = self.active_source_port {
-            cfg.active_source = source;
-        }
-        if let Some(ip) = self.active_source_addr {
-            cfg.active_source_addr = Some(ip);
-        }
-        if let Some(a) = self.allow_foreign_data_address {
-            cfg.allow_foreign_data = a;
-        }
-        if let Some(r) = &self.data_rate {
-            cfg.data_rate = Some(parse_rate(r).map_err(|e| Error::Key {
-                key: "data_rate",
-                source: Box::new(e),
-            })?);
-        }
-        if let Some(f) = self.list_format {
-            cfg.list_format = f;
-        }
-        if let Some(m) = self.mlsd_style {
-            cfg.mlsd_style = m;
-        }
-        if let Some(e) = self.name_encoding {
-            cfg.name_encoding = e;
-        }
-        match (&self.user, &self.password) {
-            (Some(u), Some(p)) => cfg.credentials = Some((u.clone(), p.clone())),
-            (None, None) => {}
-            _ => {
-                return Err(Error::Together {
-                    first: "user",
-                    second: "password",
-                })
-            }
-        }
-        if let Some(s) = self.idle_timeout_secs {
-            cfg.idle_timeout = Duration::from_secs(s);
-        }
-        if let Some(s) = self.data_timeout_secs {
-            cfg.data_timeout = Duration::from_secs(s);
-        }
-        if let Some(l) = &self.upload_limit {
-            cfg.upload_limit = generated::parse_size(l).ok_or_else(|| Error::BadSize {
-                key: "upload_limit".into(),
-                value: l.clone(),
-                example: "64M",
-            })?;
-        }
-        if let Some(g) = &self.greeting {
-            cfg.greeting = g.clone();
-        }
-        if let Some(on) = self.preauth {
-            cfg.preauth = on;
-        }
-        if let Some(on) = self.login_on_user {
-            cfg.login_on_user = on;
-        }
-        if let Some(eol) = self.line_ending {
-            cfg.line_ending = eol;
-        }
+        copy_given!(cfg,
+            self.advertise => advertise,
+            self.epsv => epsv,
+            self.active_source_port => active_source,
+            self.active_source_addr.map(Some) => active_source_addr,
+            self.allow_foreign_data_address => allow_foreign_data,
+            self.list_format => list_format,
+            self.mlsd_style => mlsd_style,
+            self.name_encoding => name_encoding,
+            self.idle_timeout_secs.map(Duration::from_secs) => idle_timeout,
+            self.data_timeout_secs.map(Duration::from_secs) => data_timeout,
+            self.greeting.clone() => greeting,
+            self.preauth => preauth,
+            self.login_on_user => login_on_user,
+            self.line_ending => line_ending,
+        );
+        self.apply_parsed(cfg)?;
         TreeSpec {
             dirs: self.dirs.clone(),
             files: self.files.clone(),
@@ -286,6 +241,41 @@ impl ServerSpec {
         }
         if let Some(tls) = &self.tls {
             b.ftps = Some(tls.to_ftps()?);
+        }
+        Ok(())
+    }
+
+    /// The keys whose values are parsed or checked together: ranges, rates, sizes, the
+    /// credentials.
+    fn apply_parsed(&self, cfg: &mut Config) -> Result<(), Error> {
+        if let Some(r) = &self.pasv_ports {
+            cfg.pasv_ports = Some(parse_port_range(r).map_err(|e| Error::Key {
+                key: "pasv_ports",
+                source: Box::new(e),
+            })?);
+        }
+        if let Some(r) = &self.data_rate {
+            cfg.data_rate = Some(parse_rate(r).map_err(|e| Error::Key {
+                key: "data_rate",
+                source: Box::new(e),
+            })?);
+        }
+        if let Some(l) = &self.upload_limit {
+            cfg.upload_limit = generated::parse_size(l).ok_or_else(|| Error::BadSize {
+                key: "upload_limit".into(),
+                value: l.clone(),
+                example: "64M",
+            })?;
+        }
+        match (&self.user, &self.password) {
+            (Some(u), Some(p)) => cfg.credentials = Some((u.clone(), p.clone())),
+            (None, None) => {}
+            _ => {
+                return Err(Error::Together {
+                    first: "user",
+                    second: "password",
+                })
+            }
         }
         Ok(())
     }
