@@ -171,71 +171,22 @@ fn prepare_client(
     work: &Path,
 ) -> Result<(Target, Vec<Vec<u8>>)> {
     let task = &scenario.file.client;
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |error| Error::Io { path, error }
-    };
-    let single = [Step {
-        action: task.action,
-        path: task.path.clone(),
-    }];
-    let plan: &[Step] = if task.action == Action::Session {
-        &task.steps
-    } else {
-        &single
-    };
-    let mut steps = Vec::new();
-    let mut sent = Vec::new();
-    for (i, step) in plan.iter().enumerate() {
-        let name = match step.action {
-            Action::Upload => "upload.bin",
-            Action::List => "listing.txt",
-            _ => "download.bin",
-        };
-        let name = if task.action == Action::Session {
-            format!("step{}-{name}", i + 1)
-        } else {
-            name.to_owned()
-        };
-        let local_file = work.join(name);
-        let mut bytes = Vec::new();
-        if step.action == Action::Upload {
-            // Each upload of a session its own bytes, so one cannot pass for another.
-            bytes = vec![0u8; task.upload_size() as usize];
-            generated::fill(i as u64 * 4096 + i as u64, &mut bytes);
-            std::fs::write(&local_file, &bytes).map_err(io(&local_file))?;
-        }
-        sent.push(bytes);
-        steps.push(SessionStep {
-            action: step.action,
-            path: step.path.clone(),
-            local_file,
-        });
-    }
-    if let Some(offset) = task.resume_offset {
-        // The partial file the client is to continue (the scenario was checked at load:
-        // a served file, the offset within it).
-        let file = &steps[0].local_file;
-        let served = local::served(&scenario.file.server, &task.path).ok_or_else(|| {
-            Error::Topology(format!("{} is not a served file to resume", task.path))
-        })?;
-        local::write_partial(file, &served, offset.0).map_err(io(file))?;
-    }
+    let (steps, sent) = local_files(scenario, work)?;
+    let session = task.action == Action::Session;
     let local_dir = work.join("mirror");
     if task.action == Action::Mirror {
-        std::fs::create_dir(&local_dir).map_err(io(&local_dir))?;
+        std::fs::create_dir(&local_dir).map_err(io_at(&local_dir))?;
     }
-    let script_file = (task.action == Action::Session).then(|| work.join("steps.txt"));
+    let script_file = session.then(|| work.join("steps.txt"));
     if let Some(file) = &script_file {
         let lines: Vec<String> = steps.iter().map(|s| s.script_line() + "\n").collect();
-        std::fs::write(file, lines.concat()).map_err(io(file))?;
+        std::fs::write(file, lines.concat()).map_err(io_at(file))?;
     }
     // Let nobody in the namespaces trip over the work directory's permissions.
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(work, std::fs::Permissions::from_mode(0o777));
     }
-    let session = task.action == Action::Session;
     let target = Target {
         host: net.roles.server_addr,
         port: server.addr().port(),
@@ -266,6 +217,60 @@ fn prepare_client(
         script_file,
     };
     Ok((target, sent))
+}
+
+/// Each step's local file (one step for a single action): an upload's bytes written to it
+/// (returned, by step), a resume's partial file left in it.
+fn local_files(scenario: &Scenario, work: &Path) -> Result<(Vec<SessionStep>, Vec<Vec<u8>>)> {
+    let task = &scenario.file.client;
+    let single = [Step {
+        action: task.action,
+        path: task.path.clone(),
+    }];
+    let session = task.action == Action::Session;
+    let plan: &[Step] = if session { &task.steps } else { &single };
+    let mut steps = Vec::new();
+    let mut sent = Vec::new();
+    for (i, step) in plan.iter().enumerate() {
+        let name = match step.action {
+            Action::Upload => "upload.bin",
+            Action::List => "listing.txt",
+            _ => "download.bin",
+        };
+        let local_file = match session {
+            true => work.join(format!("step{}-{name}", i + 1)),
+            false => work.join(name),
+        };
+        let mut bytes = Vec::new();
+        if step.action == Action::Upload {
+            // Each upload of a session its own bytes, so one cannot pass for another.
+            bytes = vec![0u8; task.upload_size() as usize];
+            generated::fill(i as u64 * 4096 + i as u64, &mut bytes);
+            std::fs::write(&local_file, &bytes).map_err(io_at(&local_file))?;
+        }
+        sent.push(bytes);
+        steps.push(SessionStep {
+            action: step.action,
+            path: step.path.clone(),
+            local_file,
+        });
+    }
+    if let Some(offset) = task.resume_offset {
+        // The partial file the client is to continue (the scenario was checked at load:
+        // a served file, the offset within it).
+        let file = &steps[0].local_file;
+        let served = local::served(&scenario.file.server, &task.path).ok_or_else(|| {
+            Error::Topology(format!("{} is not a served file to resume", task.path))
+        })?;
+        local::write_partial(file, &served, offset.0).map_err(io_at(file))?;
+    }
+    Ok((steps, sent))
+}
+
+/// An I/O error at a path, as a harness error.
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_owned();
+    move |error| Error::Io { path, error }
 }
 
 /// Runs the client in its host: a command line, or Rust code on a thread there. With the run
