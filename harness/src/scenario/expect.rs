@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::transcript::{LineRegex, Transcript};
+
 /// `[expect]`: checks on the observations. Every check given must hold.
 ///
 /// A check is asked for by giving its key; the keys that are flags take only `true` (a
@@ -43,6 +45,16 @@ pub struct Expect {
     /// nor after a bare CR or a NUL inside another line (servers that end lines there
     /// would run it).
     pub no_command: Option<String>,
+    /// The client's command lines, from every control connection in order, are exactly
+    /// these (curl's `<protocol>`): `"TYPE I"` exactly (the verb in any case), `"USER *"`
+    /// with any argument, `"/^(EPSV|PASV)$/"` a regex over the whole line, and a leading `?`
+    /// for an item that may be absent. PORT/EPRT/LPRT arguments are compared as `*`
+    /// ([`super::transcript::NORMALISED`]). An empty item or a bad regex is refused at its
+    /// line and column.
+    pub commands: Option<Transcript>,
+    /// With `commands`: regexes (searched anywhere in a line, `"^NOOP$"` to anchor) of the
+    /// lines to drop before matching, like keepalive NOOPs (curl's `<strip>`).
+    pub strip: Option<Vec<LineRegex>>,
 }
 
 /// `transfer` outcomes.

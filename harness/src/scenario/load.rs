@@ -60,6 +60,13 @@ pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
             ))
         }
     }
+    let expect = &scenario.file.expect;
+    if expect.strip.is_some() && expect.commands.is_none() {
+        return Err(bad(
+            "strip",
+            "strip drops lines before `commands` is matched; give commands = [...] or leave strip out".into(),
+        ));
+    }
     let server = &scenario.file.server;
     if let Some(offset) = client.resume_offset {
         if client.action != Action::Download {

@@ -34,6 +34,7 @@ mod expect;
 mod file;
 mod load;
 mod network;
+pub mod transcript;
 
 pub use expect::{Expect, Flag, TransferOutcome};
 pub use file::{

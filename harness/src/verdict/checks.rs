@@ -5,7 +5,7 @@
 //! Adding an expectation: a field in `Expect`, a function here, and its line in [`CHECKS`].
 
 use crate::evidence::Evidence;
-use crate::scenario::{Expect, Network, Scenario, TransferOutcome};
+use crate::scenario::{transcript, Expect, Network, Scenario, TransferOutcome};
 
 /// What a check sees.
 pub struct Ctx<'a> {
@@ -82,6 +82,10 @@ pub const CHECKS: &[Check] = &[
     Check {
         key: "no_command",
         judge: no_command,
+    },
+    Check {
+        key: "commands",
+        judge: commands,
     },
 ];
 
@@ -341,6 +345,14 @@ fn no_command(e: &Expect, c: &Ctx) -> Option<String> {
     ))
 }
 
+/// The command lines, normalised and stripped, match the transcript exactly.
+fn commands(e: &Expect, c: &Ctx) -> Option<String> {
+    let expected = e.commands.as_ref()?;
+    let strip = e.strip.as_deref().unwrap_or_default();
+    let lines = transcript::prepare(&c.ev.log.commands(), strip);
+    expected.diff(&lines)
+}
+
 /// The parts of a received line that a server ending lines at CR, LF or NUL would take for
 /// commands (a CR followed by NUL is Telnet's way to send a CR inside a line, not an end).
 fn command_parts(line: &str) -> impl Iterator<Item = &str> {
@@ -377,12 +389,202 @@ mod tests {
                 "transfer" => "\"ok\"",
                 "ends_within_secs" => "5",
                 "no_command" => "\"DELE /x\"",
+                "commands" => "[\"USER *\", \"?/^(EPSV|PASV)$/\"]",
                 _ => "true",
             };
             let text = format!("{} = {value}", check.key);
             let e: Expect = toml::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_ne!(e, Expect::default(), "{text}");
         }
+    }
+
+    /// A scenario up to its `[expect]` table, which starts on line 8.
+    const SCENARIO: &str = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"direct\"\n[client]\naction = \"download\"\n[expect]\n";
+
+    /// The `commands` check's failure for these `[expect]` lines and received commands.
+    fn commands_check(expect: &str, received: &[&str]) -> Option<String> {
+        use crate::evidence::{ClientEnd, ClientRun, Received};
+        use ftpspec_mock::{Event, EventKind, EventLog};
+        let text = format!("{SCENARIO}{expect}\n");
+        let scenario = crate::scenario::parse("t/commands", "test", &text).unwrap();
+        let net = scenario.network().unwrap();
+        let command = |(k, line): (usize, &&str)| Event {
+            at: std::time::Duration::from_millis(k as u64),
+            session: 1 + (k >= 3) as u64,
+            kind: EventKind::Command {
+                line: line.to_string(),
+            },
+        };
+        let ev = Evidence {
+            log: EventLog {
+                events: received.iter().enumerate().map(command).collect(),
+                dropped: 0,
+            },
+            attempts: Vec::new(),
+            client: ClientRun {
+                command: Vec::new(),
+                end: ClientEnd::Succeeded,
+                elapsed: std::time::Duration::ZERO,
+                stdout: String::new(),
+                stderr: String::new(),
+            },
+            received: Received::default(),
+        };
+        let ctx = Ctx {
+            scenario: &scenario,
+            net: &net,
+            client: "curl",
+            ev: &ev,
+            how_ended: "curl reported success".into(),
+        };
+        commands(&scenario.file.expect, &ctx)
+    }
+
+    const DOWNLOAD: &str = r#"commands = ["USER *", "PASS *", "?FEAT", "?SYST", "TYPE I", "/^(EPSV|PASV)$/", "RETR /gen/64K", "?QUIT"]"#;
+
+    #[test]
+    fn commands_pass_with_or_without_optional_lines() {
+        let full = [
+            "USER anonymous",
+            "PASS ftp@",
+            "FEAT",
+            "SYST",
+            "TYPE I",
+            "EPSV",
+            "RETR /gen/64K",
+            "QUIT",
+        ];
+        assert_eq!(commands_check(DOWNLOAD, &full), None);
+        let bare = [
+            "user anonymous",
+            "PASS ftp@",
+            "TYPE I",
+            "PASV",
+            "RETR /gen/64K",
+        ];
+        assert_eq!(commands_check(DOWNLOAD, &bare), None);
+    }
+
+    #[test]
+    fn commands_fail_on_a_missing_line() {
+        let got = ["USER a", "PASS b", "EPSV", "RETR /gen/64K", "QUIT"];
+        let why = commands_check(DOWNLOAD, &got).unwrap();
+        assert!(
+            why.starts_with("expected the commands to match; first difference at line 3: expected \"TYPE I\", got \"EPSV\"\n"),
+            "{why}"
+        );
+        assert!(why.contains("\n- TYPE I\n  EPSV\n"), "{why}");
+    }
+
+    #[test]
+    fn commands_fail_on_an_extra_line() {
+        let got = ["USER a", "PASS b", "TYPE I", "PWD", "EPSV", "RETR /gen/64K"];
+        let why = commands_check(DOWNLOAD, &got).unwrap();
+        assert!(
+            why.contains("line 4: expected \"/^(EPSV|PASV)$/\", got \"PWD\""),
+            "{why}"
+        );
+        assert!(why.contains("\n+ PWD\n"), "{why}");
+        let after = [
+            "USER a",
+            "PASS b",
+            "TYPE I",
+            "EPSV",
+            "RETR /gen/64K",
+            "QUIT",
+            "NOOP",
+        ];
+        let why = commands_check(DOWNLOAD, &after).unwrap();
+        assert!(
+            why.contains("line 7: expected no more commands, got \"NOOP\""),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn commands_fail_on_the_wrong_order() {
+        let got = ["USER a", "PASS b", "EPSV", "TYPE I", "RETR /gen/64K"];
+        let why = commands_check(DOWNLOAD, &got).unwrap();
+        assert!(
+            why.contains("line 3: expected \"TYPE I\", got \"EPSV\""),
+            "{why}"
+        );
+        assert!(why.contains("- TYPE I\n  EPSV\n+ TYPE I"), "{why}");
+    }
+
+    #[test]
+    fn commands_fail_when_a_required_line_never_came() {
+        let got = ["USER a", "PASS b", "TYPE I", "PASV"];
+        let why = commands_check(DOWNLOAD, &got).unwrap();
+        assert!(
+            why.contains("line 5: expected \"RETR /gen/64K\", got no more commands"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn commands_regexes_match_whole_lines() {
+        let got = ["USER a", "PASS b", "TYPE I", "EPSV ALL", "RETR /gen/64K"];
+        let why = commands_check(DOWNLOAD, &got).unwrap();
+        assert!(why.contains("got \"EPSV ALL\""), "{why}");
+    }
+
+    #[test]
+    fn commands_are_normalised_and_stripped() {
+        let expect = r#"commands = ["USER *", "PASS *", "TYPE I", "PORT *", "/^EPRT \\*$/", "RETR /gen/64K"]
+strip = ["^NOOP$"]"#;
+        let got = [
+            "USER a",
+            "NOOP",
+            "PASS b",
+            "TYPE I",
+            "PORT 192,168,1,2,195,80",
+            "EPRT |1|198.51.100.10|50100|",
+            "NOOP",
+            "RETR /gen/64K",
+        ];
+        assert_eq!(commands_check(expect, &got), None);
+        let noop_with_argument = [
+            "USER a",
+            "PASS b",
+            "NOOP x",
+            "TYPE I",
+            "PORT 1,2,3,4,5,6",
+            "EPRT |1|1.2.3.4|5|",
+            "RETR /gen/64K",
+        ];
+        let why = commands_check(expect, &noop_with_argument).unwrap();
+        assert!(why.contains("got \"NOOP x\""), "{why}");
+        // The listing shows the lines as matched: ports normalised, NOOPs gone.
+        let unstripped = ["USER a", "NOOP", "PASS b", "TYPE A", "PORT 1,2,3,4,5,6"];
+        let why = commands_check(expect, &unstripped).unwrap();
+        assert!(
+            why.contains("line 3: expected \"TYPE I\", got \"TYPE A\""),
+            "{why}"
+        );
+        assert!(why.contains("  PORT *"), "{why}");
+        assert!(!why.contains("1,2,3"), "{why}");
+    }
+
+    #[test]
+    fn bad_commands_and_strip_are_refused_at_their_line_and_column() {
+        let scenario = |expect: &str| {
+            let text = format!("{SCENARIO}{expect}\n");
+            crate::scenario::parse("t/bad", "bad.toml", &text)
+                .unwrap_err()
+                .to_string()
+        };
+        let bad_regex = scenario(r#"commands = ["USER *", "/(EPSV/"]"#);
+        assert!(bad_regex.contains("bad.toml:8:"), "{bad_regex}");
+        assert!(bad_regex.contains("bad regex /(EPSV/"), "{bad_regex}");
+        let empty = scenario(r#"commands = ["USER *", ""]"#);
+        assert!(empty.contains("bad.toml:8:"), "{empty}");
+        assert!(empty.contains("is empty"), "{empty}");
+        let strip = scenario("commands = [\"QUIT\"]\nstrip = [\"(\"]");
+        assert!(strip.contains("bad.toml:9:"), "{strip}");
+        let alone = scenario(r#"strip = ["^NOOP$"]"#);
+        assert!(alone.contains("bad.toml:8:1"), "{alone}");
+        assert!(alone.contains("give commands"), "{alone}");
     }
 
     #[test]
