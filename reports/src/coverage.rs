@@ -520,12 +520,7 @@ mod tests {
         assert_eq!((key.label().as_str(), key.url().as_deref()), (label, url));
     }
 
-    fn case<'a>(
-        client: &str,
-        scenario: &str,
-        verdict: Verdict,
-        refs: &[&str],
-    ) -> crate::CaseResult {
+    fn case(client: &str, scenario: &str, verdict: Verdict, refs: &[&str]) -> crate::CaseResult {
         crate::CaseResult {
             client: client.into(),
             client_version: String::new(),
@@ -663,6 +658,7 @@ mod tests {
             results: vec![case("curl", "g/a", Verdict::Pass, &[])],
         };
         let cov = coverage(&run);
-        assert!(cov.is_empty() && cov.len() == 0);
+        assert!(cov.is_empty());
+        assert_eq!(cov.len(), 0);
     }
 }
