@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use maud::{html as m, Markup, PreEscaped, DOCTYPE};
 
+use crate::coverage::{coverage, Entry};
 use crate::diff::diff;
 use crate::model::{AttemptOutcome, CaseResult, NetworkSummary, Role, RunResults, Verdict};
 use crate::text::{clean, truncate};
@@ -42,6 +43,11 @@ ul.attempts{list-style:none;padding:0;margin:0}ul.attempts li{font-family:ui-mon
 .dropped{color:var(--fail)}.forwarded{color:var(--pass)}.reached-decoy{color:var(--error)}
 .changes li{margin:2px 0}.back{font-size:12px}
 svg.net{max-width:100%;height:auto;border:1px solid #d0d7de;border-radius:4px;background:#fff}
+nav.top{margin:4px 0 0;font-size:13px}nav.top a{margin-right:12px}
+.matrix tr.row:target th.scenario{background:#fff8c5}
+table.coverage{margin-bottom:8px}table.coverage th.ref{font-weight:600;white-space:nowrap}table.coverage tr.group th{background:#f6f8fa}
+table.coverage td.cites a{display:inline-block;margin-right:4px}table.coverage .note{color:#57606a;font-size:12px}
+table.coverage td.tally span{display:inline-block;padding:0 4px;margin:1px 0;border-radius:3px;font-size:12px;font-weight:600;white-space:nowrap}
 [hidden]{display:none !important}
 "#;
 
@@ -74,7 +80,8 @@ const JS: &str = r#"
     if(p.verdict!==undefined)fv.value=p.verdict;if(p.client!==undefined)fc.value=p.client;if(p.group!==undefined)fg.value=p.group;
     apply();
     document.querySelectorAll('.case.open').forEach(function(a){a.classList.remove('open');});
-    var id=location.hash.slice(1);if(id&&id.indexOf('=')<0){var el=document.getElementById(id);if(el&&el.classList.contains('case'))el.classList.add('open');}
+    var id=location.hash.slice(1);if(id&&id.indexOf('=')<0){var el=document.getElementById(id);if(el&&el.classList.contains('case'))el.classList.add('open');
+      if(el&&el.closest('.matrix [hidden]')){fv.value=fc.value=fg.value='';apply();el.scrollIntoView();}}
   }
   [fv,fc,fg].forEach(function(s){s.addEventListener('change',apply);});
   window.addEventListener('hashchange',open);open();
@@ -89,6 +96,15 @@ pub fn case_id(client: &str, scenario: &str) -> String {
             .collect()
     };
     format!("case-{}--{}", clean(client), clean(scenario))
+}
+
+/// A fragment id for a scenario's row in the matrix.
+pub fn row_id(scenario: &str) -> String {
+    let clean: String = scenario
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("row-{clean}")
 }
 
 /// The whole report. With `baseline`, cells that got worse or better are marked and the
@@ -167,6 +183,7 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                         @if !quarantined.is_empty() { " · " (quarantined.len()) " quarantined" }
                         @if run.interrupted { strong.fail { " · interrupted: these are the results collected before it stopped" } }
                     }
+                    nav.top { a href="#summary" { "Clients" } a href="#matrix" { "Matrix" } a href="#coverage" { "Coverage" } a href="#cases" { "Cases" } }
                 }
                 main {
                     @if let Some(d) = &changes {
@@ -253,7 +270,7 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                                     tr.group { th colspan=(clients.len() + 1) { (group) } }
                                     @for (scenario, row) in rows {
                                         @let any = row.values().next().expect("a row has a result");
-                                        tr.row data-scenario=(scenario) {
+                                        tr.row id=(row_id(scenario)) data-scenario=(scenario) {
                                             th.scenario title=(clean(&any.requirement)) {
                                                 a href={"#" (case_id(&any.client, scenario))} { (scenario) }
                                                 span.title { (clean(&any.title)) }
@@ -281,6 +298,7 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                             }
                         }
                     }
+                    (coverage_section(run, &clients))
                     section #cases {
                         h2 { "Cases" }
                         p.meta { "Each case opens from the matrix." }
@@ -292,6 +310,72 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
         }
     };
     page.into_string()
+}
+
+/// The coverage section: each reference the scenarios cite, grouped (RFCs by number, CVEs,
+/// issue trackers, other documentation), with the scenarios citing it (linked to their
+/// matrix rows) and each client's verdicts on them.
+fn coverage_section(run: &RunResults, clients: &[&str]) -> Markup {
+    let cov = coverage(run);
+    let citing: BTreeSet<&str> = run
+        .results
+        .iter()
+        .filter(|r| !r.references.is_empty())
+        .map(|r| r.scenario.as_str())
+        .collect();
+    let head = m! { thead { tr { th { "reference" } th { "scenarios" } @for c in clients { th data-client=(c) { (c) } } } } };
+    let others = [
+        ("CVEs", &cov.cves),
+        ("Issue trackers", &cov.issues),
+        ("Other documentation", &cov.other),
+    ];
+    m! {
+        section #coverage {
+            h2 { "Coverage" }
+            @if cov.is_empty() { p.meta { "No scenario names a reference." } }
+            @else {
+                p.meta { (cov.len()) " references cited by " (citing.len()) " scenario(s): for each, the scenarios citing it (with how, when they say) and, per client, how those cases ended." }
+                @if !cov.rfcs.is_empty() {
+                    h3 { "RFCs" }
+                    table.coverage {
+                        (head)
+                        @for (number, entries) in &cov.rfcs {
+                            tbody id={"coverage-rfc-" (number)} {
+                                tr.group { th colspan=(clients.len() + 2) { a href={"https://www.rfc-editor.org/rfc/rfc" (number)} { "RFC " (number) } } }
+                                @for e in entries { (coverage_row(e, clients)) }
+                            }
+                        }
+                    }
+                }
+                @for (title, entries) in others {
+                    @if !entries.is_empty() {
+                        h3 { (title) }
+                        table.coverage { (head) tbody { @for e in entries { (coverage_row(e, clients)) } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn coverage_row(e: &Entry, clients: &[&str]) -> Markup {
+    let label = clean(&e.key.label());
+    m! {
+        tr {
+            th.ref { @if let Some(url) = e.key.url() { a href=(url) { (label) } } @else { (label) } }
+            td.cites { @for (scenario, c) in &e.scenarios {
+                a href={"#" (row_id(scenario))} title=(clean(c.title)) { (scenario) }
+                @if !c.notes.is_empty() { span.note { "(" (clean(&c.notes.iter().cloned().collect::<Vec<_>>().join("; "))) ")" } }
+                " "
+            } }
+            @for c in clients {
+                td.tally data-client=(c) { @match e.tally.get(c) {
+                    Some(t) => { @for v in Verdict::ALL { @if let Some(n) = t.get(&v) { span class={"v-" (v.as_str())} title=(v.as_str()) { (n) " " (v.as_str()) } " " } } }
+                    None => { "–" }
+                } }
+            }
+        }
+    }
 }
 
 fn run_counts(run: &RunResults) -> Vec<(Verdict, usize)> {

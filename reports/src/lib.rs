@@ -7,12 +7,16 @@
 //!   case with the topology drawn as SVG (what the client tried, what was dropped where), the
 //!   control-connection transcript, the data connections, the client's command and output.
 //!   With a baseline, changed cells are marked and regressions listed first.
+//! - [`coverage::coverage`]: what the scenarios' references cite (RFC sections, CVEs, issues,
+//!   documentation), the scenarios that cite each and how the clients fared; the report's
+//!   coverage section, computed from the results.
 //! - [`junit::junit`]: JUnit XML, one testsuite per client.
 //! - [`diff::diff`]: regressions and improvements between two runs.
 //!
 //! Everything from a client's output or the wire is escaped (maud escapes all interpolated
 //! text), control characters are made visible, and long output is cut with a note.
 
+pub mod coverage;
 pub mod diff;
 mod error;
 mod files;

@@ -1,6 +1,6 @@
 //! The report in a real browser: headless Chromium (Debian's `chromium`, installed by
 //! scripts/install-deps) opens it from disk; the DOM after its script ran shows that the
-//! filters and the detail view work, and a screenshot is taken.
+//! filters, the detail view and the coverage links work, and a screenshot is taken.
 
 mod common;
 
@@ -131,4 +131,82 @@ fn filters_and_detail_view_work_in_chromium() {
     if let Ok(keep) = std::env::var("FTPSPEC_SCREENSHOT") {
         std::fs::copy(&shot, keep).unwrap();
     }
+}
+
+/// The report with a probe appended: after load it clicks `click` (a CSS selector), waits,
+/// and writes what it measured into `<body data-probe>`: where `target` is in the viewport
+/// before and after, the viewport's height, the scroll offset and the address's fragment.
+fn probe(page: &str, click: &str, target: &str) -> String {
+    let script = format!(
+        r#"<script>window.addEventListener('load',function(){{
+  var t=function(){{return Math.round(document.getElementById({target:?}).getBoundingClientRect().top);}};
+  var before=t();document.querySelector({click:?}).click();
+  setTimeout(function(){{document.body.setAttribute('data-probe',
+    'before='+before+' after='+t()+' height='+innerHeight+' scrolled='+Math.round(scrollY)+' hash='+location.hash+' hidden='+!!document.getElementById({target:?}).closest('[hidden]'));}},300);}});</script></body>"#
+    );
+    page.replace("</body>", &script)
+}
+
+fn probed(dom: &str) -> std::collections::BTreeMap<String, String> {
+    let start = dom.find("data-probe=\"").expect("the probe ran") + "data-probe=\"".len();
+    let text = &dom[start..start + dom[start..].find('"').unwrap()];
+    text.split(' ')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[test]
+fn coverage_links_scroll_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = ftpspec_report::html::html(&common::fixture(), None);
+    let profile = dir.path().join("profile");
+    let run = |name: &str, click: &str, target: &str, hash: &str| {
+        let page = dir.path().join(name);
+        std::fs::write(&page, probe(&report, click, target)).unwrap();
+        let url = format!("file://{}{hash}", page.display());
+        let dom = run_chromium(
+            &profile,
+            &[
+                "--window-size=1200,400",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+            ],
+            &url,
+        );
+        probed(&dom)
+    };
+    let num =
+        |p: &std::collections::BTreeMap<String, String>, k: &str| -> i64 { p[k].parse().unwrap() };
+
+    // The Coverage link at the top scrolls the section into view.
+    let p = run("top.html", "nav.top a[href='#coverage']", "coverage", "");
+    assert_eq!(p["hash"], "#coverage", "{p:?}");
+    assert!(
+        num(&p, "before") >= num(&p, "height"),
+        "below the fold at first: {p:?}"
+    );
+    assert!(num(&p, "scrolled") > 0, "{p:?}");
+    assert!(
+        (0..num(&p, "height") / 2).contains(&num(&p, "after")),
+        "scrolled to: {p:?}"
+    );
+
+    // A scenario in the coverage section leads to its row in the matrix, even when a filter
+    // hid that row (the filters are cleared).
+    let p = run(
+        "row.html",
+        "#coverage a[href='#row-passive-epsv-blocked']",
+        "row-passive-epsv-blocked",
+        "#verdict=fail",
+    );
+    assert_eq!(
+        (p["hash"].as_str(), p["hidden"].as_str()),
+        ("#row-passive-epsv-blocked", "false"),
+        "{p:?}"
+    );
+    assert!(
+        (0..num(&p, "height")).contains(&num(&p, "after")),
+        "the row in view: {p:?}"
+    );
 }

@@ -240,3 +240,61 @@ fn diffs_of_flaky_and_quarantined_cases() {
     assert_eq!(d.regressions.len(), 1);
     assert!(!d.has_regressions(), "{}", d.text());
 }
+
+/// The coverage section of a page, one element a line.
+fn coverage_section(page: &str) -> String {
+    let start = page
+        .find("<section id=\"coverage\"")
+        .expect("a coverage section");
+    let end = start + page[start..].find("</section>").unwrap() + "</section>".len();
+    lines(&page[start..end])
+}
+
+#[test]
+fn coverage_golden() {
+    let page = html::html(&common::fixture(), None);
+    assert!(
+        page.contains("<a href=\"#coverage\">Coverage</a>"),
+        "reached from the top"
+    );
+    insta::assert_snapshot!("coverage_html", coverage_section(&page));
+}
+
+#[test]
+fn coverage_of_mixed_references_golden() {
+    let mut run = common::fixture();
+    for r in &mut run.results {
+        r.references = match r.scenario.as_str() {
+            "passive/unroutable-address" => vec![
+                "RFC 959 §4.1.2 (PASV)".into(),
+                "RFC 1123 §4.1.2.6".into(),
+                "curl CVE-2020-8284".into(),
+                "lftp ftp:fix-pasv-address".into(),
+            ],
+            "passive/epsv-blocked" => vec![
+                "RFC 2428 §3".into(),
+                "RFC 959 §4.1.2".into(),
+                "curl/curl#4654".into(),
+                "curl/curl PR #12841".into(),
+                "suppaftp#55".into(),
+            ],
+            _ => vec![
+                "RFC 959 §4.1.3 (STOR)".into(),
+                "RFC 959 Appendix II".into(),
+                "<b>not markup</b>".into(),
+            ],
+        };
+    }
+    let page = html::html(&run, None);
+    let section = coverage_section(&page);
+    // One section, two spellings: both cases of both scenarios counted once each.
+    assert!(section.contains("#section-4.1.2\">§4.1.2</a>"), "{section}");
+    assert!(section.contains("https://github.com/curl/curl/pull/12841"));
+    assert!(!section.contains("<b>not markup"), "references are escaped");
+    // The scenarios link to their rows in the matrix.
+    assert!(page.contains("<tr class=\"row\" id=\"row-passive-unroutable-address\""));
+    assert!(section.contains("<a href=\"#row-passive-unroutable-address\""));
+    // results.json is unchanged: the coverage is computed, not stored.
+    assert!(!run.to_json().contains("coverage"));
+    insta::assert_snapshot!("coverage_html_mixed", section);
+}
