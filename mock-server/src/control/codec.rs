@@ -308,8 +308,11 @@ mod tests {
 
         impl Pieces {
             pub fn new(parts: &[&'static [u8]]) -> Self {
+                // An empty part is left out: a read of nothing is the end of the stream, which
+                // a socket never returns before its last byte.
+                let parts = parts.iter().rev().copied().filter(|p| !p.is_empty());
                 Pieces {
-                    parts: parts.iter().rev().copied().collect(),
+                    parts: parts.collect(),
                     ready: false,
                 }
             }
