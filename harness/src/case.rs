@@ -106,7 +106,14 @@ async fn in_network(scenario: &Scenario, client: &Client, net: &Network) -> Resu
     let spec = &scenario.file.server;
     let received = match stdout_listing {
         Some(text) => listed_on_stdout(&text, &target.path, spec, listed),
-        None => received(&scenario.file.client, spec, &target, &sent, &server, listed),
+        None => {
+            let side = ServerSide {
+                spec,
+                server: &server,
+                log: &log,
+            };
+            received(&scenario.file.client, &target, &sent, side, listed)
+        }
     };
     let evidence = Evidence {
         log,
@@ -361,17 +368,14 @@ async fn run_in_process(
 /// server kept from its upload; for a session, each step's.
 fn received(
     task: &ClientTask,
-    spec: &ServerSpec,
     target: &Target,
     sent: &[Vec<u8>],
-    server: &MockServer,
+    side: ServerSide,
     listed: bool,
 ) -> Received {
-    let log = server.events();
-    let spec = (spec, server);
     let ascii = target.has(Setting::Ascii);
     if target.action == Action::Mirror {
-        let Some(tree) = local::served_tree(spec.0, &target.path) else {
+        let Some(tree) = local::served_tree(side.spec, &target.path) else {
             let wrong = format!("the server serves no directory {}", target.path);
             return wrong_received(None, wrong);
         };
@@ -393,18 +397,18 @@ fn received(
             &target.path,
             &target.local_file,
             &sent[0],
-            spec,
+            side,
             how,
         );
         if target.action == Action::List
             && wrong.is_none()
             && !listed
-            && !empty_dir(spec.0, &target.path)
+            && !empty_dir(side.spec, &target.path)
         {
             wrong = Some("the server sent no listing".into());
         }
         if let (Some(offset), None) = (task.resume_offset, &wrong) {
-            wrong = local::resumed_at(&log.commands(), offset.0).err();
+            wrong = local::resumed_at(&side.log.commands(), offset.0).err();
         }
         return Received {
             bytes,
@@ -413,7 +417,7 @@ fn received(
             steps: Vec::new(),
         };
     }
-    let listings = listings_sent(&log);
+    let listings = listings_sent(side.log);
     let mut lists_seen = 0;
     let how = DownloadCheck { from: 0, ascii };
     let steps: Vec<StepOutcome> = target
@@ -425,11 +429,11 @@ fn received(
                 lists_seen += 1;
                 (
                     None,
-                    listings >= lists_seen || empty_dir(spec.0, &step.path),
+                    listings >= lists_seen || empty_dir(side.spec, &step.path),
                 )
             } else {
                 let (bytes, wrong) =
-                    one_received(step.action, &step.path, &step.local_file, sent, spec, how);
+                    one_received(step.action, &step.path, &step.local_file, sent, side, how);
                 (bytes, wrong.is_none())
             };
             StepOutcome {
@@ -447,6 +451,15 @@ fn received(
         wrong: None,
         steps,
     }
+}
+
+/// What the server side of a case holds for judging what the client ended up with: the
+/// scenario's server file, the server's files, and its event log (taken once).
+#[derive(Clone, Copy)]
+struct ServerSide<'a> {
+    spec: &'a ServerSpec,
+    server: &'a MockServer,
+    log: &'a ftpspec_mock::EventLog,
 }
 
 fn wrong_received(bytes: Option<u64>, wrong: String) -> Received {
@@ -476,9 +489,10 @@ fn one_received(
     path: &str,
     local: &Path,
     sent: &[u8],
-    (spec, server): (&ServerSpec, &MockServer),
+    side: ServerSide,
     how: DownloadCheck,
 ) -> (Option<u64>, Option<String>) {
+    let ServerSide { spec, server, log } = side;
     match action {
         Action::Download => {
             let served = local::served(spec, path).or_else(|| server.file(path).map(Served::Bytes));
@@ -492,7 +506,7 @@ fn one_received(
             let bytes = kept.as_ref().map(|k| k.len() as u64);
             // Right: the bytes, and the server took the upload as complete (not ended
             // without close_notify where that is required, nor cut by an error).
-            let complete = stored_complete(&server.events(), path);
+            let complete = stored_complete(log, path);
             let wrong = match (kept, complete) {
                 (None, _) => Some("the server stored nothing".into()),
                 (Some(k), _) if k != sent => Some(format!(

@@ -222,7 +222,7 @@ impl Action {
         Action::Session,
     ];
 
-    /// The actions of one transfer (every action but `session`).
+    /// The actions of one transfer: list, download, upload.
     pub const SINGLE: [Action; 3] = [Action::List, Action::Download, Action::Upload];
 
     /// Its name in files: `list`, `download`, `upload`.
