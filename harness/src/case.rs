@@ -417,7 +417,7 @@ fn received(
             steps: Vec::new(),
         };
     }
-    let listings = listings_sent(side.log);
+    let listings = side.log.listings_sent();
     let mut lists_seen = 0;
     let how = DownloadCheck { from: 0, ascii };
     let steps: Vec<StepOutcome> = target
@@ -506,7 +506,7 @@ fn one_received(
             let bytes = kept.as_ref().map(|k| k.len() as u64);
             // Right: the bytes, and the server took the upload as complete (not ended
             // without close_notify where that is required, nor cut by an error).
-            let complete = stored_complete(log, path);
+            let complete = log.stored_complete(path);
             let wrong = match (kept, complete) {
                 (None, _) => Some("the server stored nothing".into()),
                 (Some(k), _) if k != sent => Some(format!(
@@ -526,46 +526,6 @@ fn one_received(
             (Some(text.len() as u64), wrong)
         }
     }
-}
-
-/// Whether the server's last store of `path` was complete.
-fn stored_complete(log: &ftpspec_mock::EventLog, path: &str) -> bool {
-    use ftpspec_mock::EventKind;
-    let mut stores = log.events.iter().filter_map(|e| match &e.kind {
-        EventKind::Stored {
-            path: p, complete, ..
-        } if p == path => Some(*complete),
-        _ => None,
-    });
-    stores.next_back().unwrap_or(false)
-}
-
-/// How many listings (LIST, NLST, MLSD) the server sent whole over a data connection.
-fn listings_sent(log: &ftpspec_mock::EventLog) -> usize {
-    use ftpspec_mock::{DataEnd, EventKind};
-    use std::collections::HashMap;
-    let mut last_verb: HashMap<u64, String> = HashMap::new();
-    let mut count = 0;
-    for e in &log.events {
-        match &e.kind {
-            EventKind::Command { line } => {
-                let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
-                if ["LIST", "NLST", "MLSD", "RETR", "STOR", "APPE"].contains(&verb.as_str()) {
-                    last_verb.insert(e.session, verb);
-                }
-            }
-            EventKind::DataClosed {
-                bytes_sent, end, ..
-            } if *end == DataEnd::Completed && *bytes_sent > 0 => {
-                let verb = last_verb.get(&e.session).map(String::as_str);
-                if matches!(verb, Some("LIST" | "NLST" | "MLSD")) {
-                    count += 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    count
 }
 
 /// A listing the client printed: right when the server sent one and every name the server

@@ -440,6 +440,66 @@ impl EventLog {
             .collect()
     }
 
+    /// Whether the last upload stored at `path` was complete (false when none was).
+    pub fn stored_complete(&self, path: &str) -> bool {
+        let mut stores = self.events.iter().filter_map(|e| match &e.kind {
+            EventKind::Stored {
+                path: p, complete, ..
+            } if p == path => Some(*complete),
+            _ => None,
+        });
+        stores.next_back().unwrap_or(false)
+    }
+
+    /// How many listings (LIST, NLST, MLSD) went out whole: data connections that completed
+    /// with bytes sent, for a listing command of their control connection.
+    pub fn listings_sent(&self) -> usize {
+        let mut last_verb: std::collections::HashMap<u64, String> = Default::default();
+        let mut count = 0;
+        for e in &self.events {
+            match &e.kind {
+                EventKind::Command { line } => {
+                    let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+                    if ["LIST", "NLST", "MLSD", "RETR", "STOR", "APPE"].contains(&verb.as_str()) {
+                        last_verb.insert(e.session, verb);
+                    }
+                }
+                EventKind::DataClosed {
+                    bytes_sent, end, ..
+                } if *end == DataEnd::Completed && *bytes_sent > 0 => {
+                    let verb = last_verb.get(&e.session).map(String::as_str);
+                    if matches!(verb, Some("LIST" | "NLST" | "MLSD")) {
+                        count += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        count
+    }
+
+    /// Each control connection's command lines before its TLS handshake (all of them, for
+    /// one that never turned TLS), in order.
+    pub fn commands_before_control_tls(&self) -> Vec<&str> {
+        let mut secured = std::collections::HashSet::new();
+        let mut before = Vec::new();
+        for e in &self.events {
+            match &e.kind {
+                EventKind::TlsEstablished {
+                    channel: Channel::Control,
+                    ..
+                } => {
+                    secured.insert(e.session);
+                }
+                EventKind::Command { line } if !secured.contains(&e.session) => {
+                    before.push(line.as_str())
+                }
+                _ => {}
+            }
+        }
+        before
+    }
+
     /// Whether any event is a [`EventKind::Warning`].
     pub fn warnings(&self) -> Vec<&str> {
         self.events
@@ -612,4 +672,97 @@ fn close_notify_notes(client: Option<bool>, server: Option<bool>, all: bool) -> 
         _ => {}
     }
     (!notes.is_empty()).then(|| notes.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(kinds: Vec<(u64, EventKind)>) -> EventLog {
+        let events = kinds.into_iter().map(|(session, kind)| Event {
+            at: Duration::ZERO,
+            session,
+            kind,
+        });
+        EventLog {
+            events: events.collect(),
+            dropped: 0,
+        }
+    }
+
+    fn command(line: &str) -> EventKind {
+        EventKind::Command { line: line.into() }
+    }
+
+    fn closed(bytes_sent: u64, end: DataEnd) -> EventKind {
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        EventKind::DataClosed {
+            mode: DataMode::Passive,
+            local: addr,
+            peer: addr,
+            bytes_sent,
+            bytes_received: 0,
+            end,
+            client_close_notify: None,
+            server_close_notify: None,
+        }
+    }
+
+    fn stored(path: &str, complete: bool) -> EventKind {
+        EventKind::Stored {
+            path: path.into(),
+            size: 1,
+            kept: true,
+            complete,
+        }
+    }
+
+    #[test]
+    fn listings_sent_counts_whole_listings_only() {
+        let l = log(vec![
+            (1, command("LIST /gen")),
+            (1, closed(200, DataEnd::Completed)),
+            (1, command("RETR /gen/1K")),
+            (1, closed(1024, DataEnd::Completed)),
+            (2, command("mlsd")),
+            (1, command("NLST")),
+            (2, closed(50, DataEnd::Error("reset".into()))),
+            (1, closed(0, DataEnd::Completed)),
+        ]);
+        assert_eq!(l.listings_sent(), 1);
+    }
+
+    #[test]
+    fn stored_complete_takes_the_last_store_of_the_path() {
+        let l = log(vec![
+            (1, stored("/a", false)),
+            (1, stored("/b", false)),
+            (1, stored("/a", true)),
+        ]);
+        assert!(l.stored_complete("/a"));
+        assert!(!l.stored_complete("/b"));
+        assert!(!l.stored_complete("/c"));
+    }
+
+    #[test]
+    fn commands_before_control_tls_per_connection() {
+        let tls = EventKind::TlsEstablished {
+            channel: Channel::Control,
+            peer: "127.0.0.1:1".parse().unwrap(),
+            tls: TlsInfo {
+                version: "TLSv1.3".into(),
+                cipher: "x".into(),
+                resumed: false,
+                client_certificate: false,
+                tickets_sent: 2,
+            },
+        };
+        let l = log(vec![
+            (1, command("AUTH TLS")),
+            (1, tls),
+            (1, command("USER a")),
+            (2, command("USER b")),
+        ]);
+        assert_eq!(l.commands_before_control_tls(), ["AUTH TLS", "USER b"]);
+    }
 }

@@ -269,7 +269,7 @@ fn client_close_notify(e: &Expect, c: &Ctx) -> Option<String> {
 /// offered, and carries nothing of the user's) or QUIT.
 fn only_auth_before_tls(e: &Expect, c: &Ctx) -> Option<String> {
     e.only_auth_before_tls?;
-    let before = commands_before_control_tls(&c.ev.log);
+    let before = c.ev.log.commands_before_control_tls();
     let bad = before.iter().find(|line| {
         let verb = line.split(' ').next().unwrap_or("");
         !["AUTH", "FEAT", "QUIT"].contains(&verb.to_ascii_uppercase().as_str())
@@ -283,29 +283,6 @@ fn only_auth_before_tls(e: &Expect, c: &Ctx) -> Option<String> {
         "expected nothing but AUTH (or FEAT, QUIT) before TLS; {} sent {shown:?} in the clear",
         c.client
     ))
-}
-
-/// Each control connection's commands before its TLS handshake (all of them, for one that
-/// never turned TLS).
-fn commands_before_control_tls(log: &ftpspec_mock::EventLog) -> Vec<&str> {
-    use ftpspec_mock::{Channel, EventKind};
-    let mut secured = std::collections::HashSet::new();
-    let mut before = Vec::new();
-    for e in &log.events {
-        match &e.kind {
-            EventKind::TlsEstablished {
-                channel: Channel::Control,
-                ..
-            } => {
-                secured.insert(e.session);
-            }
-            EventKind::Command { line } if !secured.contains(&e.session) => {
-                before.push(line.as_str())
-            }
-            _ => {}
-        }
-    }
-    before
 }
 
 /// No command before the reply to the previous one.
