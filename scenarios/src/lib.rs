@@ -1,6 +1,8 @@
 //! ftpspec-scenarios: the scenario catalogue, one TOML file per case, as
 //! `scenarios/<group>/<name>.toml` (the id being `group/name`), embedded so that it ships with
-//! ftpspec as a dependency. The files' shape is documented in `ftpspec::scenario`; this crate
+//! ftpspec as a dependency; and the server personalities, `scenarios/personalities/<name>.toml`
+//! (sets of the mock's knobs that reproduce a real server, which a scenario or a whole run can
+//! name). The files' shape is documented in `ftpspec::scenario`; this crate
 //! only carries them.
 //!
 //! ```
@@ -23,14 +25,32 @@ pub struct CatalogueFile {
     pub text: &'static str,
 }
 
+/// The folder of the server personalities (not a scenario group).
+pub const PERSONALITIES: &str = "personalities";
+
 /// Every scenario file, in no particular order: the `.toml` files in the group folders
-/// (everything but `src/` and the crate's own files at the top).
+/// (everything but `src/`, `personalities/` and the crate's own files at the top).
 pub fn files() -> impl Iterator<Item = CatalogueFile> {
-    let mut out = Vec::new();
-    let mut stack: Vec<&'static Dir<'static>> = CRATE_DIR
+    let stack: Vec<&'static Dir<'static>> = CRATE_DIR
         .dirs()
-        .filter(|d| d.path().as_os_str() != "src")
+        .filter(|d| d.path().as_os_str() != "src" && d.path().as_os_str() != PERSONALITIES)
         .collect();
+    toml_files(stack)
+}
+
+/// Every server personality, in no particular order; `id` is its name (`vsftpd-like`) and
+/// `path` is `personalities/vsftpd-like.toml`.
+pub fn personalities() -> impl Iterator<Item = CatalogueFile> {
+    let stack: Vec<&'static Dir<'static>> = CRATE_DIR.get_dir(PERSONALITIES).into_iter().collect();
+    toml_files(stack).map(|mut f| {
+        f.id = f.id.strip_prefix("personalities/").unwrap_or(f.id);
+        f
+    })
+}
+
+/// The `.toml` files under these folders, recursively.
+fn toml_files(mut stack: Vec<&'static Dir<'static>>) -> std::vec::IntoIter<CatalogueFile> {
+    let mut out = Vec::new();
     while let Some(dir) = stack.pop() {
         for entry in dir.entries() {
             match entry {
@@ -62,6 +82,15 @@ mod tests {
         for f in &files {
             assert!(f.id.contains('/') && !f.id.starts_with("src/"), "{}", f.id);
             assert!(!f.text.is_empty(), "{}", f.path);
+            assert!(!f.id.starts_with("personalities/"), "{}", f.id);
+        }
+    }
+
+    #[test]
+    fn personalities_are_named_by_their_file() {
+        for f in super::personalities() {
+            assert!(!f.id.contains('/'), "{}", f.id);
+            assert!(f.path.starts_with("personalities/"), "{}", f.path);
         }
     }
 }
