@@ -112,6 +112,10 @@ pub struct ServeArgs {
     /// How reply lines end: `crlf` (RFC 959) or `lf` (LF only, as some embedded servers do).
     #[arg(long, value_name = "crlf|lf")]
     pub line_ending: Option<LineEnding>,
+    /// Write every reply one byte at a time, this many milliseconds apart (each byte its own
+    /// TCP segment), like curl's test-suite SLOWDOWN.
+    #[arg(long, value_name = "MS")]
+    pub reply_byte_delay_ms: Option<u64>,
     /// Serve FTPS: `explicit` (AUTH TLS on the plain port) or `implicit` (TLS from the first
     /// byte, use ftps:// URLs). A test CA and server certificate are generated at start.
     #[arg(long, value_name = "explicit|implicit")]
@@ -266,6 +270,9 @@ fn builder(args: &ServeArgs) -> anyhow::Result<ftpspec_mock::Builder> {
     if let Some(eol) = args.line_ending {
         builder = builder.line_ending(eol);
     }
+    if let Some(ms) = args.reply_byte_delay_ms {
+        builder = builder.reply_byte_delay(std::time::Duration::from_millis(ms));
+    }
     if let Some(mode) = args.ftps {
         let mut ftps = match mode {
             FtpsModeArg::Explicit => Ftps::explicit(),
@@ -377,14 +384,18 @@ mod tests {
             "--login-on-user",
             "--line-ending",
             "lf",
+            "--reply-byte-delay-ms",
+            "3",
         ])
         .unwrap();
         assert!(cli.serve.preauth && cli.serve.login_on_user);
         assert_eq!(cli.serve.line_ending, Some(LineEnding::Lf));
+        assert_eq!(cli.serve.reply_byte_delay_ms, Some(3));
         assert!(builder(&cli.serve).unwrap().build().is_ok());
         let cli = Cli::try_parse_from(["serve"]).unwrap();
         assert!(!cli.serve.preauth && !cli.serve.login_on_user);
         assert_eq!(cli.serve.line_ending, None);
+        assert_eq!(cli.serve.reply_byte_delay_ms, None);
         let err = Cli::try_parse_from(["serve", "--line-ending", "cr"])
             .err()
             .unwrap()

@@ -298,6 +298,15 @@ impl EventLog {
             .collect()
     }
 
+    /// How many control connections the server accepted (a client that reconnects after a
+    /// refused greeting makes two or more).
+    pub fn control_connections(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Connected { .. }))
+            .count()
+    }
+
     /// The verbs received (upper-cased), in order.
     pub fn verbs(&self) -> Vec<String> {
         self.commands()

@@ -36,8 +36,20 @@ impl MountedMocks {
 
     /// The first live mock matching the line, by name (or `#N`); counts the hit.
     pub(crate) fn match_line(&mut self, verb: &str, arg: &str) -> Option<(String, Responder)> {
+        self.first_live(|mock| mock.matches(verb, arg))
+    }
+
+    /// The first live mock of the connection's opening ([`crate::script::greeting`]); counts
+    /// the hit. Hits count over every connection: `times = 1` refuses only the first.
+    pub(crate) fn match_greeting(&mut self) -> Option<(String, Responder)> {
+        self.first_live(Mock::on_greeting)
+    }
+
+    /// The first mock that has not used up its `up_to_n_times` and that `fits`; counts the
+    /// hit.
+    fn first_live(&mut self, fits: impl Fn(&Mock) -> bool) -> Option<(String, Responder)> {
         for (i, entry) in self.entries.iter_mut().enumerate() {
-            if entry.mock.limit.is_some_and(|l| entry.hits >= l) || !entry.mock.matches(verb, arg) {
+            if entry.mock.limit.is_some_and(|l| entry.hits >= l) || !fits(&entry.mock) {
                 continue;
             }
             entry.hits += 1;

@@ -32,8 +32,11 @@
 //! ```
 //!
 //! Keys of a `[[script]]` table: `name`; matchers `command` (a verb, or `"*"` for any line),
-//! `arg` (exact argument), `arg_contains`; limits `times` (respond to at most N matches, then
-//! fall through) and `expect` (`3`, `"1.."`, `"..=2"`, `"2..=4"`: checked by
+//! `arg` (exact argument), `arg_contains`, or instead of them `greeting = true` (the
+//! connection's opening, see [`greeting`]: the responder replaces the 220); limits `times`
+//! (respond to at most N matches, then fall through; counted over every connection of the
+//! server, so `times = 2` on a 421 fails the first two connections or commands and lets the
+//! third succeed, curl's test-suite COUNT) and `expect` (`3`, `"1.."`, `"..=2"`, `"2..=4"`: checked by
 //! [`crate::MockServer::verify`]); `delay_ms` before responding; exactly one action: `reply`
 //! (`"CODE text"`, `\n` for multi-line), `raw` (sent byte for byte: include `\r\n`), `close =
 //! true` (drop the control connection, no reply), `proceed = true` (normal handling, e.g. after
@@ -64,6 +67,20 @@
 //! transfer = { rate = "20K" }   # this download at 20 KiB/s
 //! ```
 //!
+//! A server that refuses the first connection, as vsftpd does past `max_clients` ("421
+//! There are too many connected users, please try later.") and ProFTPD past `MaxClients`;
+//! the event log shows `script: mock busy matched` on that session, then its 421 and its
+//! disconnection (`control connection closed: Script`):
+//!
+//! ```toml
+//! [[script]]
+//! name = "busy"
+//! greeting = true
+//! times = 1
+//! reply = "421 There are too many connected users, please try later."
+//! then_close = true
+//! ```
+//!
 //! Whether a client waited for a reply shows in the event log: a line it sent before the
 //! reply to its command (for a transfer, the final reply) is an `EarlyCommand` event
 //! ([`crate::EventLog::early_commands`]). With `delay_ms` on the next command, a client that
@@ -87,6 +104,7 @@ enum MatchKind {
     Arg(String),
     ArgContains(String),
     Any,
+    Greeting,
 }
 
 impl Matcher {
@@ -96,6 +114,7 @@ impl Matcher {
             MatchKind::Arg(a) => a == arg,
             MatchKind::ArgContains(a) => arg.contains(a.as_str()),
             MatchKind::Any => true,
+            MatchKind::Greeting => false,
         }
     }
 }
@@ -119,6 +138,25 @@ pub fn arg_contains(part: &str) -> Matcher {
 /// Matches every line.
 pub fn any_command() -> Matcher {
     Matcher(MatchKind::Any)
+}
+
+/// Matches the opening of a control connection, where the server writes its greeting (RFC
+/// 959 §5.4: 220, or 421 from a server that refuses the connection), instead of a command
+/// line. No line matcher combines with it ([`crate::Builder::build`] refuses that). Its
+/// responder replaces the greeting: [`reply`] (e.g. 421, with [`Responder::then_close`], as
+/// vsftpd answers past `max_clients`), [`raw`], [`close_control`] (no greeting at all), or
+/// [`proceed`] (the normal greeting, after [`Responder::delay`]). With
+/// [`Mock::up_to_n_times`], which counts over every connection of the server, the first N
+/// connections are refused and the next ones served: "fail N times, then succeed".
+///
+/// ```
+/// use ftpspec_mock::script::{greeting, reply, Mock};
+/// let busy = Mock::given(greeting())
+///     .respond_with(reply(421, "There are too many connected users, please try later.").then_close())
+///     .up_to_n_times(1);
+/// ```
+pub fn greeting() -> Matcher {
+    Matcher(MatchKind::Greeting)
 }
 
 /// How many times a mock is expected to match, checked by [`crate::MockServer::verify`].
@@ -563,6 +601,11 @@ impl Mock {
     pub(crate) fn matches(&self, verb: &str, arg: &str) -> bool {
         self.matchers.iter().all(|m| m.matches(verb, arg))
     }
+
+    /// Whether this mock answers the connection's opening ([`greeting`]) rather than lines.
+    pub(crate) fn on_greeting(&self) -> bool {
+        self.matchers.iter().any(|m| m.0 == MatchKind::Greeting)
+    }
 }
 
 /// One `[[script]]` table, as written in TOML.
@@ -571,8 +614,10 @@ impl Mock {
 pub struct MockSpec {
     /// A name for messages.
     pub name: Option<String>,
-    /// The verb to match, or `"*"` for any line.
-    pub command: String,
+    /// The verb to match, or `"*"` for any line (or `greeting = true` instead).
+    pub command: Option<String>,
+    /// `true`: match the connection's opening instead of a line (see [`greeting`]).
+    pub greeting: Option<bool>,
     /// Exact argument.
     pub arg: Option<String>,
     /// Substring of the argument.
@@ -736,9 +781,30 @@ fn check_transfer(script: &TransferScript) -> Result<(), String> {
     Ok(())
 }
 
-/// The rules of a responder that span its knobs, naming the TOML key that is wrong (checked
-/// for TOML mocks and by [`crate::Builder::build`] for mocks made in Rust).
-pub(crate) fn check_responder(r: &Responder) -> Result<(), String> {
+/// The rules of a mock that span its matchers and responder, naming the TOML key that is
+/// wrong (checked for TOML mocks and by [`crate::Builder::build`] for mocks made in Rust).
+pub(crate) fn check_mock(mock: &Mock) -> Result<(), String> {
+    check_responder(&mock.responder)?;
+    if !mock.on_greeting() {
+        return Ok(());
+    }
+    if mock.matchers.len() > 1 {
+        return Err(
+            "greeting matches the connection's opening: no command or arg matcher goes with it"
+                .into(),
+        );
+    }
+    match mock.responder.action {
+        Action::Passive(_) | Action::Transfer(_) => Err(
+            "greeting: passive and transfer answer commands; the greeting takes reply, raw, close or proceed"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The rules of a responder that span its knobs, naming the TOML key that is wrong.
+fn check_responder(r: &Responder) -> Result<(), String> {
     if let Action::Transfer(script) = &r.action {
         check_transfer(script)?;
     }
@@ -835,17 +901,33 @@ impl MockSpec {
             name: self.name.clone(),
             message,
         };
-        if self.command.trim().is_empty() || self.command.contains(' ') {
-            return Err(err(format!(
-                "command = {:?}: expected one verb such as \"PASV\", or \"*\"",
-                self.command
-            )));
-        }
-        let mut builder = Mock::given(if self.command == "*" {
-            any_command()
-        } else {
-            command(&self.command)
-        });
+        let first = match (&self.command, self.greeting) {
+            (Some(_), Some(true)) => {
+                return Err(err(
+                    "command and greeting = true: a mock matches lines or the greeting, give one"
+                        .into(),
+                ))
+            }
+            (_, Some(false)) => {
+                return Err(err(
+                    "greeting = false: only `true` asks for the greeting; leave the key out".into(),
+                ))
+            }
+            (None, Some(true)) => greeting(),
+            (None, None) => {
+                return Err(err(
+                    "no matcher: give command = \"VERB\" (or \"*\"), or greeting = true".into(),
+                ))
+            }
+            (Some(c), None) if c.trim().is_empty() || c.contains(' ') => {
+                return Err(err(format!(
+                    "command = {c:?}: expected one verb such as \"PASV\", or \"*\""
+                )));
+            }
+            (Some(c), None) if c == "*" => any_command(),
+            (Some(c), None) => command(c),
+        };
+        let mut builder = Mock::given(first);
         if let Some(a) = &self.arg {
             builder = builder.and(arg(a));
         }
@@ -906,7 +988,6 @@ impl MockSpec {
         if let Some(p) = self.pad {
             responder = responder.pad(p.lines, p.line_bytes);
         }
-        check_responder(&responder).map_err(err)?;
         let mut mock = builder.respond_with(responder);
         if let Some(n) = self.times {
             mock = mock.up_to_n_times(n);
@@ -917,6 +998,7 @@ impl MockSpec {
         if let Some(n) = &self.name {
             mock = mock.named(n);
         }
+        check_mock(&mock).map_err(err)?;
         Ok(mock)
     }
 }

@@ -162,8 +162,9 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
     let greeting = Reply::new(greeting_code, shared.cfg.greeting.clone());
     let end = match started {
         Err(end) => end,
-        Ok(()) => match session.reply(greeting).await {
-            Ok(()) => session.serve().await,
+        Ok(()) => match session.greet(greeting).await {
+            Ok(Flow::Continue) => session.serve().await,
+            Ok(Flow::Close(end)) => end,
             Err(e) => ControlEnd::Error(e.to_string()),
         },
     };
@@ -182,6 +183,37 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr
 }
 
 impl Session {
+    /// The greeting (RFC 959 §5.4), or what a mock of the connection's opening
+    /// ([`crate::script::greeting`]) does instead: another reply (421 and close, as a full
+    /// server does), raw bytes, no greeting at all, or the normal one after a delay.
+    async fn greet(&mut self, normal: Reply) -> io::Result<Flow> {
+        let Some((name, responder)) = self.shared.match_greeting() else {
+            self.reply(normal).await?;
+            return Ok(Flow::Continue);
+        };
+        self.log(EventKind::ScriptMatched { mock: name });
+        if let Some(delay) = responder.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if !responder.shape.is_empty() {
+            self.conn.set_shape(responder.shape.clone()).await;
+        }
+        let flow = match responder.action {
+            Action::Reply(reply) => self.reply(reply).await.map(|()| Flow::Continue),
+            Action::Raw(text) => self.conn.send_raw(&text).await.map(|()| Flow::Continue),
+            Action::Close => Ok(Flow::Close(ControlEnd::Script)),
+            // `build()` refuses passive and transfer responders on the greeting.
+            Action::Proceed | Action::Passive(_) | Action::Transfer(_) => {
+                self.reply(normal).await.map(|()| Flow::Continue)
+            }
+        };
+        self.conn.clear_shape().await;
+        match flow? {
+            Flow::Continue if responder.then_close => Ok(Flow::Close(ControlEnd::Script)),
+            flow => Ok(flow),
+        }
+    }
+
     pub(crate) async fn reply(&self, reply: Reply) -> io::Result<()> {
         self.conn.send(&reply).await
     }

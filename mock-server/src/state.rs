@@ -92,6 +92,11 @@ impl Shared {
         lock(&self.mocks).match_line(verb, arg)
     }
 
+    /// The first live mock of the connection's opening; counts the hit.
+    pub(crate) fn match_greeting(&self) -> Option<(String, Responder)> {
+        lock(&self.mocks).match_greeting()
+    }
+
     /// Mounts a mock after those mounted before.
     pub(crate) fn mount(&self, mock: crate::script::Mock) {
         lock(&self.mocks).push(mock);

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::generated::RATE_EXPECTED;
 use crate::listing::{ListFormat, MlsdStyle};
 use crate::safety;
-use crate::script::{check_responder, render_template, Action, Mock};
+use crate::script::{check_mock, render_template, Action, Mock};
 use crate::tls::{Ftps, TlsSetup};
 use crate::vfs::{Source, Vfs, DEFAULT_MTIME};
 
@@ -69,6 +69,7 @@ impl Default for Builder {
                 preauth: false,
                 login_on_user: false,
                 line_ending: LineEnding::Crlf,
+                reply_byte_delay: None,
                 max_events: 100_000,
                 vfs: Vfs::default(),
                 mocks: Vec::new(),
@@ -249,6 +250,21 @@ impl Builder {
         self
     }
 
+    /// Write every control reply, the greeting included, one byte per write with `delay`
+    /// between bytes (curl's test-suite SLOWDOWN): each byte leaves in a TCP segment of its
+    /// own (the control socket has TCP_NODELAY; under TLS, a record of its own), so a client
+    /// that takes one read for a whole reply line breaks. Default off. A reply of N bytes
+    /// takes about N x `delay`; mind `pad`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let slow = ftpspec_mock::MockServer::builder().reply_byte_delay(Duration::from_millis(2));
+    /// ```
+    pub fn reply_byte_delay(mut self, delay: Duration) -> Self {
+        self.cfg.reply_byte_delay = Some(delay);
+        self
+    }
+
     /// Most events kept in the log (default 100,000); later ones are counted as dropped.
     pub fn max_events(mut self, n: usize) -> Self {
         self.cfg.max_events = n;
@@ -346,7 +362,7 @@ impl Builder {
             });
         }
         for (i, mock) in cfg.mocks.iter().enumerate() {
-            check_responder(&mock.responder).map_err(|message| Error::Script {
+            check_mock(mock).map_err(|message| Error::Script {
                 index: i + 1,
                 name: mock.name.clone(),
                 message,

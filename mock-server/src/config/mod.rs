@@ -129,6 +129,9 @@ pub struct Config {
     pub(crate) login_on_user: bool,
     /// How reply lines end.
     pub(crate) line_ending: LineEnding,
+    /// Every control reply is written one byte per write, this long apart; `None`: each
+    /// reply in one write.
+    pub(crate) reply_byte_delay: Option<Duration>,
     /// Most events kept in the log.
     pub(crate) max_events: usize,
     /// The file tree to serve (moved into the shared state at start).

@@ -134,6 +134,7 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
 /// preauth = false              # true: greet with 230, sessions start logged in
 /// login_on_user = false        # true: USER gets 230 (no password); PASS then gets 503
 /// line_ending = "crlf"         # "crlf" | "lf": how reply lines end
+/// reply_byte_delay_ms = 2      # every reply written one byte per write, 2 ms apart
 /// dirs = ["/incoming"]
 /// [tls]                        # FTPS; see TlsSpec for every key
 /// mode = "explicit"
@@ -184,6 +185,9 @@ pub struct ServerSpec {
     pub login_on_user: Option<bool>,
     /// `"crlf"` or `"lf"`: see [`Builder::line_ending`].
     pub line_ending: Option<LineEnding>,
+    /// Write replies one byte at a time, this many milliseconds apart: see
+    /// [`Builder::reply_byte_delay`].
+    pub reply_byte_delay_ms: Option<u64>,
     /// Empty directories.
     #[serde(default)]
     pub dirs: Vec<String>,
@@ -229,6 +233,7 @@ impl ServerSpec {
             self.preauth => preauth,
             self.login_on_user => login_on_user,
             self.line_ending => line_ending,
+            self.reply_byte_delay_ms.map(|ms| Some(Duration::from_millis(ms))) => reply_byte_delay,
         );
         self.apply_parsed(cfg)?;
         TreeSpec {

@@ -76,8 +76,22 @@ impl Out {
         for (_, text) in &parts {
             bytes.extend_from_slice(&encoding.encode(text));
         }
-        w.write_all(&bytes).await?;
-        w.flush().await?;
+        match self.shared.cfg.reply_byte_delay {
+            None => {
+                w.write_all(&bytes).await?;
+                w.flush().await?;
+            }
+            Some(delay) => {
+                // One byte per write and flush: with TCP_NODELAY, one segment each.
+                for (i, byte) in bytes.iter().enumerate() {
+                    if i > 0 {
+                        tokio::time::sleep(delay).await;
+                    }
+                    w.write_all(std::slice::from_ref(byte)).await?;
+                    w.flush().await?;
+                }
+            }
+        }
         for (code, text) in parts {
             if code >= 200 {
                 self.finals += 1;
