@@ -35,6 +35,20 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
         quarantined: None,
         observations: Observations::default(),
     };
+    // Settings the case can do without (`informational_without`) that this client lacks:
+    // it runs without them, and only records what it did.
+    let lacking = client.lacking(f.client.mode, &f.client.informational_without);
+    let without;
+    let scenario = if lacking.is_empty() {
+        scenario
+    } else {
+        let mut s = scenario.clone();
+        s.file.client.settings.retain(|x| !lacking.contains(x));
+        s.file.informational = true;
+        without = s;
+        &without
+    };
+    let f = &scenario.file;
     if let Some(why) = client.unsupported(f.client.action, f.client.mode, &f.client.settings) {
         result.verdict = Verdict::Unsupported;
         result.reason = format!("{why}, which this case needs");
@@ -49,7 +63,16 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
     }
     match run_inner(scenario, client).await {
         Ok((net, evidence)) => {
-            let (verdict, reason) = crate::verdict::judge(scenario, &net, client.name(), &evidence);
+            let (verdict, mut reason) =
+                crate::verdict::judge(scenario, &net, client.name(), &evidence);
+            if !lacking.is_empty() {
+                let names: Vec<&str> = lacking.iter().map(|s| s.as_str()).collect();
+                reason = format!(
+                    "informational: {} has no setting for {}, so the case ran without it and records what it did: {reason}",
+                    client.name(),
+                    names.join(", ")
+                );
+            }
             result.verdict = verdict;
             result.reason = reason;
             result.observations = evidence.observations(&net);

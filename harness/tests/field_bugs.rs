@@ -46,6 +46,16 @@ fn buggy(dir: &Path, bug: &str) -> Client {
 )]
 #[case::ok_after_425("robustness/150-then-425", "ok-after-425", "reported success")]
 #[case::close_on_226("robustness/226-before-data-eof", "close-on-226", "the data was wrong")]
+#[case::one_read_reply(
+    "robustness/byte-at-a-time-replies",
+    "one-read-reply",
+    "expected the download to complete"
+)]
+#[case::retry_in_place(
+    "robustness/retry-after-421",
+    "retry-in-place",
+    "the server closed the control connection"
+)]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_field_case_fails_the_bug_it_targets(
     #[case] id: &str,

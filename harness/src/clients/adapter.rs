@@ -103,6 +103,17 @@ impl Target {
         5
     }
 
+    /// How long a client with the `retry` setting is to wait before it tries again, in
+    /// seconds (where it lets us say): 1, so a case of a few refusals stays short.
+    pub fn retry_delay_secs(&self) -> u64 {
+        1
+    }
+
+    /// How many times a client with the `retry` setting is to try again: 3.
+    pub fn retries(&self) -> u32 {
+        3
+    }
+
     /// The time limit in whole seconds (at least 5).
     pub fn secs(&self) -> u64 {
         self.timeout.as_secs().max(5)

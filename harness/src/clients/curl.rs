@@ -92,6 +92,15 @@ fn options(t: &Target) -> Vec<String> {
     if t.has(Setting::Keepalive) {
         argv.extend([s("--keepalive-time"), s(t.keepalive_secs())]);
     }
+    if t.has(Setting::Retry) {
+        // curl counts an FTP 4xx reply (a 421 greeting included) as a transient error.
+        argv.extend([
+            s("--retry"),
+            s(t.retries()),
+            s("--retry-delay"),
+            s(t.retry_delay_secs()),
+        ]);
+    }
     if t.has(Setting::Resume) {
         // `-C -`: continue from the local file's size (REST).
         argv.extend([s("--continue-at"), s("-")]);
@@ -143,15 +152,23 @@ mod tests {
     }
 
     #[test]
-    fn keepalive_resume_and_ascii() {
-        let settings = [Setting::Keepalive, Setting::Resume, Setting::Ascii];
+    fn keepalive_resume_ascii_and_retry() {
+        let settings = [
+            Setting::Keepalive,
+            Setting::Resume,
+            Setting::Ascii,
+            Setting::Retry,
+        ];
         let argv = invocation(&target(Action::Download, Mode::Passive, &settings)).argv;
         let line = argv.join(" ");
+        assert!(line.contains(" --retry 3 --retry-delay 1 "), "{line}");
         assert!(line.contains(" --keepalive-time 5 "), "{line}");
         assert!(line.contains(" --continue-at - "), "{line}");
         assert!(line.contains(" --use-ascii "), "{line}");
         let plain = invocation(&target(Action::Download, Mode::Passive, &[])).argv;
-        assert!(!plain.iter().any(|a| a.contains("keepalive") || a.contains("continue")));
+        assert!(!plain
+            .iter()
+            .any(|a| a.contains("keepalive") || a.contains("continue") || a.contains("retry")));
         assert_eq!(
             Client::builtin("curl")
                 .unwrap()

@@ -30,8 +30,9 @@ impl ClientAdapter for Lftp {
         // No keepalive: lftp sends NOOP only once the 226 is in while data is still
         // arriving (ftp:nop-interval), never while it waits for the 226, and it turns on
         // SO_KEEPALIVE with the system's timers (2 hours) and no setting of its own.
+        // retry: lftp reconnects by itself (net:max-retries, net:reconnect-interval-*).
         let mut all = Setting::CONNECTION.to_vec();
-        all.extend([Setting::Resume, Setting::Ascii]);
+        all.extend([Setting::Resume, Setting::Ascii, Setting::Retry]);
         all
     }
     fn launch(&self, t: &Target) -> Launch {
@@ -56,11 +57,19 @@ impl ClientAdapter for Lftp {
 
 /// The `set` commands: fail fast, and the case's settings.
 fn settings(t: &Target) -> Vec<String> {
+    // net:max-retries counts tries: 1 is no retry; with `retry`, the first try and three more,
+    // a second apart.
+    let tries = if t.has(Setting::Retry) {
+        t.retries() + 1
+    } else {
+        1
+    };
     let mut sets = vec![
         s("set cmd:fail-exit yes"),
-        s("set net:max-retries 1"),
+        format!("set net:max-retries {tries}"),
         format!("set net:timeout {}", t.reply_secs()),
-        s("set net:reconnect-interval-base 1"),
+        format!("set net:reconnect-interval-base {}", t.retry_delay_secs()),
+        s("set net:reconnect-interval-multiplier 1"),
         s("set xfer:clobber yes"),
     ];
     if t.mode == Mode::Active {
@@ -140,6 +149,15 @@ mod tests {
         let line = script(&t);
         assert!(line.ends_with("; mirror /music /tmp/x/mirror"), "{line}");
         assert!(!Lftp.settings().contains(&Setting::Keepalive));
+    }
+
+    #[test]
+    fn retry_lets_lftp_try_again() {
+        let line = script(&target(Action::Download, Mode::Passive, &[Setting::Retry]));
+        assert!(line.contains("set net:max-retries 4;"), "{line}");
+        assert!(line.contains("set net:reconnect-interval-base 1;"), "{line}");
+        let line = script(&target(Action::Download, Mode::Passive, &[]));
+        assert!(line.contains("set net:max-retries 1;"), "{line}");
     }
 
     #[test]

@@ -150,6 +150,16 @@ impl Client {
         (!lacks.is_empty()).then(|| format!("{name} has no setting for {}", lacks.join(", ")))
     }
 
+    /// Which of `optional` (settings a case can do without: its `informational_without`)
+    /// this client has no way to follow, in this mode.
+    pub fn lacking(&self, mode: Mode, optional: &[Setting]) -> Vec<Setting> {
+        optional
+            .iter()
+            .copied()
+            .filter(|s| self.0.lacks(mode, &[*s]).iter().any(|l| l == s.as_str()))
+            .collect()
+    }
+
     /// Gets it ready (builds its program, say), once for this client and its clones; blocks
     /// while that runs. Why it cannot run, if it cannot.
     pub fn prepare(&self) -> Result<(), ClientError> {
@@ -234,6 +244,28 @@ pub(crate) mod tests {
                 &[Setting::PortRange]
             ),
             None
+        );
+    }
+
+    #[test]
+    fn lacking_names_only_the_optional_settings_a_client_has_no_knob_for() {
+        let optional = [Setting::Retry];
+        for (name, lacks) in [
+            ("curl", false),
+            ("lftp", false),
+            ("wget", false),
+            ("python-ftplib", true),
+            ("suppaftp", true),
+        ] {
+            let client = Client::builtin(name).unwrap();
+            let got = client.lacking(Mode::Passive, &optional);
+            assert_eq!(got.is_empty(), !lacks, "{name}: {got:?}");
+        }
+        let ftplib = Client::builtin("python-ftplib").unwrap();
+        assert_eq!(ftplib.lacking(Mode::Passive, &[]), []);
+        assert_eq!(
+            ftplib.lacking(Mode::Passive, &[Setting::Retry, Setting::ForcePasvIp]),
+            [Setting::Retry]
         );
     }
 

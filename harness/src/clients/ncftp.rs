@@ -28,8 +28,10 @@ impl ClientAdapter for Ncftp {
         Action::SINGLE.to_vec()
     }
     fn settings(&self) -> Vec<Setting> {
-        // It only ever sends PASV and PORT.
-        vec![Setting::DisableEpsv, Setting::DisableEprt]
+        // It only ever sends PASV and PORT. retry: `-r N` redials after a refused connection
+        // (a 421 greeting included), after LibNcFTP's own redial delay (20 s here; ncftpget
+        // has no flag for it).
+        vec![Setting::DisableEpsv, Setting::DisableEprt, Setting::Retry]
     }
     fn launch(&self, t: &Target) -> Launch {
         let program = match t.action {
@@ -48,6 +50,9 @@ impl ClientAdapter for Ncftp {
             s("-t"),
             s(t.reply_secs()),
         ];
+        if t.has(Setting::Retry) {
+            argv.extend([s("-r"), s(t.retries())]);
+        }
         argv.push(s(if t.mode == Mode::Active { "-E" } else { "-F" }));
         let local = t.local();
         let host = t.host.to_string();
@@ -80,6 +85,12 @@ mod tests {
             inv(Action::Download, Mode::Active).argv.join(" "),
             "ncftpget -u test -p test -P 21 -t 10 -E -V -C 203.0.113.1 /gen/64K /tmp/x/out.bin"
         );
+        let Launch::Command(retry) =
+            Ncftp.launch(&target(Action::Download, Mode::Passive, &[Setting::Retry]))
+        else {
+            panic!("a command line")
+        };
+        assert!(retry.argv.join(" ").contains(" -t 10 -r 3 -F "), "{:?}", retry.argv);
         let list = inv(Action::List, Mode::Passive);
         assert!(list.listing_on_stdout);
         assert!(list.argv.join(" ").ends_with("-F -l ftp://203.0.113.1:21/gen/64K/"));

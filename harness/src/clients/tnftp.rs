@@ -29,7 +29,8 @@ impl ClientAdapter for Tnftp {
     fn settings(&self) -> Vec<Setting> {
         // resume: -R (auto-fetches restart with reget); ascii: `;type=A` on the URL (it
         // writes LF line ends). No keepalive: tnftp has no NOOP or keepalive option. No
-        // mirror: it does not recurse.
+        // mirror: it does not recurse. No retry: `-r WAIT` retries only a failed connect(),
+        // not a refused greeting (a 421 ends it at once: "Can't connect or login to host").
         vec![Setting::PreferEpsv, Setting::Resume, Setting::Ascii]
     }
     fn launch(&self, t: &Target) -> Launch {

@@ -26,8 +26,9 @@ impl ClientAdapter for Wget {
         vec![Action::List, Action::Download, Action::Mirror]
     }
     fn settings(&self) -> Vec<Setting> {
-        // resume: -c; ascii: `;type=a` on the URL (wget then writes LF line ends). No
-        // keepalive: wget has no option for the FTP control connection.
+        // resume: -c; ascii: `;type=a` on the URL (wget then writes LF line ends); retry:
+        // --tries and --waitretry. No keepalive: wget has no option for the FTP control
+        // connection.
         use Setting::*;
         vec![
             DisableEpsv,
@@ -36,15 +37,25 @@ impl ClientAdapter for Wget {
             FtpsImplicit,
             Resume,
             Ascii,
+            Retry,
         ]
     }
     fn launch(&self, t: &Target) -> Launch {
+        // --tries counts tries: 1 is no retry.
+        let tries = if t.has(Setting::Retry) {
+            t.retries() + 1
+        } else {
+            1
+        };
         let mut argv = vec![
             s("wget"),
             s("-nv"),
-            s("--tries=1"),
+            format!("--tries={tries}"),
             format!("--timeout={}", t.reply_secs()),
         ];
+        if t.has(Setting::Retry) {
+            argv.push(format!("--waitretry={}", t.retry_delay_secs()));
+        }
         if t.action == Action::Mirror {
             // The directory's contents straight into the local directory: no host
             // directory, and the path's own directories cut.
@@ -111,5 +122,13 @@ mod tests {
         );
         assert!(!l.contains("-O"), "{l}");
         assert!(!Wget.settings().contains(&Setting::Keepalive));
+    }
+
+    #[test]
+    fn retry_is_tries_and_waitretry() {
+        let l = line(&target(Action::Download, Mode::Passive, &[Setting::Retry]));
+        assert!(l.starts_with("wget -nv --tries=4 --timeout=10 --waitretry=1 "), "{l}");
+        let l = line(&target(Action::Download, Mode::Passive, &[]));
+        assert!(l.starts_with("wget -nv --tries=1 --timeout=10 -O "), "{l}");
     }
 }

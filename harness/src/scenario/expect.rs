@@ -28,6 +28,9 @@ pub struct Expect {
     pub pasv_after_refused_epsv: Option<Flag>,
     /// The client ended (by itself) within this many seconds.
     pub ends_within_secs: Option<u64>,
+    /// The server accepted at least this many control connections (a client that connects
+    /// again after a refused greeting makes two).
+    pub min_control_connections: Option<usize>,
     /// Data connections used TLS (PROT P).
     pub data_tls: Option<Flag>,
     /// Every TLS data connection that carried an upload ended with the client's

@@ -169,6 +169,11 @@ pub struct ClientTask {
     /// Settings the client must be given.
     #[serde(default)]
     pub settings: Vec<Setting>,
+    /// Settings (each one of `settings`) that a client may lack: a client without one runs
+    /// the case without it and gets `informational`, recording what it did, instead of
+    /// `unsupported` (a retry case: a client that cannot retry has no right answer).
+    #[serde(default)]
+    pub informational_without: Vec<Setting>,
     /// A download that continues a partial local file: before the client runs, the local
     /// file holds the served file's first this many bytes (see
     /// [`crate::local::write_partial`]; sparse beyond 64 MiB). Bytes, or a size such as
@@ -177,6 +182,22 @@ pub struct ClientTask {
 }
 
 impl ClientTask {
+    /// What [`ClientTask::informational_without`] names that `settings` does not: each must
+    /// be a setting the case asks for. The message, for the key's line and column.
+    pub fn check_informational_without(&self) -> Result<(), String> {
+        match self
+            .informational_without
+            .iter()
+            .find(|s| !self.settings.contains(s))
+        {
+            Some(s) => Err(format!(
+                "informational_without names {}, which settings does not ask for; add it to settings = [...]",
+                s.as_str()
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The upload size (default 64 KiB).
     pub fn upload_size(&self) -> u64 {
         self.size.map_or(64 << 10, |s| s.0)
@@ -355,11 +376,16 @@ pub enum Setting {
     Resume,
     /// Transfer in TYPE A, writing the text with this system's line ends (LF).
     Ascii,
+    /// Try again, by itself, when the server refuses the connection or a command with a
+    /// transient (4xx) reply such as a 421 greeting: connect anew a few times, about
+    /// [`crate::clients::Target::retry_delay_secs`] apart. Only clients with a knob of their
+    /// own declare it (ftpspec adds no retry loop to its client scripts).
+    Retry,
 }
 
 impl Setting {
     /// Every setting.
-    pub const ALL: [Setting; 12] = [
+    pub const ALL: [Setting; 13] = [
         Setting::DisableEpsv,
         Setting::PreferEpsv,
         Setting::DisableEprt,
@@ -372,10 +398,11 @@ impl Setting {
         Setting::Keepalive,
         Setting::Resume,
         Setting::Ascii,
+        Setting::Retry,
     ];
 
     /// The settings of how to connect: modes, addresses, FTPS (every setting but
-    /// `keepalive`, `resume` and `ascii`, which are about the transfer).
+    /// `keepalive`, `resume`, `ascii` and `retry`, which are about the transfer).
     pub const CONNECTION: [Setting; 9] = [
         Setting::DisableEpsv,
         Setting::PreferEpsv,
@@ -408,6 +435,37 @@ impl Setting {
             Setting::Keepalive => "keepalive",
             Setting::Resume => "resume",
             Setting::Ascii => "ascii",
+            Setting::Retry => "retry",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"direct\"\n[client]\naction = \"download\"\n";
+
+    #[test]
+    fn informational_without_names_settings_the_case_asks_for() {
+        let ok = format!("{HEAD}settings = [\"retry\"]\ninformational_without = [\"retry\"]\n");
+        let s = crate::scenario::parse("a/b", "a/b.toml", &ok).unwrap();
+        assert_eq!(s.file.client.informational_without, [Setting::Retry]);
+        let bad = format!("{HEAD}settings = [\"resume\"]\ninformational_without = [\"retry\"]\n");
+        let e = crate::scenario::parse("a/b", "a/b.toml", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("a/b.toml:8:1:") && e.contains("informational_without names retry"),
+            "{e}"
+        );
+        let typo = format!("{HEAD}informational_without = [\"retries\"]\n");
+        let e = crate::scenario::parse("a/b", "a/b.toml", &typo)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("a/b.toml:7:26:") && e.contains("unknown variant `retries`"),
+            "{e}"
+        );
     }
 }

@@ -60,6 +60,9 @@ pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
             ))
         }
     }
+    client
+        .check_informational_without()
+        .map_err(|m| bad("informational_without", m))?;
     let expect = &scenario.file.expect;
     if expect.strip.is_some() && expect.commands.is_none() {
         return Err(bad(

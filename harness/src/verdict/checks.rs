@@ -60,6 +60,10 @@ pub const CHECKS: &[Check] = &[
         judge: ends_within_secs,
     },
     Check {
+        key: "min_control_connections",
+        judge: min_control_connections,
+    },
+    Check {
         key: "data_tls",
         judge: data_tls,
     },
@@ -231,6 +235,18 @@ fn ends_within_secs(e: &Expect, c: &Ctx) -> Option<String> {
     })
 }
 
+/// The server saw at least this many control connections (the client connected again).
+fn min_control_connections(e: &Expect, c: &Ctx) -> Option<String> {
+    let min = e.min_control_connections?;
+    let n = c.ev.log.control_connections();
+    (n < min).then(|| {
+        format!(
+            "expected at least {min} control connections (connecting again after the refusal); {} made {n}; {}",
+            c.client, c.how_ended
+        )
+    })
+}
+
 /// The data connections used TLS (PROT P).
 fn data_tls(e: &Expect, c: &Ctx) -> Option<String> {
     e.data_tls?;
@@ -364,7 +380,7 @@ mod tests {
         for check in CHECKS {
             let value = match check.key {
                 "transfer" => "\"ok\"",
-                "ends_within_secs" => "5",
+                "ends_within_secs" | "min_control_connections" => "5",
                 "no_command" => "\"DELE /x\"",
                 "commands" => "[\"USER *\", \"?/^(EPSV|PASV)$/\"]",
                 _ => "true",
@@ -415,6 +431,56 @@ mod tests {
             how_ended: "curl reported success".into(),
         };
         commands(&scenario.file.expect, &ctx)
+    }
+
+    #[test]
+    fn min_control_connections_counts_connections() {
+        use crate::evidence::{ClientEnd, ClientRun, Received};
+        use ftpspec_mock::{Event, EventKind, EventLog};
+        let text = format!("{SCENARIO}min_control_connections = 2\n");
+        let scenario = crate::scenario::parse("t/reconnect", "test", &text).unwrap();
+        let net = scenario.network().unwrap();
+        let connected = |session| Event {
+            at: std::time::Duration::ZERO,
+            session,
+            kind: EventKind::Connected {
+                peer: "203.0.113.9:40000".parse().unwrap(),
+                local: "203.0.113.1:21".parse().unwrap(),
+            },
+        };
+        let judged = |sessions: &[u64]| {
+            let ev = Evidence {
+                log: EventLog {
+                    events: sessions.iter().map(|s| connected(*s)).collect(),
+                    dropped: 0,
+                },
+                attempts: Vec::new(),
+                client: ClientRun {
+                    command: Vec::new(),
+                    end: ClientEnd::Exited(Some(1)),
+                    elapsed: std::time::Duration::ZERO,
+                    stdout: String::new(),
+                    stderr: String::new(),
+                },
+                received: Received::default(),
+            };
+            let ctx = Ctx {
+                scenario: &scenario,
+                net: &net,
+                client: "wget",
+                ev: &ev,
+                how_ended: "wget exited 1".into(),
+            };
+            min_control_connections(&scenario.file.expect, &ctx)
+        };
+        assert_eq!(judged(&[1, 2]), None);
+        assert_eq!(judged(&[1, 2, 3]), None);
+        let one = judged(&[1]).unwrap();
+        assert!(
+            one.starts_with("expected at least 2 control connections")
+                && one.contains("wget made 1"),
+            "{one}"
+        );
     }
 
     const DOWNLOAD: &str = r#"commands = ["USER *", "PASS *", "?FEAT", "?SYST", "TYPE I", "/^(EPSV|PASV)$/", "RETR /gen/64K", "?QUIT"]"#;

@@ -85,6 +85,10 @@ fn informational(ctx: &Ctx, failures: &[String]) -> String {
     }
     let n = ev.log.data_connections().len();
     text.push_str(&format!("; {n} data connection(s)"));
+    let controls = ev.log.control_connections();
+    if controls > 1 {
+        text.push_str(&format!("; {controls} control connections"));
+    }
     if !failures.is_empty() {
         text.push_str(&format!("; noted: {}", failures.join("; ")));
     }
@@ -100,6 +104,10 @@ fn passed(ctx: &Ctx) -> String {
         // A case that expects a failure passes with what the client was left with.
         Some(n) => text.push_str(&format!(", {n} bytes, not all the data")),
         None => {}
+    }
+    let controls = ev.log.control_connections();
+    if controls > 1 {
+        text.push_str(&format!(", {controls} control connections"));
     }
     let steps = &ev.received.steps;
     if !steps.is_empty() {

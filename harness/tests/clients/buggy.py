@@ -2,11 +2,13 @@
 """An FTP client with one chosen real-world bug, to show that a scenario can fail a client.
 
     buggy.py URL list|download|upload|session [LOCAL] --bug NAME
-             [--connect-timeout S] [--timeout S] [--tls CAFILE]
+             [--connect-timeout S] [--timeout S] [--tls CAFILE] [--retry N]
 
 Passive mode only, binary transfers, its own reply reader on raw sockets (ftplib hides the
 details the bugs live in). `--tls CAFILE` is explicit FTPS (AUTH TLS, PBSZ 0, PROT P) with
-the server's certificate checked against CAFILE. A listing goes to stdout; a download to
+the server's certificate checked against CAFILE. `--retry N`: a connection refused with a 4xx
+greeting (421), or closed before any greeting, is tried again on a new connection a second
+later, up to N more times. A listing goes to stdout; a download to
 LOCAL; an upload reads LOCAL; a session runs the steps in the file LOCAL ("list PATH",
 "download PATH FILE", "upload FILE PATH") on one control connection. Exit 0 on success, 1
 and one line on stderr on an error.
@@ -26,12 +28,17 @@ With `--bug none` the client is correct. Each other NAME adds exactly one bug:
   ok-after-425       150 and then a 4xx/5xx final reply still counts as success
   close-on-226       the final reply arriving before the data connection's end closes the
                      data connection at once, keeping what came (lwftp)
+  one-read-reply     a reply is what one recv() returns, whole: a reply split over segments
+                     is cut short (and the rest taken for the next reply)
+  retry-in-place     under --retry, a 4xx greeting is waited out on the same connection (as
+                     if it were "120 ready in nnn minutes") instead of connecting again
 """
 import argparse
 import select
 import socket
 import ssl
 import sys
+import time
 import urllib.parse
 
 BUGS = [
@@ -45,6 +52,8 @@ BUGS = [
     "need-crlf",
     "ok-after-425",
     "close-on-226",
+    "one-read-reply",
+    "retry-in-place",
 ]
 
 
@@ -65,6 +74,14 @@ class Client:
         self.ctx = ssl.create_default_context(cafile=a.tls) if a.tls else None
         self.tls = False  # the control connection is under TLS
         self.home = None  # the path the 257 reply to PWD named
+        self.retries = a.retry
+        self.buf = b""
+        self.sock = None
+        self.connect()
+
+    def connect(self):
+        if self.sock:
+            self.sock.close()
         self.buf = b""
         self.sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         self.sock.settimeout(self.timeout)
@@ -89,8 +106,24 @@ class Client:
                 raise Fail("the server closed the control connection")
             self.buf += data
 
+    def recv_whole_reply(self):
+        """The one-read-reply bug: one recv() is one reply."""
+        try:
+            data = self.sock.recv(4096)
+        except socket.timeout:
+            raise Fail(f"no reply within {self.timeout:g} s") from None
+        if not data:
+            raise Fail("the server closed the control connection")
+        return data.decode("latin-1").rstrip("\r\n")
+
     def reply(self):
         """The next reply: (code, its text)."""
+        if self.bug == "one-read-reply" and not self.buf:
+            line = self.recv_whole_reply()
+            code = line[:3]
+            if not (code.isdigit() and line[3:4] in ("", " ", "-")):
+                raise Fail(f"malformed reply {line!r}")
+            return int(code), line
         line = self.read_line()
         code = line[:3]
         if not (code.isdigit() and line[3:4] in ("", " ", "-")):
@@ -132,8 +165,27 @@ class Client:
 
     # --- the session --------------------------------------------------------------------
 
+    def greeting(self):
+        """The greeting; under --retry, a refused connection (4xx, or closed at once) is
+        tried again."""
+        tries = 0
+        while True:
+            try:
+                code, text = self.reply()
+            except Fail:
+                if tries >= self.retries:
+                    raise
+                code, text = 421, "421 closed before the greeting"
+            if not 400 <= code < 500 or tries >= self.retries:
+                return code, text
+            tries += 1
+            time.sleep(1)
+            if self.bug == "retry-in-place":
+                continue  # "ready in a while": wait on the same connection
+            self.connect()
+
     def login(self):
-        code, text = self.reply()
+        code, text = self.greeting()
         if code not in (220, 230):
             raise Fail(f"greeting: {last(text)}")
         logged_in = code == 230
@@ -290,6 +342,7 @@ def main():
     p.add_argument("--connect-timeout", type=float, default=10)
     p.add_argument("--timeout", type=float, default=10, help="how long to wait for a reply")
     p.add_argument("--tls", metavar="CAFILE")
+    p.add_argument("--retry", type=int, default=0, metavar="N")
     a = p.parse_args()
     path = urllib.parse.unquote(urllib.parse.urlsplit(a.url).path) or "/"
     if a.action == "session":
