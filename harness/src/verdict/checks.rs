@@ -396,8 +396,7 @@ mod tests {
 
     /// The `commands` check's failure for these `[expect]` lines and received commands.
     fn commands_check(expect: &str, received: &[&str]) -> Option<String> {
-        use crate::evidence::{ClientEnd, ClientRun, Received};
-        use ftpspec_mock::{Event, EventKind, EventLog};
+        use ftpspec_mock::{Event, EventKind};
         let text = format!("{SCENARIO}{expect}\n");
         let scenario = crate::scenario::parse("t/commands", "test", &text).unwrap();
         let net = scenario.network().unwrap();
@@ -408,21 +407,8 @@ mod tests {
                 line: line.to_string(),
             },
         };
-        let ev = Evidence {
-            log: EventLog {
-                events: received.iter().enumerate().map(command).collect(),
-                dropped: 0,
-            },
-            attempts: Vec::new(),
-            client: ClientRun {
-                command: Vec::new(),
-                end: ClientEnd::Succeeded,
-                elapsed: std::time::Duration::ZERO,
-                stdout: String::new(),
-                stderr: String::new(),
-            },
-            received: Received::default(),
-        };
+        let events = received.iter().enumerate().map(command).collect();
+        let ev = evidence(events, crate::evidence::ClientEnd::Succeeded);
         let ctx = Ctx {
             scenario: &scenario,
             net: &net,
@@ -433,10 +419,26 @@ mod tests {
         commands(&scenario.file.expect, &ctx)
     }
 
+    /// Evidence of a client that ended so, with these server events.
+    fn evidence(events: Vec<ftpspec_mock::Event>, end: crate::evidence::ClientEnd) -> Evidence {
+        use crate::evidence::{ClientRun, Received};
+        Evidence {
+            log: ftpspec_mock::EventLog { events, dropped: 0 },
+            attempts: Vec::new(),
+            client: ClientRun {
+                command: Vec::new(),
+                end,
+                elapsed: std::time::Duration::ZERO,
+                stdout: String::new(),
+                stderr: String::new(),
+            },
+            received: Received::default(),
+        }
+    }
+
     #[test]
     fn min_control_connections_counts_connections() {
-        use crate::evidence::{ClientEnd, ClientRun, Received};
-        use ftpspec_mock::{Event, EventKind, EventLog};
+        use ftpspec_mock::{Event, EventKind};
         let text = format!("{SCENARIO}min_control_connections = 2\n");
         let scenario = crate::scenario::parse("t/reconnect", "test", &text).unwrap();
         let net = scenario.network().unwrap();
@@ -449,21 +451,8 @@ mod tests {
             },
         };
         let judged = |sessions: &[u64]| {
-            let ev = Evidence {
-                log: EventLog {
-                    events: sessions.iter().map(|s| connected(*s)).collect(),
-                    dropped: 0,
-                },
-                attempts: Vec::new(),
-                client: ClientRun {
-                    command: Vec::new(),
-                    end: ClientEnd::Exited(Some(1)),
-                    elapsed: std::time::Duration::ZERO,
-                    stdout: String::new(),
-                    stderr: String::new(),
-                },
-                received: Received::default(),
-            };
+            let events = sessions.iter().map(|s| connected(*s)).collect();
+            let ev = evidence(events, crate::evidence::ClientEnd::Exited(Some(1)));
             let ctx = Ctx {
                 scenario: &scenario,
                 net: &net,

@@ -98,28 +98,22 @@ class Client:
             if i >= 0:
                 line, self.buf = self.buf[:i], self.buf[i + len(end):]
                 return line.rstrip(b"\r").decode("latin-1")
-            try:
-                data = self.sock.recv(4096)
-            except socket.timeout:
-                raise Fail(f"no reply within {self.timeout:g} s") from None
-            if not data:
-                raise Fail("the server closed the control connection")
-            self.buf += data
+            self.buf += self.recv()
 
-    def recv_whole_reply(self):
-        """The one-read-reply bug: one recv() is one reply."""
+    def recv(self):
+        """One read of the control connection (never empty)."""
         try:
             data = self.sock.recv(4096)
         except socket.timeout:
             raise Fail(f"no reply within {self.timeout:g} s") from None
         if not data:
             raise Fail("the server closed the control connection")
-        return data.decode("latin-1").rstrip("\r\n")
+        return data
 
     def reply(self):
         """The next reply: (code, its text)."""
         if self.bug == "one-read-reply" and not self.buf:
-            line = self.recv_whole_reply()
+            line = self.recv().decode("latin-1").rstrip("\r\n")  # one read, one reply
             code = line[:3]
             if not (code.isdigit() and line[3:4] in ("", " ", "-")):
                 raise Fail(f"malformed reply {line!r}")
