@@ -216,15 +216,10 @@ fn coverage_links_scroll_in_chromium() {
 #[test]
 fn the_diagnostics_link_opens_the_bundle_from_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let mut run = common::fixture();
-    let mut axis = run
-        .get("wget", "passive/unroutable-address")
-        .unwrap()
-        .clone();
-    axis.scenario = "passive/unroutable-address@tls=explicit".into();
-    axis.keep_diagnostics("== nat: conntrack -L expect ==\nhelper=ftp\n".into());
-    run.results.push(axis);
-    run.sort();
+    let run = common::fixture_with_bundle(
+        "passive/unroutable-address@tls=explicit",
+        "== nat: conntrack -L expect ==\nhelper=ftp\n",
+    );
     run.write(dir.path(), None).unwrap();
     let url = format!("file://{}", dir.path().join("index.html").display());
     let profile = dir.path().join("profile");

@@ -302,22 +302,18 @@ fn coverage_of_mixed_references_golden() {
 /// The fixed run with bundles kept for wget's failing case and for a failing case whose id
 /// has an axis (`@`, `=`, `,`).
 fn with_bundles() -> RunResults {
-    let mut run = common::fixture();
-    let mut axis = run
-        .get("wget", "passive/unroutable-address")
-        .unwrap()
-        .clone();
-    axis.scenario = "passive/unroutable-address@tls=explicit,ip=6".into();
-    run.results.push(axis);
-    run.sort();
-    for r in &mut run.results {
-        if r.client == "wget" && r.scenario.starts_with("passive/unroutable-address") {
-            r.keep_diagnostics(format!(
-                "== nat: nft list ruleset ==\nbundle of {}\n",
-                r.scenario
-            ));
-        }
-    }
+    let axis = "passive/unroutable-address@tls=explicit,ip=6";
+    let mut run = common::fixture_with_bundle(
+        axis,
+        &format!("== nat: nft list ruleset ==\nbundle of {axis}\n"),
+    );
+    let plain = "passive/unroutable-address";
+    let r = run
+        .results
+        .iter_mut()
+        .find(|r| r.client == "wget" && r.scenario == plain)
+        .unwrap();
+    r.keep_diagnostics(format!("== nat: nft list ruleset ==\nbundle of {plain}\n"));
     run
 }
 

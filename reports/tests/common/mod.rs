@@ -142,3 +142,18 @@ pub fn flaky_fixture() -> RunResults {
     }
     run
 }
+
+/// The fixed run plus wget's failing case again under `scenario` (an id with an axis, say),
+/// keeping the diagnostics bundle `text`.
+pub fn fixture_with_bundle(scenario: &str, text: &str) -> RunResults {
+    let mut run = fixture();
+    let mut case = run
+        .get("wget", "passive/unroutable-address")
+        .unwrap()
+        .clone();
+    case.scenario = scenario.into();
+    case.keep_diagnostics(text.into());
+    run.results.push(case);
+    run.sort();
+    run
+}
