@@ -1,12 +1,13 @@
 //! Running one case: build the network, start the mock server in the server host, run the
-//! client in the client host, collect the evidence, give the verdict, tear down.
+//! client in the client host, collect the evidence, give the verdict, keep a diagnostics
+//! bundle of the network when the case did not pass, tear down.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ftpspec_mock::{generated, FtpsMode, MockServer, ServerSpec, TlsSpec};
-use ftpspec_netns::{Host, Topology};
+use ftpspec_netns::{Diagnostics, Host, Topology};
 use ftpspec_report::{CaseResult, Observations, Verdict};
 
 use crate::clients::{Client, Launch, SessionStep, Target};
@@ -33,6 +34,8 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
         runs: Vec::new(),
         flaky: false,
         quarantined: None,
+        diagnostics: None,
+        diagnostics_text: None,
         observations: Observations::default(),
     };
     // Settings the case can do without (`informational_without`) that this client lacks:
@@ -61,10 +64,9 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
         result.duration_ms = started.elapsed().as_millis() as u64;
         return result;
     }
-    match run_inner(scenario, client).await {
-        Ok((net, evidence)) => {
-            let (verdict, mut reason) =
-                crate::verdict::judge(scenario, &net, client.name(), &evidence);
+    let (outcome, bundle) = run_inner(scenario, client).await;
+    match outcome {
+        Ok((net, evidence, verdict, mut reason)) => {
             if !lacking.is_empty() {
                 let names: Vec<&str> = lacking.iter().map(|s| s.as_str()).collect();
                 reason = format!(
@@ -82,18 +84,36 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
             result.reason = format!("the harness failed, not the client: {e}");
         }
     }
+    if let Some(d) = bundle {
+        let head = format!(
+            "# {} · {}: {}: {}\n",
+            result.client,
+            result.scenario,
+            result.verdict.as_str(),
+            result.reason
+        );
+        result.keep_diagnostics(head + &d.to_string());
+    }
     result.duration_ms = started.elapsed().as_millis() as u64;
     result
 }
 
-/// The case, or what was known of it when the harness failed.
+/// A case's network, what it saw there, the verdict and its reason.
+type Judged = (Network, Evidence, Verdict, String);
+
+/// The case, or what was known of it when the harness failed; with the diagnostics bundle
+/// when one was kept ([`keeps_diagnostics`]).
 async fn run_inner(
     scenario: &Scenario,
     client: &Client,
-) -> std::result::Result<(Network, Evidence), (Observations, Error)> {
-    let net = scenario
-        .network()
-        .map_err(|e| (Observations::default(), e))?;
+) -> (
+    std::result::Result<Judged, (Observations, Error)>,
+    Option<Diagnostics>,
+) {
+    let net = match scenario.network() {
+        Ok(net) => net,
+        Err(e) => return (Err((Observations::default(), e)), None),
+    };
     let partial = || Observations {
         topology: net.name.clone(),
         network: Some(crate::evidence::summary(&net.spec, &net.roles)),
@@ -101,15 +121,77 @@ async fn run_inner(
         server_own_addr: Some(net.roles.server_own_addr),
         ..Observations::default()
     };
-    let evidence = in_network(scenario, client, &net)
-        .await
-        .map_err(|e| (partial(), e))?;
-    Ok((net, evidence))
+    let (outcome, bundle) = in_network(scenario, client, &net).await;
+    match outcome {
+        Ok((evidence, verdict, reason)) => (Ok((net, evidence, verdict, reason)), bundle),
+        Err(e) => (Err((partial(), e)), bundle),
+    }
 }
 
-async fn in_network(scenario: &Scenario, client: &Client, net: &Network) -> Result<Evidence> {
+/// Whether a case that ended so keeps the diagnostics bundle: failures, informational cases
+/// and errors do (someone will read why); passes do not, and unsupported cases never ran.
+fn keeps_diagnostics(verdict: Verdict) -> bool {
+    matches!(
+        verdict,
+        Verdict::Fail | Verdict::Informational | Verdict::Error
+    )
+}
+
+/// Builds the network, runs the case in it and judges it; before the network goes, takes the
+/// diagnostics bundle when the verdict keeps one (or the harness failed once the network
+/// was up), while the server still holds its sockets.
+async fn in_network(
+    scenario: &Scenario,
+    client: &Client,
+    net: &Network,
+) -> (Result<(Evidence, Verdict, String)>, Option<Diagnostics>) {
     let spec = net.spec.clone();
-    let topo = blocking(move || Ok(Topology::build(&spec)?)).await?;
+    let topo = match blocking(move || Ok(Topology::build(&spec)?)).await {
+        Ok(t) => t,
+        Err(e) => return (Err(e), None),
+    };
+    let (outcome, server) = match in_topology(scenario, client, net, &topo).await {
+        Ok((evidence, server)) => {
+            let (verdict, reason) = crate::verdict::judge(scenario, net, client.name(), &evidence);
+            (Ok((evidence, verdict, reason)), Some(server))
+        }
+        Err(e) => (Err(e), None),
+    };
+    let keep = match &outcome {
+        Ok((_, verdict, _)) => keeps_diagnostics(*verdict),
+        Err(_) => true,
+    };
+    let (topo, bundle) = if keep {
+        let taken = blocking(move || {
+            let d = topo.diagnostics();
+            Ok((topo, d))
+        })
+        .await;
+        match taken {
+            Ok((topo, d)) => (Some(topo), Some(d)),
+            // The thread failed: the topology went with it (dropping tears it down).
+            Err(_) => (None, None),
+        }
+    } else {
+        (Some(topo), None)
+    };
+    drop(server);
+    if let Some(topo) = topo {
+        if let Err(e) = blocking(move || Ok(topo.destroy()?)).await {
+            return (Err(e), bundle);
+        }
+    }
+    (outcome, bundle)
+}
+
+/// The case inside its network: the server, the client, and what they left; with the server,
+/// still running.
+async fn in_topology(
+    scenario: &Scenario,
+    client: &Client,
+    net: &Network,
+    topo: &Topology,
+) -> Result<(Evidence, MockServer)> {
     let work = tempfile::tempdir().map_err(|error| Error::Os {
         what: "cannot create a work directory",
         error,
@@ -144,9 +226,7 @@ async fn in_network(scenario: &Scenario, client: &Client, net: &Network) -> Resu
         client: run,
         received,
     };
-    drop(server);
-    blocking(move || Ok(topo.destroy()?)).await?;
-    Ok(evidence)
+    Ok((evidence, server))
 }
 
 /// Runs blocking work (namespaces) off the runtime's threads.

@@ -107,6 +107,13 @@ async fn verdicts(
         "{client} {id}: {:?} should contain {reason:?}",
         r.reason
     );
+    // A case that did not pass keeps its network's diagnostics bundle (every network has
+    // at least the hosts' sockets); a pass or an unsupported case none.
+    let kept = matches!(verdict, Verdict::Fail | Verdict::Informational);
+    assert_eq!(r.diagnostics.is_some(), kept, "{client} {id}");
+    if let Some(text) = &r.diagnostics_text {
+        assert!(text.contains(": ss -tanpo ==\n"), "{text}");
+    }
 }
 
 #[tokio::test]
@@ -234,6 +241,55 @@ fn run_writes_results_junit_and_html() {
     assert!(
         html.contains("id=\"case-wget--passive-unroutable-address\""),
         "and its detail"
+    );
+    // wget's failure keeps the network's diagnostics bundle beside the report, linked from
+    // its detail; curl's pass and wget's unsupported case keep none.
+    let bundle = "cases/wget/passive_2funroutable-address/diagnostics.txt";
+    let wget = results.get("wget", "passive/unroutable-address").unwrap();
+    assert_eq!(wget.diagnostics.as_deref(), Some(bundle));
+    for (client, id) in [
+        ("curl", "passive/unroutable-address"),
+        ("wget", "upload/passive-upload"),
+    ] {
+        assert_eq!(
+            results.get(client, id).unwrap().diagnostics,
+            None,
+            "{client} {id}"
+        );
+    }
+    assert!(html.contains(&format!("<a class=\"diagnostics\" href=\"{bundle}\">")));
+    let text = std::fs::read_to_string(out.path().join(bundle)).unwrap();
+    assert!(
+        text.starts_with("# wget · passive/unroutable-address: fail: expected the download"),
+        "{text}"
+    );
+    // What explains the failure: the NAT's rules and what they dropped (wget's try of the
+    // private address), its conntrack table, what was listening.
+    for part in [
+        "== nat: nft list ruleset ==",
+        "== nat: conntrack -L -o extended ==",
+        "== nat: conntrack -L expect ==",
+        "== client: ss -tanpo ==",
+        "== server: ss -tanpo ==",
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+    assert!(
+        text.contains("elements = { 203.0.113.10 . 10.0.0.2 . 500"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dport=21 src=10.0.0.2"),
+        "the control connection: {text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("LISTEN") && l.contains("0.0.0.0:21 ")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("not run:"),
+        "every tool is installed: {text}"
     );
 
     // The same run against a baseline where wget passed: a regression, exit 1.

@@ -32,17 +32,23 @@
 //!   thread of its own) run things inside a host.
 //! - [`Topology::attempts`]: the connections each router forwarded or dropped, and those that
 //!   reached a decoy, as data.
+//! - [`Topology::diagnostics`]: a bundle for a person reading a failure: each router's
+//!   nftables ruleset and conntrack table (with the FTP helper's entries and expectations),
+//!   each host's TCP sockets, labelled, bounded in size and time.
 //! - Lifecycle: unique names (`ftpspec-<pid>-<n>-<host>`), teardown on drop and on error,
 //!   [`teardown_all`] for signal handlers, [`sweep`] for what a killed process left (run
 //!   before every build), and `FTPSPEC_KEEP=1` to keep a topology for debugging.
 //!
-//! Needs root, `ip` (iproute2) and `nft` (nftables).
+//! Needs root, `ip` (iproute2) and `nft` (nftables); the diagnostics also use `ss` (iproute2)
+//! and `conntrack` (conntrack), and say so when one is missing.
 
+mod diagnostics;
 mod error;
 pub mod presets;
 pub mod spec;
 mod topology;
 
+pub use diagnostics::{Diagnostics, DiagnosticsLimits, Part};
 pub use error::Error;
 pub use presets::{Preset, PresetName, PresetOptions, Roles};
 pub use spec::{HostSpec, LinkEnd, LinkSpec, RouteSpec, TopologySpec};

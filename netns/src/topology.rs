@@ -713,7 +713,7 @@ fn preflight(spec: &TopologySpec) -> Result<(), Error> {
     Ok(())
 }
 
-fn which(tool: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn which(tool: &str) -> Option<std::path::PathBuf> {
     let paths = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
     std::env::split_paths(&paths)
         .chain(["/usr/sbin".into(), "/sbin".into()])

@@ -534,6 +534,8 @@ mod tests {
             runs: Vec::new(),
             flaky: false,
             quarantined: None,
+            diagnostics: None,
+            diagnostics_text: None,
             observations: Default::default(),
         }
     }

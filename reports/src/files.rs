@@ -1,4 +1,5 @@
-//! Writing a run's files: `results.json`, `junit.xml` and `index.html`.
+//! Writing a run's files: `results.json`, `junit.xml`, `index.html`, and each kept
+//! diagnostics bundle under `cases/`.
 
 use std::path::Path;
 
@@ -6,8 +7,10 @@ use crate::error::Error;
 use crate::model::RunResults;
 
 impl RunResults {
-    /// Writes `results.json`, `junit.xml` and `index.html` into `dir`; with a baseline, the
-    /// HTML marks what changed and lists regressions first.
+    /// Writes `results.json`, `junit.xml` and `index.html` into `dir`, and each case's kept
+    /// diagnostics bundle (its text) at its relative path ([`crate::paths`]); with a
+    /// baseline, the HTML marks what changed and lists regressions first. Bundles of an
+    /// earlier run in the same directory are left as they are (only this run's are linked).
     pub fn write(&self, dir: &Path, baseline: Option<&RunResults>) -> Result<(), Error> {
         let io = |path: &Path| {
             let path = path.to_owned();
@@ -21,6 +24,16 @@ impl RunResults {
         ];
         for (name, text) in files {
             let path = dir.join(name);
+            std::fs::write(&path, text).map_err(io(&path))?;
+        }
+        for r in &self.results {
+            let (Some(rel), Some(text)) = (&r.diagnostics, &r.diagnostics_text) else {
+                continue;
+            };
+            let path = dir.join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
             std::fs::write(&path, text).map_err(io(&path))?;
         }
         Ok(())

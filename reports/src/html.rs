@@ -430,6 +430,9 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
                 @if let Some(w) = was { dt { "baseline" } dd { (w.as_str()) } }
             }
             @if let Some(net) = &o.network { h4 { "Network" } (diagram(net, r)) }
+            @if let Some(path) = &r.diagnostics {
+                p.diagnostics { a.diagnostics href=(path) { "Diagnostics bundle" } ": each router's nftables ruleset and conntrack table (FTP helper entries, expectations) and each host's sockets at the end of the case" }
+            }
             @if !o.attempts.is_empty() {
                 h4 { "What the routers saw" }
                 ul.attempts { @for a in &o.attempts {

@@ -12,6 +12,7 @@
 //!   coverage section, computed from the results.
 //! - [`junit::junit`]: JUnit XML, one testsuite per client.
 //! - [`diff::diff`]: regressions and improvements between two runs.
+//! - [`paths`]: where per-case files (the diagnostics bundles) go in the results directory.
 //!
 //! Everything from a client's output or the wire is escaped (maud escapes all interpolated
 //! text), control characters are made visible, and long output is cut with a note.
@@ -23,6 +24,7 @@ mod files;
 pub mod html;
 pub mod junit;
 pub mod model;
+pub mod paths;
 pub mod text;
 
 pub use diff::{diff, Change, Diff};

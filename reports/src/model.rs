@@ -27,7 +27,9 @@
 //!       "topology": "server-nat", "server_addr": "203.0.113.1", "server_own_addr": "10.0.0.2",
 //!       "network": {"hosts": [{"name": "nat", "role": "router", "nat": true, "helper": false, "firewall": true}],
 //!                   "links": [{"a": "client", "a_addrs": ["203.0.113.10/24"], "b": "nat", "b_addrs": ["203.0.113.1/24"]}]}
-//!     }
+//!     },
+//!     // a network case that failed, was informational or erred: its bundle, beside results.json
+//!     "diagnostics": "cases/curl/passive_2funroutable-address/diagnostics.txt"
 //!   }]
 //! }
 //! ```
@@ -39,7 +41,7 @@
 //! Results are ordered by scenario id, then client name; no field holds a wall-clock time.
 //! Within a schema version fields are only ever added (readers ignore unknown ones), and
 //! every added field has a default, so older files still load: `runs`, `flaky`,
-//! `quarantined`, `repeat` and `seed` were added this way to schema 1.
+//! `quarantined`, `repeat`, `seed` and `diagnostics` were added this way to schema 1.
 //!
 //! A case that ran more than once ([`CaseResult::combine`]) takes its `verdict` from its
 //! worst run (by [`Verdict::rank`]; the first such run), and its `reason`, `duration_ms`
@@ -270,6 +272,16 @@ pub struct CaseResult {
     pub quarantined: Option<String>,
     /// What was seen.
     pub observations: Observations,
+    /// The diagnostics bundle's path, relative to the results directory, with `/`
+    /// separators ([`crate::paths::diagnostics_path`]: `cases/<client>/<scenario>/diagnostics.txt`):
+    /// each router's ruleset and conntrack table and each host's sockets at the end of a
+    /// network case that failed, was informational or erred. Absent: none was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<String>,
+    /// The bundle's text, which [`RunResults::write`] writes to `diagnostics` (not part of
+    /// `results.json`; `None` in results read back from it).
+    #[serde(skip)]
+    pub diagnostics_text: Option<String>,
 }
 
 /// One run of a case that ran several times.
@@ -329,6 +341,13 @@ impl CaseResult {
             })
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Keeps a diagnostics bundle with the case: its text, and the path
+    /// [`RunResults::write`] will write it to.
+    pub fn keep_diagnostics(&mut self, text: String) {
+        self.diagnostics = Some(crate::paths::diagnostics_path(&self.client, &self.scenario));
+        self.diagnostics_text = Some(text);
     }
 
     /// The scenario's group (`passive` of `passive/x`).
@@ -509,6 +528,8 @@ mod tests {
                 stdout: reason.into(),
                 ..Observations::default()
             },
+            diagnostics: None,
+            diagnostics_text: None,
         }
     }
 
@@ -574,6 +595,7 @@ mod tests {
         )
         .unwrap();
         assert!(r.runs.is_empty() && !r.flaky && r.quarantined.is_none());
+        assert_eq!(r.diagnostics, None);
         let run: RunResults =
             serde_json::from_str(r#"{"schema":1,"ftpspec_version":"0","clients":[],"results":[]}"#)
                 .unwrap();

@@ -210,3 +210,44 @@ fn coverage_links_scroll_in_chromium() {
         "the row in view: {p:?}"
     );
 }
+
+/// A case's diagnostics bundle, written beside the report, is linked from its detail view,
+/// and the link opens the bundle from disk (a scenario id with an axis in it too).
+#[test]
+fn the_diagnostics_link_opens_the_bundle_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = common::fixture_with_bundle(
+        "passive/unroutable-address@tls=explicit",
+        "== nat: conntrack -L expect ==\nhelper=ftp\n",
+    );
+    run.write(dir.path(), None).unwrap();
+    let url = format!("file://{}", dir.path().join("index.html").display());
+    let profile = dir.path().join("profile");
+    let dom = run_chromium(
+        &profile,
+        &["--dump-dom"],
+        &format!("{url}#case-wget--passive-unroutable-address-tls-explicit"),
+    );
+    let open = dom
+        .find("class=\"case open\" id=\"case-wget--passive-unroutable-address-tls-explicit\"")
+        .expect("the case opened");
+    let view = &dom[open..open + dom[open..].find("</article>").unwrap()];
+    let href = "cases/wget/passive_2funroutable-address@tls=explicit/diagnostics.txt";
+    assert!(
+        view.contains(&format!(
+            "<a class=\"diagnostics\" href=\"{href}\">Diagnostics bundle</a>"
+        )),
+        "{view}"
+    );
+    assert_eq!(
+        dom.matches("class=\"diagnostics\"").count(),
+        2,
+        "one case has a bundle"
+    );
+    let bundle = run_chromium(
+        &profile,
+        &["--dump-dom"],
+        &format!("file://{}/{href}", dir.path().display()),
+    );
+    assert!(bundle.contains("helper=ftp"), "{bundle}");
+}

@@ -298,3 +298,78 @@ fn coverage_of_mixed_references_golden() {
     assert!(!run.to_json().contains("coverage"));
     insta::assert_snapshot!("coverage_html_mixed", section);
 }
+
+/// The fixed run with bundles kept for wget's failing case and for a failing case whose id
+/// has an axis (`@`, `=`, `,`).
+fn with_bundles() -> RunResults {
+    let axis = "passive/unroutable-address@tls=explicit,ip=6";
+    let mut run = common::fixture_with_bundle(
+        axis,
+        &format!("== nat: nft list ruleset ==\nbundle of {axis}\n"),
+    );
+    let plain = "passive/unroutable-address";
+    let r = run
+        .results
+        .iter_mut()
+        .find(|r| r.client == "wget" && r.scenario == plain)
+        .unwrap();
+    r.keep_diagnostics(format!("== nat: nft list ruleset ==\nbundle of {plain}\n"));
+    run
+}
+
+#[test]
+fn diagnostics_bundles_are_written_beside_the_report_and_linked() {
+    let run = with_bundles();
+    let dir = tempfile::tempdir().unwrap();
+    run.write(dir.path(), None).unwrap();
+    let plain = "cases/wget/passive_2funroutable-address/diagnostics.txt";
+    let axis = "cases/wget/passive_2funroutable-address@tls=explicit,ip=6/diagnostics.txt";
+    for (rel, scenario) in [
+        (plain, "passive/unroutable-address"),
+        (axis, "passive/unroutable-address@tls=explicit,ip=6"),
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(rel)).unwrap();
+        assert_eq!(
+            text,
+            format!("== nat: nft list ruleset ==\nbundle of {scenario}\n")
+        );
+        assert_eq!(
+            run.get("wget", scenario).unwrap().diagnostics.as_deref(),
+            Some(rel)
+        );
+    }
+    // results.json: the relative path, not the text; read back, the path stays.
+    let json = std::fs::read_to_string(dir.path().join("results.json")).unwrap();
+    assert!(
+        json.contains(&format!("\"diagnostics\": \"{plain}\"")),
+        "{json}"
+    );
+    assert!(!json.contains("bundle of"));
+    let back = RunResults::read(&dir.path().join("results.json")).unwrap();
+    let r = back.get("wget", "passive/unroutable-address").unwrap();
+    assert_eq!(
+        (r.diagnostics.as_deref(), &r.diagnostics_text),
+        (Some(plain), &None)
+    );
+    assert_eq!(
+        back.get("curl", "passive/unroutable-address")
+            .unwrap()
+            .diagnostics,
+        None,
+        "none for a case without a bundle"
+    );
+    // index.html: a link in each case view that has one, and only there.
+    let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert_eq!(page.matches("class=\"diagnostics\" href=").count(), 2);
+    for rel in [plain, axis] {
+        assert!(
+            page.contains(&format!("<a class=\"diagnostics\" href=\"{rel}\">")),
+            "{rel}"
+        );
+    }
+    // Written again (read back, without the texts): the files stay as they were.
+    back.write(dir.path(), None).unwrap();
+    assert!(std::fs::read_to_string(dir.path().join(axis))
+        .unwrap()
+        .contains("bundle of passive/unroutable-address@tls=explicit,ip=6"));
+}

@@ -59,6 +59,8 @@ fn case(client: &str, scenario: &str, verdict: Verdict, reason: &str) -> CaseRes
         runs: Vec::new(),
         flaky: false,
         quarantined: None,
+        diagnostics: None,
+        diagnostics_text: None,
         observations: Observations {
             command: vec![client.into(), "--flag".into(), "ftp://203.0.113.1/gen/64K".into()],
             exit_code: Some(if verdict == Verdict::Pass { 0 } else { 7 }),
@@ -138,5 +140,20 @@ pub fn flaky_fixture() -> RunResults {
             r.quarantined = Some("wget trusts the 227 address: upstream bug 123".into());
         }
     }
+    run
+}
+
+/// The fixed run plus wget's failing case again under `scenario` (an id with an axis, say),
+/// keeping the diagnostics bundle `text`.
+pub fn fixture_with_bundle(scenario: &str, text: &str) -> RunResults {
+    let mut run = fixture();
+    let mut case = run
+        .get("wget", "passive/unroutable-address")
+        .unwrap()
+        .clone();
+    case.scenario = scenario.into();
+    case.keep_diagnostics(text.into());
+    run.results.push(case);
+    run.sort();
     run
 }
