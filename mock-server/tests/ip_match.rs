@@ -112,15 +112,7 @@ async fn any_peer_is_accepted_by_default() {
 async fn active_connections_are_not_affected() {
     let server = server(true).await;
     let mut c = Ctl::login(server.addr()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (p1, p2) = (port >> 8, port & 0xff);
-    assert_eq!(c.cmd(&format!("PORT 127,0,0,1,{p1},{p2}")).await.0, 200);
-    c.send(b"RETR /gen/1K\r\n").await;
-    let (mut data, _) = listener.accept().await.unwrap();
-    assert_eq!(c.reply().await.0, 150);
-    let mut buf = Vec::new();
-    data.read_to_end(&mut buf).await.unwrap();
-    assert_eq!((buf.len(), c.reply().await.0), (1024, 226));
+    let (data, code) = c.active_download("RETR /gen/1K").await;
+    assert_eq!((data.len(), code), (1024, 226));
     assert!(server.events().data_peers_refused().is_empty());
 }

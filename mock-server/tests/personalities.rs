@@ -10,6 +10,8 @@
 //! does not turn FTPS on for a plain one; the plain sessions here drop it, the FTPS ones add
 //! `mode = "explicit"` to it.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -106,10 +108,7 @@ async fn start(spec: &ServerSpec) -> MockServer {
 }
 
 async fn run(tool: &str, args: &[&str], cwd: &Path) -> Output {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(found, "the FTP client `{tool}` is not installed: apt-get install {tool} (.ci/run installs every client the tests use)");
+    common::require(tool);
     let mut cmd = tokio::process::Command::new(tool);
     cmd.args(args)
         .current_dir(cwd)

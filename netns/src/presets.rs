@@ -550,8 +550,9 @@ fn client_nat(opts: &PresetOptions, helper: bool) -> Preset {
 /// The two public addresses of `client-nat-pooled`, in the order connections get them.
 pub const POOLED_PUBLIC_ADDRS: [&str; 2] = ["198.51.100.1", "198.51.100.3"];
 
-/// `client-nat-pooled`: masquerading replaced by an SNAT that alternates between two
-/// addresses per new connection, and a record of the address each connection left with.
+/// `client-nat-pooled`: `client-nat` whose masquerading is replaced by an SNAT that
+/// alternates between two addresses per new connection, with a record of the address each
+/// connection left with.
 fn client_nat_pooled() -> Preset {
     let [first, second] = POOLED_PUBLIC_ADDRS;
     let nft = format!(
@@ -572,36 +573,15 @@ fn client_nat_pooled() -> Preset {
         forward = forward_chain(Family::V4, "wan", "lan", "ct status dnat", None),
         input = input_chain(Family::V4, "wan"),
     );
-    let wan = [format!("{first}/24"), format!("{second}/24")];
-    let wan: Vec<&str> = wan.iter().map(String::as_str).collect();
-    let spec = TopologySpec::new()
-        .host("client", HostSpec::default())
-        .host("nat", router_with(nft, true, false, true))
-        .host("server", HostSpec::default())
-        .link(
-            ("client", "eth0", &["192.168.1.2/24"]),
-            ("nat", "lan", &["192.168.1.1/24"]),
-        )
-        .link(
-            ("nat", "wan", &wan),
-            ("server", "eth0", &["198.51.100.10/24"]),
-        )
-        .route("client", None, "192.168.1.1")
-        .route("server", None, first);
-    Preset {
-        spec,
-        roles: Roles {
-            client: "client".into(),
-            server: "server".into(),
-            server_addr: ip("198.51.100.10"),
-            server_own_addr: ip("198.51.100.10"),
-            client_addr: ip("192.168.1.2"),
-            client_public_addr: ip(first),
-            routers: vec!["nat".into()],
-            decoy: None,
-            server_second_addr: None,
-        },
-    }
+    let mut p = client_nat(&PresetOptions::default(), false);
+    debug_assert_eq!(p.roles.client_public_addr, ip(first));
+    p.spec
+        .add_address("nat", ip(second))
+        .expect("the pool's second address is on the NAT's public subnet");
+    p.spec
+        .hosts
+        .insert("nat".into(), router_with(nft, true, false, true));
+    p
 }
 
 fn both_nat(opts: &PresetOptions) -> Preset {
