@@ -440,6 +440,29 @@ mod tests {
     }
 
     #[test]
+    fn data_ip_match_key() {
+        let spec: ServerSpec = toml::from_str("data_ip_match = true").unwrap();
+        assert!(
+            MockServer::builder()
+                .spec(&spec)
+                .build()
+                .unwrap()
+                .data_ip_match
+        );
+        assert!(
+            !MockServer::builder().build().unwrap().data_ip_match,
+            "off by default"
+        );
+        let e = toml::from_str::<ServerSpec>("epsv = true\ndata_ip_match = \"yes\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, column") && e.contains("expected a boolean"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn login_and_line_end_keys() {
         let spec: ServerSpec =
             toml::from_str("preauth = true\nlogin_on_user = true\nline_ending = \"lf\"").unwrap();

@@ -125,8 +125,13 @@ impl Ctl {
     /// PASV + `line` + read the whole data connection; returns (data, final reply code).
     pub async fn download(&mut self, line: &str) -> (Vec<u8>, u16) {
         let addr = self.pasv().await;
-        let mut data = TcpStream::connect(addr).await.unwrap();
+        let data = TcpStream::connect(addr).await.unwrap();
         self.send(format!("{line}\r\n").as_bytes()).await;
+        self.receive(data).await
+    }
+
+    /// The 150, the whole data connection, the final reply: (data, final reply code).
+    async fn receive(&mut self, mut data: TcpStream) -> (Vec<u8>, u16) {
         let (code, text) = self.reply().await;
         assert_eq!(code, 150, "{text}");
         let mut buf = Vec::new();
@@ -156,18 +161,11 @@ impl Ctl {
         let (p1, p2) = (port >> 8, port & 0xff);
         assert_eq!(self.cmd(&format!("PORT 127,0,0,1,{p1},{p2}")).await.0, 200);
         self.send(format!("{line}\r\n").as_bytes()).await;
-        let (mut data, _) = tokio::time::timeout(TIMEOUT, listener.accept())
+        let (data, _) = tokio::time::timeout(TIMEOUT, listener.accept())
             .await
             .expect("the server did not connect")
             .unwrap();
-        let (code, text) = self.reply().await;
-        assert_eq!(code, 150, "{text}");
-        let mut buf = Vec::new();
-        tokio::time::timeout(TIMEOUT, data.read_to_end(&mut buf))
-            .await
-            .expect("data read timed out")
-            .unwrap();
-        (buf, self.reply().await.0)
+        self.receive(data).await
     }
 
     pub fn local_addr(&self) -> SocketAddr {
