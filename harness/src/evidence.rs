@@ -211,6 +211,7 @@ fn report_attempt(a: &Attempt) -> ftpspec_report::Attempt {
             AttemptOutcome::Forwarded => Report::Forwarded,
             AttemptOutcome::Dropped => Report::Dropped,
             AttemptOutcome::ReachedDecoy => Report::ReachedDecoy,
+            AttemptOutcome::Translated => Report::Translated,
         },
         from: a.from,
         to: a.to,

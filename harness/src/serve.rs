@@ -74,6 +74,11 @@ pub struct ServeArgs {
     /// Accept PORT/EPRT to addresses other than the client's (no RFC 2577 bounce protection).
     #[arg(long)]
     pub allow_foreign_data_address: bool,
+    /// Refuse a passive data connection from another address than the control connection's
+    /// peer: close it and answer 425 (vsftpd's pasv_promiscuous=NO, ftpserverlib's
+    /// IPMatchRequired).
+    #[arg(long)]
+    pub data_ip_match: bool,
     /// Throttle every data transfer, both directions, to this many bytes per second, e.g.
     /// 20K (K = 1024).
     #[arg(long, value_name = "RATE", value_parser = ftpspec_mock::parse_rate)]
@@ -236,6 +241,9 @@ fn builder(args: &ServeArgs) -> anyhow::Result<ftpspec_mock::Builder> {
     }
     if args.allow_foreign_data_address {
         builder = builder.allow_foreign_data_address(true);
+    }
+    if args.data_ip_match {
+        builder = builder.data_ip_match(true);
     }
     if let Some(rate) = args.data_rate {
         builder = builder.data_rate(rate);
@@ -401,6 +409,15 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("crlf or lf"), "{err}");
+    }
+
+    #[test]
+    fn data_ip_match_flag() {
+        let cli = Cli::try_parse_from(["serve", "--data-ip-match"]).unwrap();
+        assert!(cli.serve.data_ip_match);
+        assert!(builder(&cli.serve).unwrap().build().is_ok());
+        let cli = Cli::try_parse_from(["serve"]).unwrap();
+        assert!(!cli.serve.data_ip_match, "off by default");
     }
 
     #[test]

@@ -162,6 +162,17 @@ pub enum EventKind {
         /// Why.
         error: String,
     },
+    /// A passive data connection came from another address than the control connection's
+    /// peer, and the server requires them to match ([`crate::Builder::data_ip_match`]): it
+    /// was closed at once and the transfer command got 425. No `DataOpened` is logged for it.
+    DataPeerRefused {
+        /// The listener's end.
+        local: SocketAddr,
+        /// The address the data connection came from.
+        peer: SocketAddr,
+        /// The control connection's peer, which it had to match.
+        control_peer: SocketAddr,
+    },
     /// A data connection closed.
     DataClosed {
         /// Passive or active.
@@ -449,6 +460,20 @@ impl EventLog {
             .collect()
     }
 
+    /// The passive data connections refused by [`crate::Builder::data_ip_match`]: (the
+    /// address the connection came from, the control connection's peer).
+    pub fn data_peers_refused(&self) -> Vec<(SocketAddr, SocketAddr)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::DataPeerRefused {
+                    peer, control_peer, ..
+                } => Some((*peer, *control_peer)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether the last upload stored at `path` was complete (false when none was).
     pub fn stored_complete(&self, path: &str) -> bool {
         let mut stores = self.events.iter().filter_map(|e| match &e.kind {
@@ -621,6 +646,10 @@ impl fmt::Display for Event {
             EventKind::DataOpened { mode, local, peer } => write!(f, "data: {mode:?} connection {peer} <-> {local} open"),
             EventKind::Throttled { bytes_per_sec } => write!(f, "data: throttled to {bytes_per_sec} bytes/s"),
             EventKind::DataFailed { mode, addr, error } => write!(f, "data: {mode:?} connection to/at {addr} failed: {error}"),
+            EventKind::DataPeerRefused { local, peer, control_peer } => write!(
+                f,
+                "data: passive connection from {peer} to {local} refused: not from the control connection's peer {control_peer} (data_ip_match)"
+            ),
             EventKind::DataClosed { mode, peer, bytes_sent, bytes_received, end, client_close_notify, server_close_notify, .. } => write!(
                 f,
                 "data: {mode:?} connection with {peer} closed ({end:?}), {bytes_sent} bytes sent, {bytes_received} received{}",

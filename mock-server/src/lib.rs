@@ -25,7 +25,9 @@
 //!   ([`MockServer::file`]).
 //! - Network knobs: [`Builder::advertise`], [`Builder::pasv_ports`], [`Builder::epsv`],
 //!   [`Builder::active_source`], [`Builder::active_source_addr`],
-//!   [`Builder::allow_foreign_data_address`], [`Builder::data_rate`] (a throttle).
+//!   [`Builder::allow_foreign_data_address`], [`Builder::data_ip_match`] (passive data
+//!   connections only from the control connection's peer), [`Builder::data_rate`] (a
+//!   throttle).
 //! - Reply pacing: [`Builder::reply_byte_delay`] (every reply a byte at a time).
 //! - Listings and names: [`Builder::list_format`] (Unix or DOS/IIS LIST lines),
 //!   [`Builder::mlsd_style`] (standard or odd MLSx facts), [`Builder::name_encoding`]

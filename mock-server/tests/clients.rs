@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
+use common::require;
 use ftpspec_mock::{generated, DataMode, EventLog, MockServer};
 use rstest::rstest;
 
@@ -25,13 +26,6 @@ async fn server() -> MockServer {
         .start()
         .await
         .unwrap()
-}
-
-fn require(tool: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(found, "the FTP client `{tool}` is not installed: apt-get install {tool} (.ci/run installs every client the tests use)");
 }
 
 /// Runs a client to completion; panics with its output and the server transcript on failure.

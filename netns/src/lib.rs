@@ -21,7 +21,8 @@
 //!
 //! - [`TopologySpec`]: hosts, links, addresses (IPv4 and IPv6), routes, forwarding, nftables
 //!   rulesets; from Rust or TOML, checked before anything is created.
-//! - [`PresetName`]: `direct`, `server-nat`, `server-nat-no-range`, `client-nat`, `both-nat`,
+//! - [`PresetName`]: `direct`, `server-nat`, `server-nat-no-range`, `client-nat`,
+//!   `client-nat-pooled` (a new public address per connection, in turn), `both-nat`,
 //!   `server-smart-firewall`, `client-smart-firewall`, `client-strict-firewall`, `direct-v6`,
 //!   `client-strict-firewall-v6`, `lan-balancer`, each with an optional decoy host, a NAT idle
 //!   timeout ([`PresetOptions::nat_idle_timeout_secs`]) and a second server address
@@ -30,8 +31,9 @@
 //!   ([`HostSpec::idle_timeout_secs`]) makes a router forget idle TCP connections.
 //! - [`Host::run`] (a child process) and [`Host::spawn`] / [`Host::in_thread`] (Rust code on a
 //!   thread of its own) run things inside a host.
-//! - [`Topology::attempts`]: the connections each router forwarded or dropped, and those that
-//!   reached a decoy, as data.
+//! - [`Topology::attempts`]: the connections each router forwarded or dropped, those that
+//!   reached a decoy, and (`client-nat-pooled`) the public address each connection was given,
+//!   as data.
 //! - [`Topology::diagnostics`]: a bundle for a person reading a failure: each router's
 //!   nftables ruleset and conntrack table (with the FTP helper's entries and expectations),
 //!   each host's TCP sockets, labelled, bounded in size and time.
@@ -50,7 +52,7 @@ mod topology;
 
 pub use diagnostics::{Diagnostics, DiagnosticsLimits, Part};
 pub use error::Error;
-pub use presets::{Preset, PresetName, PresetOptions, Roles};
+pub use presets::{Preset, PresetName, PresetOptions, Roles, POOLED_PUBLIC_ADDRS};
 pub use spec::{HostSpec, LinkEnd, LinkSpec, RouteSpec, TopologySpec};
 pub use topology::{
     live_topologies, sweep, teardown_all, Attempt, AttemptOutcome, Captured, Host, HostThread,

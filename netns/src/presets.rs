@@ -45,6 +45,20 @@ pub enum PresetName {
     ///                               masquerade out; DNAT active range -> 192.168.1.2 (optional)
     /// ```
     ClientNat,
+    /// As `client-nat`, but the NAT pools two public addresses and gives each new connection
+    /// the next one in turn (nftables `snat to numgen inc mod 2 map`): RFC 4787 §4.1's
+    /// "arbitrary" IP address pooling, where the kernel's own `snat to A-B` range would keep
+    /// one address per pair of hosts ("paired"). A server that requires a data connection to
+    /// come from the control connection's address sees every other connection come from the
+    /// wrong one. The NAT records the address each connection left with (a `translated`
+    /// attempt whose `from` is the public address).
+    ///
+    /// ```text
+    /// client 192.168.1.2 ──── 192.168.1.1 [nat] 198.51.100.1 ──── 198.51.100.10 server
+    ///                                           198.51.100.3
+    ///                  SNAT new connections to .1, .3, .1, ... in turn
+    /// ```
+    ClientNatPooled,
     /// Both behind NATs: the client's masquerades, the server's forwards 21 and the passive
     /// range.
     ///
@@ -102,11 +116,12 @@ pub enum PresetName {
 
 impl PresetName {
     /// Every preset, in a stable order.
-    pub const ALL: [PresetName; 11] = [
+    pub const ALL: [PresetName; 12] = [
         PresetName::Direct,
         PresetName::ServerNat,
         PresetName::ServerNatNoRange,
         PresetName::ClientNat,
+        PresetName::ClientNatPooled,
         PresetName::BothNat,
         PresetName::ServerSmartFirewall,
         PresetName::ClientSmartFirewall,
@@ -123,6 +138,7 @@ impl PresetName {
             PresetName::ServerNat => "server-nat",
             PresetName::ServerNatNoRange => "server-nat-no-range",
             PresetName::ClientNat => "client-nat",
+            PresetName::ClientNatPooled => "client-nat-pooled",
             PresetName::BothNat => "both-nat",
             PresetName::ServerSmartFirewall => "server-smart-firewall",
             PresetName::ClientSmartFirewall => "client-smart-firewall",
@@ -143,6 +159,7 @@ impl PresetName {
             PresetName::ServerNatNoRange => server_nat(opts, false, false),
             PresetName::ServerSmartFirewall => server_nat(opts, false, true),
             PresetName::ClientNat => client_nat(opts, false),
+            PresetName::ClientNatPooled => client_nat_pooled(),
             PresetName::ClientSmartFirewall => client_nat(opts, true),
             PresetName::BothNat => both_nat(opts),
             PresetName::ClientStrictFirewall => client_strict_firewall(opts, Family::V4),
@@ -528,6 +545,43 @@ fn client_nat(opts: &PresetOptions, helper: bool) -> Preset {
             server_second_addr: None,
         },
     }
+}
+
+/// The two public addresses of `client-nat-pooled`, in the order connections get them.
+pub const POOLED_PUBLIC_ADDRS: [&str; 2] = ["198.51.100.1", "198.51.100.3"];
+
+/// `client-nat-pooled`: `client-nat` whose masquerading is replaced by an SNAT that
+/// alternates between two addresses per new connection, with a record of the address each
+/// connection left with.
+fn client_nat_pooled() -> Preset {
+    let [first, second] = POOLED_PUBLIC_ADDRS;
+    let nft = format!(
+        "table inet ftpspec {{
+{sets}  set translated {{ type ipv4_addr . ipv4_addr . inet_service; flags dynamic; }}
+  chain nat_post {{
+    type nat hook postrouting priority srcnat;
+    oifname \"wan\" meta nfproto ipv4 snat ip to numgen inc mod 2 map {{ 0 : {first}, 1 : {second} }}
+  }}
+  chain record_post {{
+    type filter hook postrouting priority srcnat + 10; policy accept;
+    oifname \"wan\" ct state new {translated}
+  }}
+{forward}{input}}}
+",
+        sets = Family::V4.sets(),
+        translated = Family::V4.record("translated"),
+        forward = forward_chain(Family::V4, "wan", "lan", "ct status dnat", None),
+        input = input_chain(Family::V4, "wan"),
+    );
+    let mut p = client_nat(&PresetOptions::default(), false);
+    debug_assert_eq!(p.roles.client_public_addr, ip(first));
+    p.spec
+        .add_address("nat", ip(second))
+        .expect("the pool's second address is on the NAT's public subnet");
+    p.spec
+        .hosts
+        .insert("nat".into(), router_with(nft, true, false, true));
+    p
 }
 
 fn both_nat(opts: &PresetOptions) -> Preset {

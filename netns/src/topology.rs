@@ -105,6 +105,9 @@ pub enum AttemptOutcome {
     Dropped,
     /// Reached a decoy.
     ReachedDecoy,
+    /// Left a source-NAT router (`client-nat-pooled`) with `from` as its source: the public
+    /// address the connection was given.
+    Translated,
 }
 
 impl std::fmt::Display for Attempt {
@@ -113,6 +116,7 @@ impl std::fmt::Display for Attempt {
             AttemptOutcome::Forwarded => "forwarded",
             AttemptOutcome::Dropped => "dropped",
             AttemptOutcome::ReachedDecoy => "reached the decoy",
+            AttemptOutcome::Translated => "left with this source address",
         };
         write!(f, "{}: {} -> {} {what}", self.host, self.from, self.to)
     }
@@ -761,7 +765,7 @@ fn run_checked(cmd: &mut Command, stdin: Option<&str>, shown: &str) -> Result<Ou
     Ok(out)
 }
 
-/// Reads the `forwarded`, `dropped` and `seen` sets from `nft -j list table` output.
+/// Reads the `forwarded`, `dropped`, `seen` and `translated` sets from `nft -j list table` output.
 fn parse_sets(host: &str, json: &str) -> Result<Vec<Attempt>, String> {
     let v: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("nft -j output: {e}"))?;
@@ -773,6 +777,7 @@ fn parse_sets(host: &str, json: &str) -> Result<Vec<Attempt>, String> {
             Some("forwarded" | "forwarded6") => AttemptOutcome::Forwarded,
             Some("dropped" | "dropped6") => AttemptOutcome::Dropped,
             Some("seen") => AttemptOutcome::ReachedDecoy,
+            Some("translated") => AttemptOutcome::Translated,
             _ => continue,
         };
         for elem in set["elem"].as_array().into_iter().flatten() {

@@ -274,6 +274,55 @@ fn client_nat_masquerades_and_forwards_the_active_range_when_asked() {
     }
 }
 
+/// RFC 4787 §4.1's "arbitrary" pooling: two consecutive connections between the same two
+/// hosts leave the NAT with its two public addresses in turn (the kernel's `snat to A-B`
+/// would give both the same one), and the NAT records which address each got.
+#[test]
+fn client_nat_pooled_alternates_public_addresses_per_connection() {
+    let p = PresetName::ClientNatPooled
+        .build(&PresetOptions::default())
+        .unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let r = &p.roles;
+    let pool: Vec<std::net::IpAddr> = ftpspec_netns::POOLED_PUBLIC_ADDRS
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+    assert_eq!(r.client_public_addr, pool[0]);
+    let mut seen = Vec::new();
+    for port in [21, 50001] {
+        let t = listen_once(&topo, "server", port, Duration::from_secs(3));
+        assert!(connect(&topo, "client", sa(r.server_addr, port)));
+        seen.push(t.join().unwrap().unwrap().ip());
+    }
+    assert_ne!(
+        seen[0], seen[1],
+        "consecutive connections get different addresses"
+    );
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(sorted, pool, "each address of the pool, once");
+    let attempts = topo.attempts().unwrap();
+    for (port, from) in [21, 50001].into_iter().zip(&seen) {
+        assert!(
+            attempts.iter().any(|a| a.host == "nat"
+                && a.outcome == AttemptOutcome::Translated
+                && a.from == *from
+                && a.to == sa(r.server_addr, port)),
+            "the NAT records the address each connection got: {attempts:?}"
+        );
+        assert!(
+            attempts
+                .iter()
+                .any(|a| a.outcome == AttemptOutcome::Forwarded
+                    && a.from == r.client_addr
+                    && a.to == sa(r.server_addr, port)),
+            "{attempts:?}"
+        );
+    }
+    topo.destroy().unwrap();
+}
+
 #[test]
 fn both_nat_connects_through_two_nats() {
     let p = PresetName::BothNat

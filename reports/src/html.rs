@@ -504,6 +504,7 @@ fn outcome_class(o: AttemptOutcome) -> &'static str {
         AttemptOutcome::Forwarded => "forwarded",
         AttemptOutcome::Dropped => "dropped",
         AttemptOutcome::ReachedDecoy => "reached-decoy",
+        AttemptOutcome::Translated => "translated",
     }
 }
 
@@ -512,6 +513,7 @@ fn outcome_sign(o: AttemptOutcome) -> &'static str {
         AttemptOutcome::Forwarded => "✓",
         AttemptOutcome::Dropped => "✗",
         AttemptOutcome::ReachedDecoy => "⚠",
+        AttemptOutcome::Translated => "→",
     }
 }
 
@@ -520,6 +522,7 @@ fn outcome_word(o: AttemptOutcome) -> &'static str {
         AttemptOutcome::Forwarded => "forwarded",
         AttemptOutcome::Dropped => "dropped",
         AttemptOutcome::ReachedDecoy => "reached the decoy",
+        AttemptOutcome::Translated => "left with this source address",
     }
 }
 
@@ -637,7 +640,7 @@ fn diagram(net: &NetworkSummary, r: &CaseResult) -> Markup {
                 text x=(x + w / 2.0) y=(top + 24.0) font-size="13" font-weight="600" text-anchor="middle" { (name) }
                 text x=(x + w / 2.0) y=(top + 42.0) font-size="11" text-anchor="middle" fill="#57606a" { (label(name)) }
                 @for (i, a) in attempts_of(name).iter().enumerate() {
-                    text x=(x) y=(top + 84.0 + decoy_row + 18.0 * i as f64) font-size="11" fill=(match a.outcome { AttemptOutcome::Dropped => "#cf222e", AttemptOutcome::Forwarded => "#1a7f37", AttemptOutcome::ReachedDecoy => "#8250df" }) {
+                    text x=(x) y=(top + 84.0 + decoy_row + 18.0 * i as f64) font-size="11" fill=(match a.outcome { AttemptOutcome::Dropped => "#cf222e", AttemptOutcome::Forwarded => "#1a7f37", AttemptOutcome::ReachedDecoy => "#8250df", AttemptOutcome::Translated => "#57606a" }) {
                         (outcome_sign(a.outcome)) " " (a.from) " → " (a.to)
                     }
                 }

@@ -131,6 +131,8 @@ pub enum AttemptOutcome {
     Dropped,
     /// Reached the decoy.
     ReachedDecoy,
+    /// Left a source-NAT router with `from` as its source (the public address it was given).
+    Translated,
 }
 
 /// A host's part in the network.

@@ -58,6 +58,7 @@ impl Session {
             out: self.conn.out.clone(),
             shared: self.shared.clone(),
             session: self.id,
+            control_peer: self.peer,
             cancel: cancel.clone(),
             final_sent: false,
         };

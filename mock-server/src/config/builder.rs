@@ -56,6 +56,7 @@ impl Default for Builder {
                 active_source: ActiveSource::Any,
                 active_source_addr: None,
                 allow_foreign_data: false,
+                data_ip_match: false,
                 data_rate: None,
                 list_format: ListFormat::Unix,
                 mlsd_style: MlsdStyle::Standard,
@@ -186,6 +187,21 @@ impl Builder {
     /// (default false: refused, RFC 2577 bounce protection).
     pub fn allow_foreign_data_address(mut self, allow: bool) -> Self {
         self.cfg.allow_foreign_data = allow;
+        self
+    }
+
+    /// Refuse a passive data connection whose peer address is not the control connection's
+    /// peer (default false: any peer is accepted). The connection is closed at once, the
+    /// transfer command gets `425 Security: Bad IP connecting.` (vsftpd's reply) and the log
+    /// records a [`crate::EventKind::DataPeerRefused`]. vsftpd (`pasv_promiscuous=NO`),
+    /// pure-ftpd and ftpserverlib (`IPMatchRequired`) do this by default; a client whose NAT
+    /// gives each connection another public address is refused.
+    ///
+    /// ```
+    /// let cfg = ftpspec_mock::MockServer::builder().data_ip_match(true).build().unwrap();
+    /// ```
+    pub fn data_ip_match(mut self, on: bool) -> Self {
+        self.cfg.data_ip_match = on;
         self
     }
 

@@ -102,6 +102,9 @@ pub struct Config {
     pub(crate) active_source_addr: Option<IpAddr>,
     /// Accept PORT/EPRT to third-party addresses and low ports.
     pub(crate) allow_foreign_data: bool,
+    /// Refuse a passive data connection from another address than the control connection's
+    /// peer (vsftpd's `pasv_promiscuous=NO`, ftpserverlib's `IPMatchRequired`).
+    pub(crate) data_ip_match: bool,
     /// Bytes per second of every data transfer, both directions; `None`: as fast as the
     /// network goes.
     pub(crate) data_rate: Option<u64>,

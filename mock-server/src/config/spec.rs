@@ -121,6 +121,7 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
 /// active_source_port = "any"   # "any" | "20"
 /// active_source_addr = "127.0.0.2"   # PORT/EPRT data connections come from this address
 /// allow_foreign_data_address = false
+/// data_ip_match = false        # true: refuse passive data connections from another address
 /// data_rate = "20K"            # bytes per second, every data transfer (K = 1024)
 /// list_format = "unix"         # "unix" | "dos" (IIS style LIST lines)
 /// mlsd_style = "standard"      # "standard" | "odd" (MLSx facts in other case and order, unique=)
@@ -159,6 +160,9 @@ pub struct ServerSpec {
     pub active_source_addr: Option<std::net::IpAddr>,
     /// Accept PORT/EPRT to third-party addresses.
     pub allow_foreign_data_address: Option<bool>,
+    /// Refuse passive data connections from another address than the control
+    /// connection's peer: see [`Builder::data_ip_match`].
+    pub data_ip_match: Option<bool>,
     /// Bytes per second of every data transfer, e.g. `"20K"`: see [`Builder::data_rate`].
     pub data_rate: Option<String>,
     /// `"unix"` or `"dos"`: see [`crate::ListFormat`].
@@ -224,6 +228,7 @@ impl ServerSpec {
             self.active_source_port => active_source,
             self.active_source_addr.map(Some) => active_source_addr,
             self.allow_foreign_data_address => allow_foreign_data,
+            self.data_ip_match => data_ip_match,
             self.list_format => list_format,
             self.mlsd_style => mlsd_style,
             self.name_encoding => name_encoding,
@@ -437,6 +442,29 @@ mod tests {
         assert_eq!(spec.active_source_port, Some(ActiveSource::Any));
         let spec: ServerSpec = toml::from_str("[tls]\nmode = \"implicit\"").unwrap();
         assert_eq!(spec.tls.unwrap().mode, Some(FtpsMode::Implicit));
+    }
+
+    #[test]
+    fn data_ip_match_key() {
+        let spec: ServerSpec = toml::from_str("data_ip_match = true").unwrap();
+        assert!(
+            MockServer::builder()
+                .spec(&spec)
+                .build()
+                .unwrap()
+                .data_ip_match
+        );
+        assert!(
+            !MockServer::builder().build().unwrap().data_ip_match,
+            "off by default"
+        );
+        let e = toml::from_str::<ServerSpec>("epsv = true\ndata_ip_match = \"yes\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, column") && e.contains("expected a boolean"),
+            "{e}"
+        );
     }
 
     #[test]

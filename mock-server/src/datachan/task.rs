@@ -194,6 +194,9 @@ pub(crate) struct Task {
     pub(crate) shared: Arc<Shared>,
     /// The session this transfer belongs to, for the log.
     pub(crate) session: u64,
+    /// The control connection's peer, which a passive data connection must come from when
+    /// the server requires it (`data_ip_match`).
+    pub(crate) control_peer: SocketAddr,
     /// Why the session cancelled the task (ABOR, control gone), for the data record.
     pub(crate) cancel: CancelReason,
     /// The final reply already went out (`early_final_reply`); no other reply follows.
@@ -266,6 +269,10 @@ impl Task {
             .connect(self.shared.cfg.active_source, self.shared.cfg.data_timeout)
             .await
         {
+            Ok(stream) if mode == DataMode::Passive && !self.peer_allowed(&stream) => {
+                self.refuse_peer(stream).await;
+                TransferEnd::Done
+            }
             Ok(stream) => self.transfer(stream, mode, addr).await,
             Err(e) => {
                 self.shared.log(
@@ -283,6 +290,41 @@ impl Task {
                 }
                 TransferEnd::Done
             }
+        }
+    }
+
+    /// Whether a passive data connection may be used: always, unless the server requires it
+    /// to come from the control connection's peer (an IPv4-mapped IPv6 address counts as the
+    /// IPv4 address).
+    fn peer_allowed(&self, stream: &TcpStream) -> bool {
+        if !self.shared.cfg.data_ip_match {
+            return true;
+        }
+        stream
+            .peer_addr()
+            .is_ok_and(|p| p.ip().to_canonical() == self.control_peer.ip().to_canonical())
+    }
+
+    /// Closes a passive data connection from the wrong address and fails the transfer as
+    /// vsftpd does (`425 Security: Bad IP connecting.`; no 150 was sent).
+    async fn refuse_peer(&self, stream: TcpStream) {
+        let local = stream.local_addr().unwrap_or(self.control_peer);
+        let peer = stream.peer_addr().unwrap_or(self.control_peer);
+        drop(stream);
+        self.shared.log(
+            self.session,
+            EventKind::DataPeerRefused {
+                local,
+                peer,
+                control_peer: self.control_peer,
+            },
+        );
+        if !self.final_sent {
+            self.say(Reply::new(
+                ReplyCode::CantOpenDataConnection,
+                "Security: Bad IP connecting.",
+            ))
+            .await;
         }
     }
 

@@ -125,8 +125,13 @@ impl Ctl {
     /// PASV + `line` + read the whole data connection; returns (data, final reply code).
     pub async fn download(&mut self, line: &str) -> (Vec<u8>, u16) {
         let addr = self.pasv().await;
-        let mut data = TcpStream::connect(addr).await.unwrap();
+        let data = TcpStream::connect(addr).await.unwrap();
         self.send(format!("{line}\r\n").as_bytes()).await;
+        self.receive(data).await
+    }
+
+    /// The 150, the whole data connection, the final reply: (data, final reply code).
+    async fn receive(&mut self, mut data: TcpStream) -> (Vec<u8>, u16) {
         let (code, text) = self.reply().await;
         assert_eq!(code, 150, "{text}");
         let mut buf = Vec::new();
@@ -148,9 +153,33 @@ impl Ctl {
         self.reply().await.0
     }
 
+    /// PORT to a listener on 127.0.0.1 + `line` + read the whole data connection; returns
+    /// (data, final reply code).
+    pub async fn active_download(&mut self, line: &str) -> (Vec<u8>, u16) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (p1, p2) = (port >> 8, port & 0xff);
+        assert_eq!(self.cmd(&format!("PORT 127,0,0,1,{p1},{p2}")).await.0, 200);
+        self.send(format!("{line}\r\n").as_bytes()).await;
+        let (data, _) = tokio::time::timeout(TIMEOUT, listener.accept())
+            .await
+            .expect("the server did not connect")
+            .unwrap();
+        self.receive(data).await
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.w.local_addr().unwrap()
     }
+}
+
+/// Panics with the install command unless `tool` is on the PATH: a missing client is a
+/// failure, never a silent skip.
+pub fn require(tool: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(found, "the FTP client `{tool}` is not installed: apt-get install {tool} (.ci/run installs every client the tests use)");
 }
 
 /// Redactions for insta snapshots of dialogues: ports and times.
