@@ -33,6 +33,7 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
         runs: Vec::new(),
         flaky: false,
         quarantined: None,
+        axes: scenario.variant.axes(),
         observations: Observations::default(),
     };
     if let Some(why) = client.unsupported(f.client.action, f.client.mode, &f.client.settings) {

@@ -9,7 +9,9 @@
 //! ```
 //!
 //! Unknown keys, an empty reason and a scenario the catalogue does not have are errors, at
-//! the file's line and column.
+//! the file's line and column. An entry for a scenario covers its variants
+//! (`ftpspec run --axis`): `x` covers `x@tls=explicit`; an entry for the variant's own id
+//! comes first.
 
 use std::path::Path;
 
@@ -101,9 +103,19 @@ impl Quarantine {
         Ok(Quarantine { entries })
     }
 
-    /// Why the case is quarantined, if it is: an entry naming its client first, else one for
-    /// every client; the first in the file of either.
+    /// Why the case is quarantined, if it is: an entry for its exact id (a variant's
+    /// `x@tls=explicit`) before one for its scenario (`x`, which covers every variant); of
+    /// each, one naming its client before one for every client; the first in the file.
     pub fn reason(&self, client: &str, scenario: &str) -> Option<&str> {
+        self.reason_of(client, scenario).or_else(|| {
+            let base = crate::scenario::base_id(scenario);
+            (base != scenario)
+                .then(|| self.reason_of(client, base))
+                .flatten()
+        })
+    }
+
+    fn reason_of(&self, client: &str, scenario: &str) -> Option<&str> {
         let of = |e: &&Entry| e.scenario == scenario;
         let mine = self
             .entries

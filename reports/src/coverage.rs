@@ -534,6 +534,7 @@ mod tests {
             runs: Vec::new(),
             flaky: false,
             quarantined: None,
+            axes: Default::default(),
             observations: Default::default(),
         }
     }
