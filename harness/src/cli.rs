@@ -206,7 +206,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(p) => {
             // Any scenario of the catalogue (and --scenarios), not only those filtered in.
             let all = scenario::select(&args.scenario_dirs, &[])?;
-            let exists = |id: &str| all.iter().any(|s| s.id == scenario::base_id(id));
+            let exists = |id: &str| all.iter().any(|s| s.id == id);
             Some(Quarantine::read(p, exists)?)
         }
         None => None,

@@ -79,7 +79,7 @@ impl Quarantine {
         };
         let mut entries = Vec::new();
         for e in file.quarantine {
-            if !exists(e.scenario.get_ref()) {
+            if !exists(crate::scenario::base_id(e.scenario.get_ref())) {
                 return Err(invalid(
                     e.scenario.span(),
                     format!(
@@ -173,6 +173,21 @@ reason = "wget#1"
         );
         assert_eq!(q.reason("curl", "ftps/reuse-every-transfer"), None);
         assert_eq!(parse("").unwrap(), Quarantine::default());
+    }
+
+    #[test]
+    fn an_entry_for_a_scenario_covers_its_variants() {
+        let q = parse(
+            "[[quarantine]]\nscenario = \"passive/x\"\nreason = \"all\"\n[[quarantine]]\nscenario = \"passive/x@tls=explicit\"\nclient = \"curl\"\nreason = \"curl over TLS\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            q.reason("curl", "passive/x@tls=explicit"),
+            Some("curl over TLS")
+        );
+        assert_eq!(q.reason("lftp", "passive/x@tls=explicit"), Some("all"));
+        assert_eq!(q.reason("curl", "passive/x@ip=6"), Some("all"));
+        assert_eq!(q.reason("curl", "passive/xy@ip=6"), None);
     }
 
     #[test]

@@ -15,6 +15,16 @@ use crate::error::{find_key, from_toml, line_col, Error, Result};
 
 /// Parses and checks one scenario file.
 pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
+    parse_with(id, origin, text, &named_personality)
+}
+
+/// [`parse`], finding a named personality with `lookup`.
+fn parse_with(
+    id: &str,
+    origin: &str,
+    text: &str,
+    lookup: &dyn Fn(&str) -> Result<Personality>,
+) -> Result<Scenario> {
     let (personality, own) = take_personality(origin, text)?;
     let mut file: ScenarioFile = from_toml(origin, &own)?;
     let own_server = personality::server_table(&from_toml(origin, &own)?);
@@ -40,7 +50,7 @@ pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
                 message,
             }
         };
-        let p = named_personality(name.get_ref()).map_err(|e| at(e.to_string()))?;
+        let p = lookup(name.get_ref()).map_err(|e| at(e.to_string()))?;
         file.server = p
             .spec_under(&own_server)
             .map_err(|e| at(format!("[server] under personality {}: {e}", p.name)))?;
@@ -422,6 +432,69 @@ mod tests {
                 .to_string();
             assert!(e.starts_with(at) && e.contains(what), "{e}");
         }
+    }
+
+    fn fixture(name: &str) -> Result<Personality> {
+        let text = "title = \"Fixture\"\ndescription = \"d\"\n[server]\ngreeting = \"fixture\"\nepsv = false\ndirs = [\"/pub\"]\n[[server.script]]\ncommand = \"SYST\"\nreply = \"215 fixture\"\n";
+        match name {
+            "fixture" => Personality::parse(name, "fixture.toml", text),
+            _ => Err(Error::UnknownPersonality {
+                name: name.into(),
+                known: "fixture".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_named_personality_is_the_base_of_the_server() {
+        let text = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"direct\"\n[server]\npersonality = \"fixture\"\ngreeting = \"mine\"\ndirs = [\"/e\"]\n[[server.script]]\ncommand = \"SYST\"\nreply = \"215 mine\"\n[client]\naction = \"list\"\n";
+        let s = parse_with("a/b", "a/b.toml", text, &fixture).unwrap();
+        assert_eq!(s.personality.as_deref(), Some("fixture"));
+        let server = &s.file.server;
+        assert_eq!(server.greeting.as_deref(), Some("mine"));
+        assert_eq!(server.epsv, Some(false), "the personality's");
+        assert_eq!(server.dirs, ["/pub", "/e"]);
+        let replies: Vec<_> = server.script.iter().map(|m| format!("{m:?}")).collect();
+        assert!(
+            replies[0].contains("215 mine") && replies[1].contains("215 fixture"),
+            "{replies:?}"
+        );
+        // Errors in the file's own keys keep their line and column.
+        let typo = text.replace("greeting", "greting");
+        let e = parse_with("a/b", "a/b.toml", &typo, &fixture)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("a/b.toml:7:1: unknown field `greting`"),
+            "{e}"
+        );
+        let unknown = text.replace("\"fixture\"", "\"fixtur\"");
+        let e = parse_with("a/b", "a/b.toml", &unknown, &fixture)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("a/b.toml:6:15: no personality \"fixtur\"") && e.contains("fixture"),
+            "{e}"
+        );
+        let e = parse("a/b", "a/b.toml", &unknown).unwrap_err().to_string();
+        assert!(
+            e.starts_with("a/b.toml:6:15: no personality \"fixtur\"; the catalogue has"),
+            "{e}"
+        );
+        let inline = "title = \"t\"\nrequirement = \"r\"\nserver = { personality = \"fixture\" }\n[topology]\npreset = \"direct\"\n[client]\naction = \"list\"\n";
+        let e = parse_with("a/b", "a/b.toml", inline, &fixture)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("on a line of its own"), "{e}");
+        // ip is refused for a personality without EPSV.
+        let ip = text.replace("[topology]", "axes = [\"ip\"]\n[topology]");
+        let e = parse_with("a/b", "a/b.toml", &ip, &fixture)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("a/b.toml:3:1:") && e.contains("without EPSV"),
+            "{e}"
+        );
     }
 
     #[test]

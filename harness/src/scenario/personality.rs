@@ -239,17 +239,23 @@ reply = "211 scenario"
             .map(|s| s["reply"].as_str().unwrap())
             .collect();
         assert_eq!(replies, ["211 scenario", "211 base", "215 UNIX"]);
-        let spec = Personality::parse(
-            "p",
-            "p.toml",
-            &format!(
-                "title = \"t\"\ndescription = \"d\"\n[server]\n{}",
-                toml::to_string(&base).unwrap()
-            ),
-        )
-        .unwrap()
-        .spec_under(&over)
-        .unwrap();
+        let under_server = |line: &str| match line.strip_prefix("[[") {
+            Some(rest) => format!("[[server.{rest}\n"),
+            None => match line.strip_prefix('[') {
+                Some(rest) => format!("[server.{rest}\n"),
+                None => format!("{line}\n"),
+            },
+        };
+        let file: String = toml::to_string(&base)
+            .unwrap()
+            .lines()
+            .map(under_server)
+            .collect();
+        let file = format!("title = \"t\"\ndescription = \"d\"\n[server]\n{file}");
+        let spec = Personality::parse("p", "p.toml", &file)
+            .unwrap()
+            .spec_under(&over)
+            .unwrap();
         assert_eq!(spec.greeting.as_deref(), Some("scenario"));
         assert_eq!(spec.script.len(), 3);
         assert_eq!(spec.tls.unwrap().require_data, Some(true));

@@ -297,3 +297,189 @@ fn ipv4_literal(v: &toml::Value) -> Option<std::net::Ipv4Addr> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rstest::rstest;
+
+    use super::*;
+    use crate::scenario::parse;
+
+    const HEAD: &str = "title = \"t\"\nrequirement = \"r\"\n";
+
+    fn scenario(axes: &str, tail: &str) -> Scenario {
+        let text = format!("{HEAD}axes = {axes}\n[topology]\npreset = \"direct\"\n[client]\naction = \"download\"\n{tail}");
+        parse("g/s", "g/s.toml", &text).unwrap()
+    }
+
+    fn fixture() -> Personality {
+        let text = "title = \"Fixture\"\ndescription = \"d\"\n[server]\ngreeting = \"fixture ready\"\n[[server.script]]\ncommand = \"SYST\"\nreply = \"215 fixture\"\n";
+        Personality::parse("fixture", "fixture.toml", text).unwrap()
+    }
+
+    fn axes(args: &[&str], personality: bool) -> Axes {
+        let mut a = Axes::default();
+        for arg in args {
+            a.add(arg).unwrap();
+        }
+        if personality {
+            a.personality.push(fixture());
+        }
+        a
+    }
+
+    #[rstest]
+    #[case::none_asked("[\"tls\", \"ip\"]", &[], false, &["g/s"])]
+    #[case::not_admitted("[]", &["tls=plain,explicit", "ip=4,6"], false, &["g/s"])]
+    #[case::tls_only("[\"tls\"]", &["tls=plain,explicit,implicit", "ip=4,6"], false,
+        &["g/s@tls=plain", "g/s@tls=explicit", "g/s@tls=implicit"])]
+    #[case::product("[\"tls\", \"ip\"]", &["tls=explicit,plain", "ip=6"], false,
+        &["g/s@ip=6,tls=explicit", "g/s@ip=6,tls=plain"])]
+    #[case::repeated_values("[\"ip\"]", &["ip=4", "ip=4,6"], false, &["g/s@ip=4", "g/s@ip=6"])]
+    #[case::personality_everywhere("[]", &["tls=explicit"], true, &["g/s@personality=fixture"])]
+    #[case::all_three("[\"ip\", \"tls\"]", &["tls=implicit", "ip=4"], true,
+        &["g/s@ip=4,personality=fixture,tls=implicit"])]
+    fn expansion(
+        #[case] admitted: &str,
+        #[case] asked: &[&str],
+        #[case] personality: bool,
+        #[case] ids: &[&str],
+    ) {
+        let s = scenario(admitted, "");
+        let out = expand(&[s], &axes(asked, personality)).unwrap();
+        let got: Vec<&str> = out.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(got, ids);
+        for v in &out {
+            assert_eq!(v.base_id(), "g/s");
+            assert_eq!(v.variant.suffix(), v.id["g/s".len()..]);
+        }
+    }
+
+    #[test]
+    fn a_scenario_naming_its_personality_keeps_it() {
+        let s = scenario("[\"tls\"]", "");
+        let mut named = s.clone();
+        named.personality = Some("own".into());
+        let out = expand(&[named], &axes(&["tls=plain"], true)).unwrap();
+        assert_eq!(out[0].id, "g/s@tls=plain");
+        assert_eq!(out[0].variant.personality, None);
+    }
+
+    #[test]
+    fn variants_change_what_runs() {
+        let s = scenario("[\"tls\", \"ip\"]", "[server]\ngreeting = \"mine\"\n");
+        let v = |ip, tls, personality| Variant {
+            ip,
+            tls,
+            personality,
+        };
+        let explicit = s
+            .with_variant(v(Some(Ip::V6), Some(Tls::Explicit), None))
+            .unwrap();
+        let f = &explicit.file;
+        assert_eq!(f.topology.preset, Some(PresetName::DirectV6));
+        assert_eq!(f.client.settings, [Setting::FtpsExplicit]);
+        assert!(f.expect.data_tls.is_some() && f.expect.only_auth_before_tls.is_some());
+        assert_eq!(
+            explicit.variant.axes(),
+            BTreeMap::from([("ip".into(), "6".into()), ("tls".into(), "explicit".into())])
+        );
+        let implicit = s.with_variant(v(None, Some(Tls::Implicit), None)).unwrap();
+        assert_eq!(implicit.file.client.settings, [Setting::FtpsImplicit]);
+        let plain = s
+            .with_variant(v(Some(Ip::V4), Some(Tls::Plain), None))
+            .unwrap();
+        assert_eq!(plain.file, s.file, "plain and 4 change nothing");
+        let p = s.with_variant(v(None, None, Some(fixture()))).unwrap();
+        assert_eq!(
+            p.file.server.greeting.as_deref(),
+            Some("mine"),
+            "the scenario wins"
+        );
+        assert_eq!(p.file.server.script.len(), 1, "the personality's script");
+    }
+
+    #[rstest]
+    #[case::no_equals("tls", "expected AXIS=VALUE")]
+    #[case::unknown_axis("udp=1", "unknown axis \"udp\"; the axes are tls, ip and personality")]
+    #[case::unknown_value("ip=5", "unknown value \"5\"; expected one of 4, 6")]
+    #[case::unknown_tls(
+        "tls=plain,ssl",
+        "unknown value \"ssl\"; expected one of plain, explicit, implicit"
+    )]
+    #[case::unknown_personality("personality=nope", "no personality \"nope\"")]
+    fn bad_arguments_say_what_is_valid(#[case] arg: &str, #[case] what: &str) {
+        let e = Axes::default().add(arg).unwrap_err().to_string();
+        assert!(e.contains(what), "{e}");
+    }
+
+    #[rstest]
+    #[case::unknown_axis(
+        "axes = [\"tcp\"]\n[topology]\npreset = \"direct\"\n",
+        "g/s.toml:3:9:",
+        "unknown variant `tcp`, expected `tls` or `ip`"
+    )]
+    #[case::no_twin(
+        "axes = [\"ip\"]\n[topology]\npreset = \"server-nat\"\n",
+        "g/s.toml:3:1:",
+        "cannot take ip: preset server-nat has no IPv6 twin"
+    )]
+    #[case::inline(
+        "axes = [\"ip\"]\n[topology]\nclient = \"c\"\n",
+        "g/s.toml:3:1:",
+        "an inline topology has no IPv6 twin"
+    )]
+    #[case::decoy(
+        "axes = [\"ip\"]\n[topology]\npreset = \"direct\"\ndecoy = true\n",
+        "g/s.toml:3:1:",
+        "the decoy"
+    )]
+    #[case::v4_address("axes = [\"ip\"]\n[topology]\npreset = \"direct\"\n[server]\nadvertise = \"203.0.113.10\"\n", "g/s.toml:3:1:", "names the IPv4 address 203.0.113.10")]
+    #[case::no_epsv(
+        "axes = [\"ip\"]\n[topology]\npreset = \"direct\"\n[server]\nepsv = false\n",
+        "g/s.toml:3:1:",
+        "without EPSV"
+    )]
+    #[case::pasv_script("axes = [\"ip\"]\n[topology]\npreset = \"direct\"\n[[server.script]]\ncommand = \"PASV\"\nreply = \"227 x\"\n", "g/s.toml:3:1:", "answers PASV")]
+    #[case::already_ftps(
+        "axes = [\"tls\"]\n[topology]\npreset = \"direct\"\n[server.tls]\nmode = \"explicit\"\n",
+        "g/s.toml:3:1:",
+        "cannot take tls: [server.tls]"
+    )]
+    fn inadmissible_axes_are_errors_at_line_and_column(
+        #[case] middle: &str,
+        #[case] at: &str,
+        #[case] what: &str,
+    ) {
+        let text = format!("{HEAD}{middle}[client]\naction = \"download\"\n");
+        let e = parse("g/s", "g/s.toml", &text).unwrap_err().to_string();
+        assert!(e.starts_with(at) && e.contains(what), "{e}");
+    }
+
+    #[test]
+    fn ftps_settings_and_transcripts_refuse_tls() {
+        let text = format!("{HEAD}axes = [\"tls\"]\n[topology]\npreset = \"direct\"\n[client]\naction = \"download\"\nsettings = [\"ftps_explicit\"]\n");
+        let e = parse("g/s", "g/s.toml", &text).unwrap_err().to_string();
+        assert!(e.contains("ftps_explicit is already about FTPS"), "{e}");
+        let text = format!("{HEAD}axes = [\"tls\"]\n[topology]\npreset = \"direct\"\n[client]\naction = \"download\"\n[expect]\ncommands = [\"USER *\"]\n");
+        let e = parse("g/s", "g/s.toml", &text).unwrap_err().to_string();
+        assert!(e.contains("expect.commands"), "{e}");
+    }
+
+    #[test]
+    fn the_catalogue_admits_what_it_says() {
+        let all = crate::scenario::catalogue().unwrap();
+        let with = |axis| all.iter().filter(|s| s.admits(axis)).count();
+        assert!(
+            with(Axis::Tls) >= 30 && with(Axis::Ip) >= 20,
+            "{} {}",
+            with(Axis::Tls),
+            with(Axis::Ip)
+        );
+        for s in all.iter().filter(|s| s.group() == "ftps") {
+            assert!(!s.admits(Axis::Tls), "{}", s.id);
+        }
+    }
+}
