@@ -38,10 +38,10 @@ pub enum Error {
         /// The id prefixes given.
         filters: Vec<String>,
     },
-    /// An `--axis` argument is not valid.
-    #[error("--axis {arg}: {message}")]
+    /// An `--axis` or `--personality` argument is not valid.
+    #[error("{arg}: {message}")]
     BadAxis {
-        /// The argument.
+        /// The flag and its argument (`--axis ip=5`).
         arg: String,
         /// What is wrong, with the valid axes or values.
         message: String,
@@ -76,6 +76,19 @@ pub enum Error {
         /// The OS error.
         error: std::io::Error,
     },
+}
+
+impl Error {
+    /// [`Error::Invalid`] at a byte offset of a file's text.
+    pub(crate) fn at(origin: &str, text: &str, offset: usize, message: String) -> Error {
+        let (line, column) = line_col(text, offset);
+        Error::Invalid {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message,
+        }
+    }
 }
 
 /// `Result` with ftpspec's [`Error`].

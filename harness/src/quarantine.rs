@@ -20,7 +20,7 @@ use toml::Spanned;
 
 use ftpspec_report::RunResults;
 
-use crate::error::{from_toml, line_col, Error, Result};
+use crate::error::{from_toml, Error, Result};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,13 +69,7 @@ impl Quarantine {
     pub fn parse(origin: &str, text: &str, exists: impl Fn(&str) -> bool) -> Result<Quarantine> {
         let file: QuarantineFile = from_toml(origin, text)?;
         let invalid = |span: std::ops::Range<usize>, message: String| {
-            let (line, column) = line_col(text, span.start);
-            Error::Invalid {
-                origin: origin.to_owned(),
-                line,
-                column,
-                message,
-            }
+            Error::at(origin, text, span.start, message)
         };
         let mut entries = Vec::new();
         for e in file.quarantine {

@@ -11,7 +11,7 @@ use super::axis::Variant;
 use super::file::{Action, Scenario, ScenarioFile};
 use super::personality::{self, Personality};
 use super::variant;
-use crate::error::{find_key, from_toml, line_col, Error, Result};
+use crate::error::{find_key, from_toml, Error, Result};
 
 /// Parses and checks one scenario file.
 pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
@@ -40,16 +40,7 @@ fn parse_with(
     };
     let mut server = own_server.clone();
     if let Some(name) = &personality {
-        let at = |message: String| {
-            let (line, column) = line_col(text, name.span().start);
-            let origin = origin.to_owned();
-            Error::Invalid {
-                origin,
-                line,
-                column,
-                message,
-            }
-        };
+        let at = |message: String| Error::at(origin, text, name.span().start, message);
         let p = lookup(name.get_ref()).map_err(|e| at(e.to_string()))?;
         file.server = p
             .spec_under(&own_server)
@@ -119,15 +110,8 @@ fn take_personality<'t>(
             .ends_with("personality"))
         || key.contains([',', '{'])
     {
-        let (line, column) = line_col(text, span.start);
-        let message = "write personality = \"NAME\" on a line of its own under [server]".into();
-        let origin = origin.to_owned();
-        return Err(Error::Invalid {
-            origin,
-            line,
-            column,
-            message,
-        });
+        let message = "write personality = \"NAME\" on a line of its own under [server]";
+        return Err(Error::at(origin, text, span.start, message.into()));
     }
     let mut blanked = text.to_owned();
     blanked.replace_range(start..span.end, &" ".repeat(span.end - start));

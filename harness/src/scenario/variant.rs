@@ -38,7 +38,7 @@ impl Axes {
     /// Adds `AXIS=VALUE,VALUE` (values already given are kept once).
     pub fn add(&mut self, arg: &str) -> Result<()> {
         let bad = |message: String| Error::BadAxis {
-            arg: arg.to_owned(),
+            arg: format!("--axis {arg}"),
             message,
         };
         let Some((axis, values)) = arg.split_once('=') else {
@@ -73,7 +73,7 @@ impl Axes {
         if let Some(other) = self.personality.iter().find(|q| q.name == p.name) {
             if other.origin != p.origin {
                 return Err(Error::BadAxis {
-                    arg: name_or_path.to_owned(),
+                    arg: format!("personality {name_or_path}"),
                     message: format!("its name {:?} is also {}'s", p.name, other.origin),
                 });
             }
