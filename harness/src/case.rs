@@ -36,6 +36,7 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
         quarantined: None,
         diagnostics: None,
         diagnostics_text: None,
+        axes: scenario.variant.axes(),
         observations: Observations::default(),
     };
     // Settings the case can do without (`informational_without`) that this client lacks:

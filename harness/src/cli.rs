@@ -51,9 +51,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "S", requires = "shuffle")]
     pub seed: Option<u64>,
     /// A quarantine file (TOML: `[[quarantine]]` scenario, client, reason): those cases run as
-    /// usual, but their verdicts do not count toward the exit status.
+    /// usual, but their verdicts do not count toward the exit status. An entry for a
+    /// scenario covers its variants too (`x` covers `x@tls=explicit`).
     #[arg(long, value_name = "FILE")]
     pub quarantine: Option<PathBuf>,
+    /// Rerun each scenario that admits the axis (its `axes` key) once per value, the values in
+    /// the case id (`x@tls=explicit`); repeatable: tls=plain,explicit,implicit, ip=4,6,
+    /// personality=NAME,... A scenario that does not admit it runs once, under its own id.
+    #[arg(long = "axis", value_name = "AXIS=V1,V2")]
+    pub axes: Vec<String>,
+    /// Run every scenario against this server personality (repeatable; the axis
+    /// `personality=NAME`): a name (ftpspec list --personalities) or a personality file.
+    /// A scenario that names its own personality keeps it, and runs once.
+    #[arg(long = "personality", value_name = "NAME|FILE")]
+    pub personalities: Vec<String>,
 }
 
 /// Options of `ftpspec list`.
@@ -65,10 +76,16 @@ pub struct ListArgs {
     /// A directory of your own scenarios, added to the catalogue.
     #[arg(long = "scenarios", value_name = "DIR")]
     pub scenario_dirs: Vec<PathBuf>,
+    /// List the server personalities (for --personality) instead of the scenarios.
+    #[arg(long)]
+    pub personalities: bool,
 }
 
 /// `ftpspec list`.
 pub fn list(args: ListArgs) -> anyhow::Result<()> {
+    if args.personalities {
+        return list_personalities();
+    }
     let scenarios = scenario::select(&args.scenario_dirs, &args.filters)?;
     if scenarios.is_empty() {
         bail!("no scenario matches {:?}", args.filters);
@@ -88,9 +105,48 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
         if !s.file.references.is_empty() {
             println!("    references: {}", s.file.references.join("; "));
         }
+        if let Some(p) = &s.personality {
+            println!("    personality: {p}");
+        }
+        if !s.file.axes.is_empty() {
+            let axes: Vec<&str> = s.file.axes.iter().map(|a| a.as_str()).collect();
+            println!("    axes: {}", axes.join(", "));
+        }
     }
     println!("{} scenario(s)", scenarios.len());
     Ok(())
+}
+
+/// `ftpspec list --personalities`.
+fn list_personalities() -> anyhow::Result<()> {
+    let all = scenario::personality::personalities()?;
+    for p in &all {
+        println!("{}\n    {}", p.name, p.title);
+        if !p.references.is_empty() {
+            println!("    references: {}", p.references.join("; "));
+        }
+    }
+    println!("{} personality(ies)", all.len());
+    Ok(())
+}
+
+/// The run's cases: the scenarios, each expanded on the axes it admits.
+fn cases(args: &RunArgs) -> anyhow::Result<(Vec<scenario::Scenario>, usize)> {
+    let scenarios = scenario::select(&args.scenario_dirs, &args.filters)?;
+    if scenarios.is_empty() {
+        bail!(
+            "no scenario matches {:?} (ftpspec list shows them)",
+            args.filters
+        );
+    }
+    let mut axes = scenario::Axes::default();
+    for a in &args.axes {
+        axes.add(a)?;
+    }
+    for p in &args.personalities {
+        axes.add_personality(p)?;
+    }
+    Ok((scenario::expand(&scenarios, &axes)?, scenarios.len()))
 }
 
 /// The clients a run uses, and the built-in ones that are missing.
@@ -140,13 +196,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let scenarios = scenario::select(&args.scenario_dirs, &args.filters)?;
-    if scenarios.is_empty() {
-        bail!(
-            "no scenario matches {:?} (ftpspec list shows them)",
-            args.filters
-        );
-    }
+    let (scenarios, from) = cases(&args)?;
     let (clients, missing) = resolve_clients(&args)?;
     let baseline = match &args.baseline {
         Some(p) => Some(RunResults::read(p)?),
@@ -156,7 +206,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(p) => {
             // Any scenario of the catalogue (and --scenarios), not only those filtered in.
             let all = scenario::select(&args.scenario_dirs, &[])?;
-            Some(Quarantine::read(p, |id| all.iter().any(|s| s.id == id))?)
+            let exists = |id: &str| all.iter().any(|s| s.id == id);
+            Some(Quarantine::read(p, exists)?)
         }
         None => None,
     };
@@ -178,8 +229,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(seed) = plan.seed {
         how.push_str(&format!(", shuffled (replay: --shuffle --seed {seed})"));
     }
+    let variants = match scenarios.len() == from {
+        true => String::new(),
+        false => format!(" (variants of {from})"),
+    };
     eprintln!(
-        "ftpspec run: {} scenario(s) x {} client(s) ({}), {} at a time{how}",
+        "ftpspec run: {} scenario(s){variants} x {} client(s) ({}), {} at a time{how}",
         scenarios.len(),
         clients.len(),
         clients

@@ -38,6 +38,24 @@ pub enum Error {
         /// The id prefixes given.
         filters: Vec<String>,
     },
+    /// An `--axis` or `--personality` argument is not valid.
+    #[error("{arg}: {message}")]
+    BadAxis {
+        /// The flag and its argument (`--axis ip=5`).
+        arg: String,
+        /// What is wrong, with the valid axes or values.
+        message: String,
+    },
+    /// No server personality has this name.
+    #[error(
+        "no personality {name:?}; the catalogue has {known} (or give a personality file's path)"
+    )]
+    UnknownPersonality {
+        /// The name asked for.
+        name: String,
+        /// The catalogue's personalities, comma-separated.
+        known: String,
+    },
     /// A scenario's network cannot be built from its `[topology]`.
     #[error("{0}")]
     Topology(String),
@@ -60,6 +78,19 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// [`Error::Invalid`] at a byte offset of a file's text.
+    pub(crate) fn at(origin: &str, text: &str, offset: usize, message: String) -> Error {
+        let (line, column) = line_col(text, offset);
+        Error::Invalid {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
 /// `Result` with ftpspec's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -70,6 +101,20 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
         before.matches('\n').count() + 1,
         before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
     )
+}
+
+/// The line and column of a key, for errors found after parsing.
+pub(crate) fn find_key(text: &str, key: &str) -> (usize, usize) {
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with(key) && t[key.len()..].trim_start().starts_with(['=', ']']) {
+            return (i + 1, line.len() - t.len() + 1);
+        }
+        if t.starts_with(&format!("[{key}")) || t.starts_with(&format!("[[{key}")) {
+            return (i + 1, line.len() - t.len() + 1);
+        }
+    }
+    (0, 0)
 }
 
 /// Parses a TOML file into `T`, with errors at file, line and column.

@@ -195,7 +195,8 @@ fn splitmix64(state: &mut u64) -> u64 {
 }
 
 /// Runs one scenario of the catalogue (or of `extra` directories) against a client; for
-/// `cargo test` in a client project.
+/// `cargo test` in a client project. A variant's id runs that variant
+/// (`transfer/zero-byte-download@ip=6,tls=explicit`; see [`scenario::variant`]).
 ///
 /// ```no_run
 /// use ftpspec::clients::Client;
@@ -208,11 +209,25 @@ fn splitmix64(state: &mut u64) -> u64 {
 /// ```
 pub async fn run_scenario(id: &str, client: &Client) -> Result<CaseResult> {
     let all = scenario::catalogue()?;
-    let Some(s) = all.into_iter().find(|s| s.id == id) else {
-        return Err(Error::UnknownScenario { id: id.to_owned() });
+    let unknown = || Error::UnknownScenario { id: id.to_owned() };
+    let base = scenario::base_id(id);
+    let s = all.into_iter().find(|s| s.id == base).ok_or_else(unknown)?;
+    let s = match id.split_once('@') {
+        None => s,
+        Some((_, values)) => variant_of(s, values, id).ok_or_else(unknown)?,
     };
     let version = client.version();
     Ok(run_case(&s, client, &version).await)
+}
+
+/// The variant `id` of a scenario, from its axis values (`ip=6,tls=explicit`).
+fn variant_of(s: Scenario, values: &str, id: &str) -> Option<Scenario> {
+    let mut axes = scenario::Axes::default();
+    for v in values.split(',') {
+        axes.add(v).ok()?;
+    }
+    let variants = scenario::expand(&[s], &axes).ok()?;
+    variants.into_iter().find(|v| v.id == id)
 }
 
 /// Runs the catalogue's scenarios whose ids start with one of `filters` (none: all) against
@@ -241,6 +256,21 @@ pub async fn run_catalogue(filters: &[&str], clients: &[Client]) -> Result<RunRe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variant_id_names_its_variant() {
+        let id = "transfer/zero-byte-download";
+        let s = scenario::catalogue()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.id == id)
+            .unwrap();
+        let v = |values: &str| variant_of(s.clone(), values, &format!("{id}@{values}"));
+        let explicit = v("ip=6,tls=explicit").unwrap();
+        assert_eq!(explicit.variant.axes().len(), 2);
+        assert!(v("tls=explicit,ip=6").is_none(), "not the id's order");
+        assert!(v("tls=tcp").is_none());
+    }
 
     #[test]
     fn a_seed_gives_one_order() {

@@ -9,7 +9,9 @@
 //! ```
 //!
 //! Unknown keys, an empty reason and a scenario the catalogue does not have are errors, at
-//! the file's line and column.
+//! the file's line and column. An entry for a scenario covers its variants
+//! (`ftpspec run --axis`): `x` covers `x@tls=explicit`; an entry for the variant's own id
+//! comes first.
 
 use std::path::Path;
 
@@ -18,7 +20,7 @@ use toml::Spanned;
 
 use ftpspec_report::RunResults;
 
-use crate::error::{from_toml, line_col, Error, Result};
+use crate::error::{from_toml, Error, Result};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,17 +69,11 @@ impl Quarantine {
     pub fn parse(origin: &str, text: &str, exists: impl Fn(&str) -> bool) -> Result<Quarantine> {
         let file: QuarantineFile = from_toml(origin, text)?;
         let invalid = |span: std::ops::Range<usize>, message: String| {
-            let (line, column) = line_col(text, span.start);
-            Error::Invalid {
-                origin: origin.to_owned(),
-                line,
-                column,
-                message,
-            }
+            Error::at(origin, text, span.start, message)
         };
         let mut entries = Vec::new();
         for e in file.quarantine {
-            if !exists(e.scenario.get_ref()) {
+            if !exists(crate::scenario::base_id(e.scenario.get_ref())) {
                 return Err(invalid(
                     e.scenario.span(),
                     format!(
@@ -101,9 +97,19 @@ impl Quarantine {
         Ok(Quarantine { entries })
     }
 
-    /// Why the case is quarantined, if it is: an entry naming its client first, else one for
-    /// every client; the first in the file of either.
+    /// Why the case is quarantined, if it is: an entry for its exact id (a variant's
+    /// `x@tls=explicit`) before one for its scenario (`x`, which covers every variant); of
+    /// each, one naming its client before one for every client; the first in the file.
     pub fn reason(&self, client: &str, scenario: &str) -> Option<&str> {
+        self.reason_of(client, scenario).or_else(|| {
+            let base = crate::scenario::base_id(scenario);
+            (base != scenario)
+                .then(|| self.reason_of(client, base))
+                .flatten()
+        })
+    }
+
+    fn reason_of(&self, client: &str, scenario: &str) -> Option<&str> {
         let of = |e: &&Entry| e.scenario == scenario;
         let mine = self
             .entries
@@ -161,6 +167,21 @@ reason = "wget#1"
         );
         assert_eq!(q.reason("curl", "ftps/reuse-every-transfer"), None);
         assert_eq!(parse("").unwrap(), Quarantine::default());
+    }
+
+    #[test]
+    fn an_entry_for_a_scenario_covers_its_variants() {
+        let q = parse(
+            "[[quarantine]]\nscenario = \"passive/x\"\nreason = \"all\"\n[[quarantine]]\nscenario = \"passive/x@tls=explicit\"\nclient = \"curl\"\nreason = \"curl over TLS\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            q.reason("curl", "passive/x@tls=explicit"),
+            Some("curl over TLS")
+        );
+        assert_eq!(q.reason("lftp", "passive/x@tls=explicit"), Some("all"));
+        assert_eq!(q.reason("curl", "passive/x@ip=6"), Some("all"));
+        assert_eq!(q.reason("curl", "passive/xy@ip=6"), None);
     }
 
     #[test]

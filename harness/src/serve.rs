@@ -102,6 +102,10 @@ pub struct ServeArgs {
     /// A full server file in TOML (settings, files, `[[script]]` mocks); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Serve a server personality (`ftpspec list --personalities`; or a personality file):
+    /// its greeting, replies and policies. --config's keys override it, and flags both.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub personality: Option<String>,
     /// Accept only this user (with --password). Default: any user, any password.
     #[arg(long, requires = "password")]
     pub user: Option<String>,
@@ -210,11 +214,32 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The server file: --config, laid on --personality when both are given.
+fn server_file(args: &ServeArgs) -> anyhow::Result<Option<ServerSpec>> {
+    let own = match &args.config {
+        Some(path) => Some(ServerSpec::from_file(path)?),
+        None => None,
+    };
+    let Some(name) = &args.personality else {
+        return Ok(own);
+    };
+    let p = crate::scenario::personality::find(name)?;
+    let table: toml::Table = match &args.config {
+        Some(path) => toml::from_str(&std::fs::read_to_string(path)?)?,
+        None => toml::Table::new(),
+    };
+    let spec = p
+        .spec_under(&table, args.ftps.is_some())
+        .map_err(|e| anyhow::anyhow!("personality {}: {e}", p.name))?;
+    println!("ftpspec serve: personality {}: {}", p.name, p.title);
+    Ok(Some(spec))
+}
+
 /// The server the flags describe.
 fn builder(args: &ServeArgs) -> anyhow::Result<ftpspec_mock::Builder> {
     let mut builder = MockServer::builder().bind(SocketAddr::new(args.bind, args.port));
-    if let Some(path) = &args.config {
-        builder = builder.spec(&ServerSpec::from_file(path)?);
+    if let Some(spec) = server_file(args)? {
+        builder = builder.spec(&spec);
     }
     if let Some(dir) = &args.root {
         builder = builder.root_dir(dir);

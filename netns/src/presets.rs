@@ -23,17 +23,19 @@ pub enum PresetName {
     /// client 198.51.100.10 ──── 198.51.100.20 server
     /// ```
     Direct,
-    /// The server on a private LAN behind a NAT that forwards port 21 (and, for `server-nat`,
-    /// the passive range); `server-smart-firewall` forwards only 21 and runs the kernel's
+    /// The server on a private LAN behind a NAT that forwards ports 21 and 990 (implicit FTPS)
+    /// (and, for `server-nat`, the passive range); `server-smart-firewall` forwards only those
+    /// and runs the kernel's
     /// conntrack FTP helper on it, which rewrites the server's 227 replies and opens the
     /// passive ports it names, as long as it can read the control connection.
     ///
     /// ```text
     /// client 203.0.113.10 ──── 203.0.113.1 [nat] 10.0.0.1 ──── 10.0.0.2 server
-    ///                         DNAT 21 (+ passive range) -> 10.0.0.2; masquerade out
+    ///                         DNAT 21, 990 (+ passive range) -> 10.0.0.2; masquerade out
     /// ```
     ServerNat,
-    /// As `server-nat`, but only port 21 is forwarded: passive data connections cannot get in.
+    /// As `server-nat`, but only ports 21 and 990 are forwarded: passive data connections
+    /// cannot get in.
     ServerNatNoRange,
     /// The client on a private LAN behind a masquerading NAT, which forwards the client's
     /// active-mode range to it when asked (`forward_active_ports`); `client-smart-firewall`
@@ -59,8 +61,8 @@ pub enum PresetName {
     ///                  SNAT new connections to .1, .3, .1, ... in turn
     /// ```
     ClientNatPooled,
-    /// Both behind NATs: the client's masquerades, the server's forwards 21 and the passive
-    /// range.
+    /// Both behind NATs: the client's masquerades, the server's forwards 21, 990 and the
+    /// passive range.
     ///
     /// ```text
     /// client 192.168.1.2 ── [cnat] 198.51.100.1 ──── 198.51.100.2 [snat] ── 10.0.0.2 server
@@ -410,6 +412,10 @@ fn input_chain(family: Family, outside: &str) -> String {
     )
 }
 
+/// The control ports a server NAT forwards: FTP's, and implicit FTPS's (RFC 4217 leaves
+/// 990 to practice; ftpspec's mock listens there for implicit FTPS).
+const CONTROL_PORTS: &str = "{ 21, 990 }";
+
 /// A NAT's ruleset: masquerade out of "wan", DNAT of each `(ports, address)` coming in on
 /// "wan", the observation sets, a forward chain that lets in from outside only what was
 /// translated, the input chain, and the conntrack FTP helper on port 21 when `helper`.
@@ -475,7 +481,7 @@ fn direct() -> Preset {
 }
 
 fn server_nat(opts: &PresetOptions, forward_range: bool, helper: bool) -> Preset {
-    let mut dnat = vec![("21".to_owned(), "10.0.0.2")];
+    let mut dnat = vec![(CONTROL_PORTS.to_owned(), "10.0.0.2")];
     if forward_range {
         dnat.push((range(&opts.pasv_ports), "10.0.0.2"));
     }
@@ -588,7 +594,7 @@ fn both_nat(opts: &PresetOptions) -> Preset {
     let cnat = nat_ruleset(&[], false);
     let snat = nat_ruleset(
         &[
-            ("21".to_owned(), "10.0.0.2"),
+            (CONTROL_PORTS.to_owned(), "10.0.0.2"),
             (range(&opts.pasv_ports), "10.0.0.2"),
         ],
         false,

@@ -536,6 +536,7 @@ mod tests {
             quarantined: None,
             diagnostics: None,
             diagnostics_text: None,
+            axes: Default::default(),
             observations: Default::default(),
         }
     }

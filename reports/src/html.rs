@@ -419,6 +419,7 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
             }
             dl.facts {
                 dt { "scenario" } dd { (clean(&r.title)) }
+                @if !r.axes.is_empty() { dt { "variant" } dd { (r.axes.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")) } }
                 dt { "requirement" } dd { (clean(&r.requirement)) }
                 @if !r.references.is_empty() { dt { "references" } dd { (r.references.join("; ")) } }
                 dt { "client" } dd { (clean(&r.client_version)) }

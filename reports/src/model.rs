@@ -247,8 +247,12 @@ pub struct CaseResult {
     pub client: String,
     /// Its version.
     pub client_version: String,
-    /// The scenario id.
+    /// The case's id: the scenario's, with a variant's axis values after `@`
+    /// (`transfer/x@ip=6,tls=explicit`).
     pub scenario: String,
+    /// The variant's axis values (`{"tls": "explicit"}`); empty for a scenario as written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub axes: BTreeMap<String, String>,
     /// Its title.
     pub title: String,
     /// Its requirement.
@@ -526,6 +530,7 @@ mod tests {
             runs: Vec::new(),
             flaky: false,
             quarantined: None,
+            axes: Default::default(),
             observations: Observations {
                 stdout: reason.into(),
                 ..Observations::default()

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::adapter::{version_line, ClientAdapter, Invocation, Launch, Target};
-use crate::error::{from_toml, line_col, Error, Result};
+use crate::error::{from_toml, Error, Result};
 use crate::scenario::{Action, Mode, Setting};
 
 /// A client file: the documented interface for any other command-line client.
@@ -167,14 +167,7 @@ impl ClientFile {
 
     fn check(&self, origin: &str, text: &str) -> Result<()> {
         let at = |span: std::ops::Range<usize>, message: String| {
-            let (line, column) = line_col(text, span.start);
-            let origin = origin.to_owned();
-            Error::Invalid {
-                origin,
-                line,
-                column,
-                message,
-            }
+            Error::at(origin, text, span.start, message)
         };
         let actions: Vec<_> = Action::ALL
             .into_iter()

@@ -8,6 +8,7 @@ use ftpspec_mock::ServerSpec;
 use ftpspec_netns::PresetName;
 use serde::{Deserialize, Serialize};
 
+use super::axis::{Axis, Variant};
 use super::expect::Expect;
 
 /// A loaded scenario.
@@ -17,8 +18,14 @@ pub struct Scenario {
     pub id: String,
     /// Where it came from (`catalogue:passive/x.toml` or a path).
     pub origin: String,
-    /// Its content.
+    /// Its content (`server`: the personality's merged with the file's own keys).
     pub file: ScenarioFile,
+    /// The personality the file names in `[server] personality` (it keeps it in every run).
+    pub personality: Option<String>,
+    /// The variant this is (all `None`: the scenario as written).
+    pub variant: Variant,
+    /// The file's own `[server]` keys, for a variant to lay on another personality.
+    pub(crate) own_server: toml::Table,
 }
 
 impl Scenario {
@@ -45,9 +52,13 @@ pub struct ScenarioFile {
     /// The client is killed after this long (default 30).
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// The axes this scenario can be rerun on (`ftpspec run --axis`): `tls`, `ip`.
+    #[serde(default)]
+    pub axes: Vec<Axis>,
     /// The network.
     pub topology: TopologyFile,
-    /// The mock server (ftpspec-mock's server file).
+    /// The mock server (ftpspec-mock's server file), plus `personality = "NAME"`: a server
+    /// personality as the base of the file's own keys (see [`super::personality`]).
     #[serde(default)]
     pub server: ServerSpec,
     /// What the client does.
@@ -414,6 +425,11 @@ impl Setting {
         Setting::FtpsImplicit,
         Setting::Ccc,
     ];
+
+    /// Whether it makes the case FTPS (explicit or implicit).
+    pub fn is_ftps(self) -> bool {
+        matches!(self, Setting::FtpsExplicit | Setting::FtpsImplicit)
+    }
 
     /// The setting with this name in files.
     pub fn from_name(name: &str) -> Option<Setting> {

@@ -1,19 +1,33 @@
 //! Reading scenarios: one file, the catalogue, a directory, and a selection by id prefix.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::axis::Variant;
 use super::file::{Action, Scenario, ScenarioFile};
-use crate::error::{from_toml, Error, Result};
+use super::personality::{self, Personality};
+use super::variant;
+use crate::error::{find_key, from_toml, Error, Result};
 
 /// Parses and checks one scenario file.
 pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
-    let file: ScenarioFile = from_toml(origin, text)?;
-    let scenario = Scenario {
-        id: id.to_owned(),
-        origin: origin.to_owned(),
-        file,
-    };
+    parse_with(id, origin, text, &named_personality)
+}
+
+/// [`parse`], finding a named personality with `lookup`.
+fn parse_with(
+    id: &str,
+    origin: &str,
+    text: &str,
+    lookup: &dyn Fn(&str) -> Result<Personality>,
+) -> Result<Scenario> {
+    let (personality, own) = take_personality(origin, text)?;
+    let mut file: ScenarioFile = from_toml(origin, &own)?;
+    let own_server = personality::server_table(&from_toml(origin, &own)?);
     // What serde cannot check is reported at the key it concerns.
     let bad = |key: &str, message: String| {
         let (line, column) = find_key(text, key);
@@ -24,18 +38,93 @@ pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
             message,
         }
     };
+    let mut server = own_server.clone();
+    if let Some(name) = &personality {
+        let at = |message: String| Error::at(origin, text, name.span().start, message);
+        let p = lookup(name.get_ref()).map_err(|e| at(e.to_string()))?;
+        let ftps = file.client.settings.iter().any(|s| s.is_ftps());
+        file.server = p
+            .spec_under(&own_server, ftps)
+            .map_err(|e| at(format!("[server] under personality {}: {e}", p.name)))?;
+        server = p.table_under(&own_server, ftps);
+    }
+    for axis in &file.axes {
+        if let Some(why) = variant::inadmissible(*axis, &file, &server) {
+            let axis = axis.as_str();
+            return Err(bad(
+                "axes",
+                format!("axes: this scenario cannot take {axis}: {why}"),
+            ));
+        }
+    }
+    let scenario = Scenario {
+        id: id.to_owned(),
+        origin: origin.to_owned(),
+        file,
+        personality: personality.map(|p| p.into_inner()),
+        variant: Variant::default(),
+        own_server,
+    };
+    check(&scenario, &bad)?;
+    Ok(scenario)
+}
+
+/// A personality of the catalogue, by name only (a file's path would depend on where the
+/// run starts).
+fn named_personality(name: &str) -> Result<Personality> {
+    match name.contains('/') || name.ends_with(".toml") {
+        true => Err(Error::UnknownPersonality {
+            name: name.to_owned(),
+            known: "personalities by name only, not files".into(),
+        }),
+        false => personality::find(name),
+    }
+}
+
+/// `[server] personality`, and the text with that key blanked out (spaces of the same
+/// length, so that every other key keeps its line and column when the rest is read as the
+/// mock's server file).
+fn take_personality<'t>(
+    origin: &str,
+    text: &'t str,
+) -> Result<(Option<Spanned<String>>, Cow<'t, str>)> {
+    #[derive(Deserialize)]
+    struct Peek {
+        #[serde(default)]
+        server: PeekServer,
+    }
+    #[derive(Deserialize, Default)]
+    struct PeekServer {
+        personality: Option<Spanned<String>>,
+    }
+    let peek: Peek = from_toml(origin, text)?;
+    let Some(name) = peek.server.personality else {
+        return Ok((None, Cow::Borrowed(text)));
+    };
+    let span = name.span();
+    let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let key = text[start..span.start].trim();
+    if !(key.ends_with('=')
+        && key
+            .trim_end_matches('=')
+            .trim_end()
+            .ends_with("personality"))
+        || key.contains([',', '{'])
+    {
+        let message = "write personality = \"NAME\" on a line of its own under [server]";
+        return Err(Error::at(origin, text, span.start, message.into()));
+    }
+    let mut blanked = text.to_owned();
+    blanked.replace_range(start..span.end, &" ".repeat(span.end - start));
+    Ok((Some(name), Cow::Owned(blanked)))
+}
+
+/// What serde cannot check: the network, the server, keys that go together.
+fn check(scenario: &Scenario, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {
     scenario
         .network()
         .map_err(|e| bad("topology", e.to_string()))?;
-    ftpspec_mock::MockServer::builder()
-        .spec(&scenario.file.server)
-        .build()
-        .map(|_| ())
-        .or_else(|e| match e {
-            // The safety rule applies where the server runs: inside the namespaces.
-            ftpspec_mock::Error::UnsafeAddress { .. } => Ok(()),
-            other => Err(other),
-        })
+    personality::server_builds(&scenario.file.server)
         .map_err(|e| bad("server", format!("[server]: {e}")))?;
     if !scenario.file.client.path.starts_with('/') {
         return Err(bad(
@@ -106,21 +195,7 @@ pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
             ));
         }
     }
-    Ok(scenario)
-}
-
-/// The line and column of a key, for errors found after parsing.
-fn find_key(text: &str, key: &str) -> (usize, usize) {
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim_start();
-        if t.starts_with(key) && t[key.len()..].trim_start().starts_with(['=', ']']) {
-            return (i + 1, line.len() - t.len() + 1);
-        }
-        if t.starts_with(&format!("[{key}")) || t.starts_with(&format!("[[{key}")) {
-            return (i + 1, line.len() - t.len() + 1);
-        }
-    }
-    (0, 0)
+    Ok(())
 }
 
 /// The built-in catalogue (the `ftpspec-scenarios` crate), in id order.
@@ -148,7 +223,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
             let entry = entry.map_err(io(&d))?;
             let path = entry.path();
             if path.is_dir() {
-                stack.push(path);
+                // The server personalities are not a group of scenarios.
+                if d != dir || !path.ends_with(ftpspec_scenarios::PERSONALITIES) {
+                    stack.push(path);
+                }
             } else if d != dir && path.extension().is_some_and(|e| e == "toml") {
                 let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
                 let id = rel.to_string_lossy().replace('\\', "/");
@@ -342,6 +420,69 @@ mod tests {
                 .to_string();
             assert!(e.starts_with(at) && e.contains(what), "{e}");
         }
+    }
+
+    fn fixture(name: &str) -> Result<Personality> {
+        let text = "title = \"Fixture\"\ndescription = \"d\"\n[server]\ngreeting = \"fixture\"\nepsv = false\ndirs = [\"/pub\"]\n[[server.script]]\ncommand = \"SYST\"\nreply = \"215 fixture\"\n";
+        match name {
+            "fixture" => Personality::parse(name, "fixture.toml", text),
+            _ => Err(Error::UnknownPersonality {
+                name: name.into(),
+                known: "fixture".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_named_personality_is_the_base_of_the_server() {
+        let text = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"direct\"\n[server]\npersonality = \"fixture\"\ngreeting = \"mine\"\ndirs = [\"/e\"]\n[[server.script]]\ncommand = \"SYST\"\nreply = \"215 mine\"\n[client]\naction = \"list\"\n";
+        let s = parse_with("a/b", "a/b.toml", text, &fixture).unwrap();
+        assert_eq!(s.personality.as_deref(), Some("fixture"));
+        let server = &s.file.server;
+        assert_eq!(server.greeting.as_deref(), Some("mine"));
+        assert_eq!(server.epsv, Some(false), "the personality's");
+        assert_eq!(server.dirs, ["/pub", "/e"]);
+        let replies: Vec<_> = server.script.iter().map(|m| format!("{m:?}")).collect();
+        assert!(
+            replies[0].contains("215 mine") && replies[1].contains("215 fixture"),
+            "{replies:?}"
+        );
+        // Errors in the file's own keys keep their line and column.
+        let typo = text.replace("greeting", "greting");
+        let e = parse_with("a/b", "a/b.toml", &typo, &fixture)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("a/b.toml:7:1: unknown field `greting`"),
+            "{e}"
+        );
+        let unknown = text.replace("\"fixture\"", "\"fixtur\"");
+        let e = parse_with("a/b", "a/b.toml", &unknown, &fixture)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("a/b.toml:6:15: no personality \"fixtur\"") && e.contains("fixture"),
+            "{e}"
+        );
+        let e = parse("a/b", "a/b.toml", &unknown).unwrap_err().to_string();
+        assert!(
+            e.starts_with("a/b.toml:6:15: no personality \"fixtur\"; the catalogue has"),
+            "{e}"
+        );
+        let inline = "title = \"t\"\nrequirement = \"r\"\nserver = { personality = \"fixture\" }\n[topology]\npreset = \"direct\"\n[client]\naction = \"list\"\n";
+        let e = parse_with("a/b", "a/b.toml", inline, &fixture)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("on a line of its own"), "{e}");
+        // ip is refused for a personality without EPSV.
+        let ip = text.replace("[topology]", "axes = [\"ip\"]\n[topology]");
+        let e = parse_with("a/b", "a/b.toml", &ip, &fixture)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("a/b.toml:3:1:") && e.contains("without EPSV"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -9,12 +9,14 @@
 //! references = ["RFC 1123 §4.1.2.6", "curl CVE-2020-8284"]
 //! informational = false        # true: record the behaviour, no pass or fail
 //! timeout_secs = 30            # the client is killed after this long
+//! axes = ["tls", "ip"]         # rerun on these axes with `ftpspec run --axis` (see variant)
 //!
 //! [topology]                   # a preset and its options (see ftpspec-netns)
 //! preset = "server-nat"
 //! decoy = false
 //!
 //! [server]                     # the ftpspec-mock server file: advertise, epsv, [[script]], [tls]
+//! personality = "iis-like"     # optional: a server personality under the keys given here
 //! epsv = false
 //!
 //! [client]
@@ -30,11 +32,14 @@
 //! data_via_control_address = true   # flags take only `true`
 //! ```
 
+pub mod axis;
 mod expect;
 mod file;
 mod load;
 mod network;
+pub mod personality;
 pub mod transcript;
+pub mod variant;
 
 pub use expect::{Expect, Flag, TransferOutcome};
 pub use file::{
@@ -42,3 +47,5 @@ pub use file::{
 };
 pub use load::{catalogue, load_dir, parse, select};
 pub use network::Network;
+pub use personality::Personality;
+pub use variant::{base_id, expand, Axes};

@@ -61,6 +61,7 @@ fn case(client: &str, scenario: &str, verdict: Verdict, reason: &str) -> CaseRes
         quarantined: None,
         diagnostics: None,
         diagnostics_text: None,
+        axes: Default::default(),
         observations: Observations {
             command: vec![client.into(), "--flag".into(), "ftp://203.0.113.1/gen/64K".into()],
             exit_code: Some(if verdict == Verdict::Pass { 0 } else { 7 }),
