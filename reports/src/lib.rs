@@ -12,6 +12,7 @@
 //!   coverage section, computed from the results.
 //! - [`junit::junit`]: JUnit XML, one testsuite per client.
 //! - [`diff::diff`]: regressions and improvements between two runs.
+//! - [`merge::merge`]: several runs of disjoint cases (`--partition` jobs) joined into one.
 //!
 //! Everything from a client's output or the wire is escaped (maud escapes all interpolated
 //! text), control characters are made visible, and long output is cut with a note.
@@ -22,12 +23,14 @@ mod error;
 mod files;
 pub mod html;
 pub mod junit;
+pub mod merge;
 pub mod model;
 pub mod text;
 
 pub use diff::{diff, Change, Diff};
 pub use error::Error;
+pub use merge::{merge, MergeError};
 pub use model::{
-    Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, NetworkSummary,
-    Observations, Role, RunOutcome, RunResults, Verdict, SCHEMA,
+    Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, MergedRun,
+    NetworkSummary, Observations, Role, RunOutcome, RunResults, Verdict, SCHEMA,
 };
