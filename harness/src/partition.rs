@@ -1,12 +1,14 @@
 //! `--partition`: one share of a run's cases, so CI can spread a run over machines (each job
 //! runs `--partition hash:K/N`, a last job joins the results with `ftpspec merge`).
 //!
-//! - `hash:K/N`: a case belongs to partition `FNV-1a-64(key) mod N + 1`, where the key is the
-//!   UTF-8 text `<scenario id> <client name>` (the full id, variants such as
-//!   `passive/x@tls=explicit` included). FNV-1a is written out here with its published
-//!   64-bit offset basis and prime (no random keys, unlike std's `RandomState`), so a case
-//!   stays in its partition across versions, machines and catalogues: adding scenarios or
-//!   clients moves no other case. The shares are balanced only on average.
+//! - `hash:K/N`: a case belongs to partition `mix(FNV-1a-64(key)) mod N + 1`, where the key
+//!   is the UTF-8 text `<scenario id> <client name>` (the full id, variants such as
+//!   `passive/x@tls=explicit` included), FNV-1a has its published 64-bit offset basis and
+//!   prime, and `mix` is SplitMix64's finalizer (FNV-1a's low bits depend only on the low
+//!   bits of each byte, so without it `mod 4` would see two bits of each character). Both
+//!   are written out here, with no random keys (unlike std's `RandomState`), so a case stays
+//!   in its partition across versions, machines and catalogues: adding scenarios or clients
+//!   moves no other case. The shares are balanced only on average.
 //! - `count:K/N`: the cases in catalogue order (scenario, then client), dealt round-robin:
 //!   case `i` (from 0) belongs to partition `i mod N + 1`. The counts differ by at most one,
 //!   and the slow groups are spread, but a case's partition depends on every case before it:
@@ -39,7 +41,7 @@ impl Partition {
     /// The partition (1..=n) a case falls in under `hash:_/n`.
     pub fn hash_share(scenario: &str, client: &str, n: u32) -> u32 {
         let key = format!("{scenario} {client}");
-        (fnv1a64(key.as_bytes()) % u64::from(n.max(1))) as u32 + 1
+        (mix(fnv1a64(key.as_bytes())) % u64::from(n.max(1))) as u32 + 1
     }
 
     /// The cases of `cases` (in catalogue order, as `(scenario id, client name)`) that are
@@ -66,6 +68,13 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
+}
+
+/// SplitMix64's finalizer: every bit of the input reaches the low bits.
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl fmt::Display for Partition {
@@ -197,6 +206,32 @@ mod tests {
         }
         seen.sort();
         assert_eq!(seen, (0..200).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn hash_shares_of_the_catalogue_are_near_even() {
+        let all = crate::scenario::catalogue().unwrap();
+        let clients = crate::clients::BUILTIN;
+        let cases: Vec<(&str, &str)> = all
+            .iter()
+            .flat_map(|s| clients.iter().map(move |c| (s.id.as_str(), *c)))
+            .collect();
+        for n in [2, 3, 4, 8] {
+            for k in 1..=n {
+                let p = Partition {
+                    scheme: Scheme::Hash,
+                    k,
+                    n,
+                };
+                let share = p.select(cases.iter().copied()).len() as f64 / cases.len() as f64;
+                let even = 1.0 / f64::from(n);
+                assert!(
+                    (share - even).abs() < even * 0.3,
+                    "{p}: {share:.3} of {} cases",
+                    cases.len()
+                );
+            }
+        }
     }
 
     #[rstest]
