@@ -367,9 +367,7 @@ pub struct MergeArgs {
 
 /// `ftpspec merge`: exit 1 when a case (not quarantined) is an error, as `ftpspec run` does.
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
-    let same = |a: &std::path::Path, b: &std::path::Path| {
-        matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
-    };
+    let same = |a: &std::path::Path, b: &std::path::Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
     let mut runs = Vec::new();
     for dir in &args.dirs {
         if same(dir, &args.out) {

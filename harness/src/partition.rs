@@ -184,7 +184,11 @@ mod tests {
             seen.extend(got);
         }
         seen.sort();
-        assert_eq!(seen, (0..cases).collect::<Vec<_>>(), "each case exactly once");
+        assert_eq!(
+            seen,
+            (0..cases).collect::<Vec<_>>(),
+            "each case exactly once"
+        );
         let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
         assert!(max - min <= 1, "{sizes:?}");
     }

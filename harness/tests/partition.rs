@@ -73,7 +73,10 @@ fn three_partitions_merged_equal_one_whole_run() {
             "{stderr}"
         );
         let part = RunResults::read(&out.join("results.json")).unwrap();
-        assert_eq!(part.partition.as_deref(), Some(format!("hash:{k}/3").as_str()));
+        assert_eq!(
+            part.partition.as_deref(),
+            Some(format!("hash:{k}/3").as_str())
+        );
         for case in verdicts(&part).into_keys() {
             assert!(
                 seen.insert(case.clone(), k).is_none(),
@@ -91,18 +94,37 @@ fn three_partitions_merged_equal_one_whole_run() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout.contains("ftpspec merge: 3 runs, 8 cases"), "{stdout}");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("ftpspec merge: 3 runs, 8 cases"),
+        "{stdout}"
+    );
     let m = RunResults::read(&merged.join("results.json")).unwrap();
-    assert_eq!(verdicts(&m), verdicts(&whole), "the merged verdicts are the whole run's");
+    assert_eq!(
+        verdicts(&m),
+        verdicts(&whole),
+        "the merged verdicts are the whole run's"
+    );
     assert_eq!(seen.len(), whole.results.len(), "no case missing");
     let used: std::collections::BTreeSet<_> = seen.values().collect();
     assert!(used.len() >= 2, "the cases are spread: {seen:?}");
-    let from: Vec<Option<&str>> = m.merged_from.iter().map(|p| p.partition.as_deref()).collect();
+    let from: Vec<Option<&str>> = m
+        .merged_from
+        .iter()
+        .map(|p| p.partition.as_deref())
+        .collect();
     assert_eq!(from, [Some("hash:1/3"), Some("hash:2/3"), Some("hash:3/3")]);
     assert_eq!(m.clients.len(), 2);
     let html = std::fs::read_to_string(merged.join("index.html")).unwrap();
-    assert!(html.contains("merged from 3 runs"), "the report says it is a merge");
+    assert!(
+        html.contains("merged from 3 runs"),
+        "the report says it is a merge"
+    );
     let junit = std::fs::read_to_string(merged.join("junit.xml")).unwrap();
     assert_eq!(junit.matches("<testcase ").count(), 8);
 
@@ -155,11 +177,21 @@ fn bad_partitions_and_merges_get_clear_errors() {
     .unwrap();
     let out = dir.path().join("out");
     fails_with(
-        &["merge", old.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "merge",
+            old.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         "results.json: schema 2; this ftpspec reads schema 1",
     );
     fails_with(
-        &["merge", old.to_str().unwrap(), "--out", old.to_str().unwrap()],
+        &[
+            "merge",
+            old.to_str().unwrap(),
+            "--out",
+            old.to_str().unwrap(),
+        ],
         "is one of the runs to merge",
     );
     fails_with(&["merge", "--out", out.to_str().unwrap()], "required");
@@ -210,7 +242,13 @@ fn nothing_is_left_after_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     // curl waits here for minutes: the NAT forgets the idle control connection.
     let mut runner = ftpspec()
-        .args(["run", "--client", "curl", "--filter", "nat/idle-control-default"])
+        .args([
+            "run",
+            "--client",
+            "curl",
+            "--filter",
+            "nat/idle-control-default",
+        ])
         .arg("--out")
         .arg(dir.path().join("killed"))
         .stdout(Stdio::null())
@@ -241,14 +279,32 @@ fn nothing_is_left_after_kill_9() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!namespaces(&mine).is_empty(), "SIGKILL leaves the namespaces");
+    assert!(
+        !namespaces(&mine).is_empty(),
+        "SIGKILL leaves the namespaces"
+    );
     // The next run sweeps them (and ends anything still inside) before building its own.
     let o = ftpspec()
-        .args(["run", "--client", "curl", "--filter", "passive/unroutable-address"])
+        .args([
+            "run",
+            "--client",
+            "curl",
+            "--filter",
+            "passive/unroutable-address",
+        ])
         .arg("--out")
         .arg(dir.path().join("next"))
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(namespaces(&mine), Vec::<String>::new(), "the killed run's namespaces");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        namespaces(&mine),
+        Vec::<String>::new(),
+        "the killed run's namespaces"
+    );
 }

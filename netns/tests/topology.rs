@@ -506,7 +506,7 @@ fn child_holds_a_topology() {
     println!("TOPOLOGY {}", topo.id());
     let client = topo.host("client").unwrap();
     // A program started as a client is (Host::command): it must die with this process.
-    let child = client
+    let mut child = client
         .command("sleep")
         .arg("300")
         .as_std_mut()
@@ -523,6 +523,8 @@ fn child_holds_a_topology() {
     println!("ORPHAN {}", String::from_utf8_lossy(&out.stdout).trim());
     std::io::stdout().flush().unwrap();
     std::thread::sleep(Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
     drop(topo);
 }
 
@@ -589,7 +591,10 @@ fn sigkill_then_sweep() {
         "a killed process leaves its namespaces"
     );
     let removed = ftpspec_netns::sweep(false).unwrap();
-    assert!(removed.iter().any(|n| n.starts_with(id.as_str())), "{removed:?}");
+    assert!(
+        removed.iter().any(|n| n.starts_with(id.as_str())),
+        "{removed:?}"
+    );
     assert!(namespaces_of(id).is_empty());
     assert!(
         ends_within(orphan, 5),
