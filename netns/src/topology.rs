@@ -389,7 +389,7 @@ impl Host {
 
     /// A command that runs `program` inside the host (through `ip netns exec`, which execs
     /// it: the program is the child). It is killed when dropped, and gets SIGKILL when this
-    /// process dies, even of SIGKILL ([`die_with_parent`]), so no client outlives its run.
+    /// process dies, even of SIGKILL (`PR_SET_PDEATHSIG`), so no client outlives its run.
     ///
     /// The kernel sends that signal when the *thread* that spawned the child ends, so spawn
     /// it from a thread that outlives it: a tokio runtime's worker threads, or the thread
