@@ -1,4 +1,4 @@
-//! The `ftpspec run`, `ftpspec list` and `ftpspec diff` commands (`lab` and `serve` have
+//! The `ftpspec run`, `ftpspec list`, `ftpspec diff` and `ftpspec merge` commands (`lab` and `serve` have
 //! their own modules).
 
 use std::path::PathBuf;
@@ -11,6 +11,7 @@ use ftpspec_report::{RunResults, Verdict};
 
 use crate::clients::{Client, BUILTIN};
 use crate::matrix::{random_seed, run_plan, Plan};
+use crate::partition::Partition;
 use crate::quarantine::Quarantine;
 use crate::scenario;
 
@@ -65,6 +66,12 @@ pub struct RunArgs {
     /// A scenario that names its own personality keeps it, and runs once.
     #[arg(long = "personality", value_name = "NAME|FILE")]
     pub personalities: Vec<String>,
+    /// Run only one share of the cases, to spread a run over CI jobs: hash:K/N (by a fixed
+    /// hash of scenario and client: a case keeps its share when cases are added) or
+    /// count:K/N (round-robin: balanced counts, but every job must have the same cases).
+    /// Join the jobs' results with `ftpspec merge`.
+    #[arg(long, value_name = "SCHEME:K/N")]
+    pub partition: Option<Partition>,
 }
 
 /// Options of `ftpspec list`.
@@ -215,6 +222,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         jobs: args.jobs,
         repeat: args.repeat,
         seed: args.shuffle.then(|| args.seed.unwrap_or_else(random_seed)),
+        partition: args.partition,
     };
     if !missing.is_empty() {
         eprintln!(
@@ -233,6 +241,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         true => String::new(),
         false => format!(" (variants of {from})"),
     };
+    if let Some(p) = plan.partition {
+        how.push_str(&format!(", only partition {p} of the cases"));
+    }
     eprintln!(
         "ftpspec run: {} scenario(s){variants} x {} client(s) ({}), {} at a time{how}",
         scenarios.len(),
@@ -299,11 +310,7 @@ fn summarize(
     out: &std::path::Path,
 ) -> ExitCode {
     println!("{}", run.table());
-    let counts: Vec<String> = run
-        .counts()
-        .iter()
-        .map(|(v, n)| format!("{n} {}", v.as_str()))
-        .collect();
+    let counts = counts(run);
     let mut also = Vec::new();
     if run.repeat > 1 {
         also.push(format!("{} flaky", run.flaky()));
@@ -317,8 +324,7 @@ fn summarize(
         format!(" ({})", also.join(", "))
     };
     println!(
-        "ftpspec run: {}{also} in {:.0} s; wrote {}/results.json, junit.xml, index.html",
-        counts.join(", "),
+        "ftpspec run: {counts}{also} in {:.0} s; wrote {}/results.json, junit.xml, index.html",
         started.elapsed().as_secs_f64(),
         out.display()
     );
@@ -375,6 +381,21 @@ fn summarize(
         }
         return ExitCode::SUCCESS;
     }
+    errors_status(run)
+}
+
+/// `3 pass, 1 fail`: how many cases got each verdict.
+fn counts(run: &RunResults) -> String {
+    let counts: Vec<String> = run
+        .counts()
+        .iter()
+        .map(|(v, n)| format!("{n} {}", v.as_str()))
+        .collect();
+    counts.join(", ")
+}
+
+/// 1 when a case not quarantined is an error (the harness failed), else 0.
+fn errors_status(run: &RunResults) -> ExitCode {
     if run
         .results
         .iter()
@@ -384,6 +405,59 @@ fn summarize(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Options of `ftpspec merge`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    /// The runs to join: their directories (each with a results.json), or results.json
+    /// files. Each case may be in only one of them (e.g. the jobs of `--partition hash:K/N`).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the joined results.json, junit.xml and index.html (not one of the
+    /// runs' directories).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `ftpspec merge`: exit 1 when a case (not quarantined) is an error, as `ftpspec run` does.
+pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let same = |a: &std::path::Path, b: &std::path::Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    let mut runs = Vec::new();
+    for dir in &args.dirs {
+        if same(dir, &args.out) {
+            bail!(
+                "--out {} is one of the runs to merge; write the merged run elsewhere",
+                args.out.display()
+            );
+        }
+        let file = if dir.is_dir() {
+            dir.join("results.json")
+        } else {
+            dir.clone()
+        };
+        let mut run = RunResults::read(&file).context("cannot merge")?;
+        let base = file.parent().unwrap_or(std::path::Path::new("."));
+        for w in run.read_bundles(base) {
+            eprintln!("ftpspec merge: warning: {w}");
+        }
+        runs.push((dir.display().to_string(), run));
+    }
+    let (run, warnings) = ftpspec_report::merge(runs)?;
+    for w in &warnings {
+        eprintln!("ftpspec merge: warning: {w}");
+    }
+    run.write(&args.out, None)
+        .with_context(|| format!("cannot write the results to {}", args.out.display()))?;
+    println!("{}", run.table());
+    println!(
+        "ftpspec merge: {} runs, {} cases: {}; wrote {}/results.json, junit.xml, index.html",
+        run.merged_from.len(),
+        run.results.len(),
+        counts(&run),
+        args.out.display()
+    );
+    Ok(errors_status(&run))
 }
 
 /// Options of `ftpspec diff`.

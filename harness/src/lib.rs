@@ -23,6 +23,7 @@
 //! - [`verdict`]: one check per `[expect]` key, and the verdict from the evidence.
 //! - [`mockhost`]: the mock server inside a topology host (FTPS port, certificate names).
 //! - [`case`]: one case, from network to verdict.
+//! - [`partition`]: `--partition hash:K/N` and `count:K/N`, one share of a run's cases.
 //! - [`matrix`]: scenarios x clients, a few at a time, repeated and shuffled as planned; the
 //!   `cargo test` API.
 //! - [`results`]: the results files (from ftpspec-report).
@@ -41,6 +42,7 @@ pub mod lab;
 pub mod local;
 pub mod matrix;
 pub mod mockhost;
+pub mod partition;
 pub mod quarantine;
 pub mod results;
 pub mod scenario;

@@ -9,6 +9,7 @@ use ftpspec_report::{CaseResult, ClientInfo, RunResults, SCHEMA};
 use crate::case::run_case;
 use crate::clients::Client;
 use crate::error::{Error, Result};
+use crate::partition::Partition;
 use crate::scenario::{self, Scenario};
 
 /// How a run goes, beyond which cases it has.
@@ -20,6 +21,8 @@ pub struct Plan {
     pub repeat: u32,
     /// Shuffle the cases with this seed (`None`: catalogue order, scenario then client).
     pub seed: Option<u64>,
+    /// Run only this share of the cases (`--partition`); `None`: every case.
+    pub partition: Option<Partition>,
 }
 
 impl Default for Plan {
@@ -28,6 +31,7 @@ impl Default for Plan {
             jobs: 4,
             repeat: 1,
             seed: None,
+            partition: None,
         }
     }
 }
@@ -69,7 +73,8 @@ pub async fn run_matrix(
     .await
 }
 
-/// [`run_matrix`] with a [`Plan`]: each case `plan.repeat` times, in rounds (every case once,
+/// [`run_matrix`] with a [`Plan`]: only the cases of `plan.partition` (all without one),
+/// each case `plan.repeat` times, in rounds (every case once,
 /// then every case again), each round in catalogue order or, with a seed, in its own
 /// shuffled order. A case run several times becomes one result ([`CaseResult::combine`]:
 /// the worst run's verdict, every run, flaky when they differ). Cases start in exactly the
@@ -82,9 +87,16 @@ pub async fn run_plan(
     stop: impl std::future::Future<Output = ()>,
 ) -> RunResults {
     let versions: Vec<String> = clients.iter().map(|c| c.version()).collect();
-    let cases: Vec<(usize, usize)> = (0..scenarios.len())
+    let mut cases: Vec<(usize, usize)> = (0..scenarios.len())
         .flat_map(|s| (0..clients.len()).map(move |c| (s, c)))
         .collect();
+    if let Some(p) = &plan.partition {
+        let keys = cases
+            .iter()
+            .map(|&(s, c)| (scenarios[s].id.as_str(), clients[c].name()));
+        let keep = p.select(keys);
+        cases = keep.into_iter().map(|i| cases[i]).collect();
+    }
     let repeat = plan.repeat.max(1);
     let mut rng = plan.seed;
     let mut work = Vec::with_capacity(cases.len() * repeat as usize);
@@ -157,6 +169,8 @@ pub async fn run_plan(
         interrupted,
         repeat,
         seed: plan.seed,
+        partition: plan.partition.map(|p| p.to_string()),
+        merged_from: Vec::new(),
         results,
     };
     run.sort();
@@ -188,10 +202,7 @@ fn shuffle<T>(items: &mut [T], state: &mut u64) {
 
 fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    crate::partition::mix(*state)
 }
 
 /// Runs one scenario of the catalogue (or of `extra` directories) against a client; for

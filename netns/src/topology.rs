@@ -391,11 +391,19 @@ impl Host {
         &self.netns
     }
 
-    /// A command that runs `program` inside the host (through `ip netns exec`).
+    /// A command that runs `program` inside the host (through `ip netns exec`, which execs
+    /// it: the program is the child). It is killed when dropped, and gets SIGKILL when this
+    /// process dies, even of SIGKILL (`PR_SET_PDEATHSIG`), so no client outlives its run.
+    ///
+    /// The kernel sends that signal when the *thread* that spawned the child ends, so spawn
+    /// it from a thread that outlives it: a tokio runtime's worker threads, or the thread
+    /// that waits for it (not a `spawn_blocking` task that returns before the child ends:
+    /// its thread may go idle and exit).
     pub fn command(&self, program: &str) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new("ip");
         cmd.args(["netns", "exec", &self.netns, program]);
         cmd.kill_on_drop(true);
+        die_with_parent(&mut cmd);
         cmd
     }
 
@@ -600,6 +608,39 @@ impl Host {
             &format!("ip netns exec {} nft {}", self.netns, args.join(" ")),
         )?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+/// Has the command's process get SIGKILL when its parent (the spawning thread) ends
+/// (`PR_SET_PDEATHSIG`), and not start at all if this process ended before it got there.
+/// `ip netns exec` keeps the setting across its exec of the program (it is cleared only on
+/// exec of a set-user-ID or file-capability program). What the program itself starts does
+/// not inherit it; those stay in the namespace, where [`sweep`] ends them.
+#[allow(unsafe_code)]
+fn die_with_parent(cmd: &mut tokio::process::Command) {
+    use nix::libc;
+    let parent = i32::try_from(std::process::id()).unwrap_or(0);
+    // SAFETY: the closure runs in the forked child before exec; it calls only prctl and
+    // getppid, which are async-signal-safe, and allocates nothing (the errors are raw OS
+    // errors).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Ended between fork and prctl: nobody would signal the child any more.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
     }
 }
 
@@ -820,7 +861,10 @@ pub fn teardown_all() -> usize {
 }
 
 /// Removes ftpspec namespaces whose process is gone (and, with `include_kept`, those kept
-/// with `FTPSPEC_KEEP=1`). Returns the namespaces removed.
+/// with `FTPSPEC_KEEP=1`), first ending every process still inside them (a client of a
+/// killed run and what it started). A namespace is stale only when the process whose pid
+/// its name carries (`ftpspec-<pid>-<n>-<host>`) no longer exists, so other live runs'
+/// namespaces and processes are never touched. Returns the namespaces removed.
 pub fn sweep(include_kept: bool) -> Result<Vec<String>, Error> {
     let Ok(dir) = std::fs::read_dir(NETNS_DIR) else {
         return Ok(Vec::new());
@@ -847,12 +891,53 @@ pub fn sweep(include_kept: bool) -> Result<Vec<String>, Error> {
     }
     let mut removed = Vec::new();
     for (id, names) in stale {
+        for name in &names {
+            end_processes_in(name);
+        }
         let batch: String = names.iter().map(|n| format!("netns del {n}\n")).collect();
         ip(&[], &batch)?;
         let _ = std::fs::remove_file(format!("{KEEP_DIR}/{id}"));
         removed.extend(names);
     }
     Ok(removed)
+}
+
+/// Ends every process inside the namespace (`ip netns pids`): what a killed run's clients
+/// started, or a client whose parent-death signal was lost. Waits up to 2 s for them to go.
+fn end_processes_in(netns: &str) {
+    let pids = || -> Vec<nix::unistd::Pid> {
+        let Ok(out) = Command::new("ip").args(["netns", "pids", netns]).output() else {
+            return Vec::new();
+        };
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+            .filter(|&p| p > 1 && !is_zombie(p))
+            .map(nix::unistd::Pid::from_raw)
+            .collect()
+    };
+    let mut left = pids();
+    if left.is_empty() {
+        return;
+    }
+    tracing::info!(target: "ftpspec_netns", "ending {} process(es) left in {netns}", left.len());
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !left.is_empty() && Instant::now() < deadline {
+        for pid in &left {
+            let _ = nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        left = pids();
+    }
+}
+
+/// A process that has ended but is not yet reaped (or gone already).
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        // The state follows the command name's closing parenthesis.
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+    })
 }
 
 fn delete_prefixed(prefix: &str) -> Result<(), Error> {

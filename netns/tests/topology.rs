@@ -553,9 +553,48 @@ fn child_holds_a_topology() {
         .unwrap();
     let topo = Topology::build(&p.spec).unwrap();
     println!("TOPOLOGY {}", topo.id());
+    let client = topo.host("client").unwrap();
+    // A program started as a client is (Host::command): it must die with this process.
+    let mut child = client
+        .command("sleep")
+        .arg("300")
+        .as_std_mut()
+        .spawn()
+        .unwrap();
+    println!("CHILD {}", child.id());
+    // And one that a program started and left behind, as a client's own child would be:
+    // nothing signals it when this process dies; only the sweep can end it.
+    let out = Command::new("ip")
+        .args(["netns", "exec", client.netns(), "sh", "-c"])
+        .arg("sleep 300 >/dev/null 2>&1 & echo $!")
+        .output()
+        .unwrap();
+    println!("ORPHAN {}", String::from_utf8_lossy(&out.stdout).trim());
     std::io::stdout().flush().unwrap();
     std::thread::sleep(Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
     drop(topo);
+}
+
+/// Whether a process still runs (not gone, not a zombie waiting to be reaped).
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+    })
+}
+
+/// Waits up to `secs` for `pid` to stop running.
+fn ends_within(pid: i32, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while running(pid) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
 }
 
 #[test]
@@ -572,28 +611,45 @@ fn sigkill_then_sweep() {
         .spawn()
         .unwrap();
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut id = None;
+    let mut said = std::collections::BTreeMap::new();
     let mut line = String::new();
-    while std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0 {
+    while said.len() < 3 && std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0 {
         // libtest prints "test child_holds_a_topology ... " before the child's own output.
-        if let Some((_, rest)) = line.trim().split_once("TOPOLOGY ") {
-            id = Some(rest.trim().to_owned());
-            break;
+        for key in ["TOPOLOGY", "CHILD", "ORPHAN"] {
+            if let Some((_, rest)) = line.trim().split_once(&format!("{key} ")) {
+                said.insert(key, rest.trim().to_owned());
+            }
         }
         line.clear();
     }
-    let id = id.expect("the child built a topology");
-    assert_eq!(namespaces_of(&id).len(), 3);
+    let id = said.get("TOPOLOGY").expect("the child built a topology");
+    let pid = |key: &str| -> i32 { said[key].parse().unwrap() };
+    let (client, orphan) = (pid("CHILD"), pid("ORPHAN"));
+    assert!(running(client) && running(orphan));
+    assert_eq!(namespaces_of(id).len(), 3);
     child.kill().unwrap(); // SIGKILL: no destructor runs
     child.wait().unwrap();
+    assert!(
+        ends_within(client, 5),
+        "a program from Host::command ends with its runner (parent-death signal)"
+    );
+    // Nothing but a sweep ends the orphan: this one below, or one of another test's builds
+    // running alongside (so it may be gone already).
     assert_eq!(
-        namespaces_of(&id).len(),
+        namespaces_of(id).len(),
         3,
         "a killed process leaves its namespaces"
     );
     let removed = ftpspec_netns::sweep(false).unwrap();
-    assert!(removed.iter().any(|n| n.starts_with(&id)), "{removed:?}");
-    assert!(namespaces_of(&id).is_empty());
+    assert!(
+        removed.iter().any(|n| n.starts_with(id.as_str())),
+        "{removed:?}"
+    );
+    assert!(namespaces_of(id).is_empty());
+    assert!(
+        ends_within(orphan, 5),
+        "the sweep ends the processes left in the namespaces it removes"
+    );
 }
 
 /// Run by `keep_leaves_a_topology_for_debugging` as a child process with FTPSPEC_KEEP=1.

@@ -575,6 +575,8 @@ mod tests {
             interrupted: false,
             repeat: 1,
             seed: None,
+            partition: None,
+            merged_from: Vec::new(),
             results: vec![
                 case("curl", "g/a", Pass, &refs_a),
                 case("wget", "g/a", Fail, &refs_a),
@@ -658,6 +660,8 @@ mod tests {
             interrupted: false,
             repeat: 1,
             seed: None,
+            partition: None,
+            merged_from: Vec::new(),
             results: vec![case("curl", "g/a", Verdict::Pass, &[])],
         };
         let cov = coverage(&run);

@@ -38,4 +38,30 @@ impl RunResults {
         }
         Ok(())
     }
+
+    /// Reads back the diagnostics bundles of a run written to `dir` (for `ftpspec merge`, which
+    /// writes them again beside the merged report). A bundle named in `results.json` but gone
+    /// from the disk loses its link, and is said in the returned warnings.
+    pub fn read_bundles(&mut self, dir: &Path) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for r in &mut self.results {
+            let Some(rel) = &r.diagnostics else {
+                continue;
+            };
+            let path = dir.join(rel);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => r.diagnostics_text = Some(text),
+                Err(e) => {
+                    warnings.push(format!(
+                        "{} {}: its diagnostics bundle {} cannot be read ({e}); the merged report does not link it",
+                        r.client,
+                        r.scenario,
+                        path.display()
+                    ));
+                    r.diagnostics = None;
+                }
+            }
+        }
+        warnings
+    }
 }

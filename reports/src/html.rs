@@ -180,6 +180,8 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                         @for (v, n) in run_counts(run) { span class={"v-" (v.as_str())} { (n) " " (v.as_str()) } " " }
                         @if run.repeat > 1 { " · each case run " (run.repeat) " times: " strong { (run.flaky()) " flaky" } }
                         @if let Some(seed) = run.seed { " · shuffled with --seed " (seed) }
+                        @if let Some(p) = &run.partition { " · only partition " (p) " of the cases" }
+                        @if !run.merged_from.is_empty() { " · merged from " (run.merged_from.len()) " runs: " (merged_list(run)) }
                         @if !quarantined.is_empty() { " · " (quarantined.len()) " quarantined" }
                         @if run.interrupted { strong.fail { " · interrupted: these are the results collected before it stopped" } }
                     }
@@ -376,6 +378,25 @@ fn coverage_row(e: &Entry, clients: &[&str]) -> Markup {
             }
         }
     }
+}
+
+/// The runs a merged run joined, one phrase each: `part-1 (hash:1/3, 12 cases)`.
+fn merged_list(run: &RunResults) -> String {
+    run.merged_from
+        .iter()
+        .map(|m| {
+            let mut about: Vec<String> = m.partition.iter().cloned().collect();
+            if let Some(seed) = m.seed {
+                about.push(format!("--seed {seed}"));
+            }
+            about.push(format!("{} cases", m.cases));
+            if m.interrupted {
+                about.push("interrupted".into());
+            }
+            format!("{} ({})", m.source, about.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn run_counts(run: &RunResults) -> Vec<(Verdict, usize)> {

@@ -13,6 +13,7 @@
 //! - [`junit::junit`]: JUnit XML, one testsuite per client.
 //! - [`diff::diff`]: regressions and improvements between two runs.
 //! - [`paths`]: where per-case files (the diagnostics bundles) go in the results directory.
+//! - [`merge::merge`]: several runs of disjoint cases (`--partition` jobs) joined into one.
 //!
 //! Everything from a client's output or the wire is escaped (maud escapes all interpolated
 //! text), control characters are made visible, and long output is cut with a note.
@@ -23,13 +24,15 @@ mod error;
 mod files;
 pub mod html;
 pub mod junit;
+pub mod merge;
 pub mod model;
 pub mod paths;
 pub mod text;
 
 pub use diff::{diff, Change, Diff};
 pub use error::Error;
+pub use merge::{merge, MergeError};
 pub use model::{
-    Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, NetworkSummary,
-    Observations, Role, RunOutcome, RunResults, Verdict, SCHEMA,
+    Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, MergedRun,
+    NetworkSummary, Observations, Role, RunOutcome, RunResults, Verdict, SCHEMA,
 };

@@ -36,12 +36,16 @@
 //!
 //! The run itself may also carry `"repeat": 5` (each case ran 5 times; absent: once) and
 //! `"seed": 1234` (the cases ran in the order this seed shuffles them into; absent: in
-//! catalogue order).
+//! catalogue order), `"partition": "hash:2/4"` (it ran only that share of the cases:
+//! `--partition`), and, when `ftpspec merge` made it, `"merged_from"`: the runs joined, each
+//! with its `source` directory, `partition`, `seed`, `clients` (name and version),
+//! `interrupted` and number of `cases`.
 //!
 //! Results are ordered by scenario id, then client name; no field holds a wall-clock time.
 //! Within a schema version fields are only ever added (readers ignore unknown ones), and
 //! every added field has a default, so older files still load: `runs`, `flaky`,
-//! `quarantined`, `repeat`, `seed` and `diagnostics` were added this way to schema 1.
+//! `quarantined`, `repeat`, `seed`, `diagnostics`, `partition` and `merged_from` were added
+//! this way to schema 1.
 //!
 //! A case that ran more than once ([`CaseResult::combine`]) takes its `verdict` from its
 //! worst run (by [`Verdict::rank`]; the first such run), and its `reason`, `duration_ms`
@@ -392,8 +396,36 @@ pub struct RunResults {
     /// The seed the case order was shuffled with (`--shuffle`); `None`: catalogue order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// The share of the cases this run had (`--partition`, e.g. `hash:2/4`); `None`: every
+    /// case selected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// A run made by `ftpspec merge`: the runs it joined, in the order given (empty: a run
+    /// of its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<MergedRun>,
     /// The results, by scenario then client.
     pub results: Vec<CaseResult>,
+}
+
+/// One of the runs `ftpspec merge` joined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergedRun {
+    /// Where it came from: the directory (or file) given to `ftpspec merge`.
+    pub source: String,
+    /// Its `--partition`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// Its `--shuffle` seed, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The clients it ran, with their versions.
+    pub clients: Vec<ClientInfo>,
+    /// It was interrupted.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// How many cases it had.
+    pub cases: usize,
 }
 
 fn one() -> u32 {
@@ -607,5 +639,6 @@ mod tests {
             serde_json::from_str(r#"{"schema":1,"ftpspec_version":"0","clients":[],"results":[]}"#)
                 .unwrap();
         assert_eq!((run.repeat, run.seed), (1, None));
+        assert!(run.partition.is_none() && run.merged_from.is_empty());
     }
 }

@@ -373,3 +373,31 @@ fn diagnostics_bundles_are_written_beside_the_report_and_linked() {
         .unwrap()
         .contains("bundle of passive/unroutable-address@tls=explicit,ip=6"));
 }
+
+#[test]
+fn bundles_are_read_back_for_a_merge_and_a_missing_one_loses_its_link() {
+    let run = with_bundles();
+    let dir = tempfile::tempdir().unwrap();
+    run.write(dir.path(), None).unwrap();
+    let axis = "passive/unroutable-address@tls=explicit,ip=6";
+    let gone = run.get("wget", axis).unwrap().diagnostics.clone().unwrap();
+    std::fs::remove_file(dir.path().join(gone)).unwrap();
+    let mut back = RunResults::read(&dir.path().join("results.json")).unwrap();
+    let warnings = back.read_bundles(dir.path());
+    let plain = back.get("wget", "passive/unroutable-address").unwrap();
+    assert_eq!(
+        plain.diagnostics_text.as_deref(),
+        Some("== nat: nft list ruleset ==\nbundle of passive/unroutable-address\n")
+    );
+    assert_eq!(back.get("wget", axis).unwrap().diagnostics, None);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(&format!("wget {axis}: its diagnostics bundle")),
+        "{warnings:?}"
+    );
+    // Written again elsewhere (as `ftpspec merge` does), the bundle that was read goes along.
+    let out = tempfile::tempdir().unwrap();
+    back.write(out.path(), None).unwrap();
+    let rel = "cases/wget/passive_2funroutable-address/diagnostics.txt";
+    assert!(out.path().join(rel).is_file());
+}

@@ -25,6 +25,9 @@ enum Command {
     List(ftpspec::cli::ListArgs),
     /// Compare two results.json files: regressions first; exit 1 if any verdict got worse.
     Diff(ftpspec::cli::DiffArgs),
+    /// Join the results of several runs of disjoint cases (the jobs of `run --partition`)
+    /// into one results.json, junit.xml and index.html.
+    Merge(ftpspec::cli::MergeArgs),
 }
 
 #[tokio::main]
@@ -44,6 +47,7 @@ async fn main() -> std::process::ExitCode {
         Command::Lab(args) => ("lab", ftpspec::lab::run(args).await),
         Command::Run(args) => ("run", ftpspec::cli::run(args).await),
         Command::Diff(args) => ("diff", ftpspec::cli::diff(args)),
+        Command::Merge(args) => ("merge", ftpspec::cli::merge(args)),
         Command::List(args) => ("list", ftpspec::cli::list(args).map(|()| ExitCode::SUCCESS)),
     };
     result.unwrap_or_else(|e| {
@@ -62,7 +66,7 @@ fn init_log(command: &Command) {
         Command::Serve(a) if a.verbose => format!("{},debug", ours("debug")),
         Command::Serve(_) => ours("info"),
         Command::Lab(_) | Command::Run(_) => ours("warn"),
-        Command::List(_) | Command::Diff(_) => ours("info"),
+        Command::List(_) | Command::Diff(_) | Command::Merge(_) => ours("info"),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FTPSPEC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
