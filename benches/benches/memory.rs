@@ -8,15 +8,7 @@ use ftpspec_benches::{DataMode, FtpClient, MIB};
 use ftpspec_mock::MockServer;
 
 fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
+    ftpspec_benches::status_kib(None, field)
 }
 
 fn main() {

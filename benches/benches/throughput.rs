@@ -1,5 +1,7 @@
 //! Data-channel throughput of ftpspec-mock, with the ceilings measured in the same run on
-//! the same path: raw tokio TCP (plain) and raw rustls (PROT P), and vsftpd where installed.
+//! the same path: raw tokio TCP sending (RETR) and receiving (STOR), raw rustls (PROT P), and
+//! vsftpd where installed (`scripts/install-deps --bench`). Uploads go into the mock's sink
+//! (`/sink/...`: hashed as they arrive, nothing kept) and, for comparison, into memory.
 //! Over loopback, and across a server-nat topology (veth + NAT; needs root). The client is
 //! in-process, so the numbers are the server's. A ratio table is printed at the end.
 //!
@@ -9,7 +11,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use ftpspec_benches::{median, ratio_line, record, DataMode, FtpClient, RawTcp, RawTls, MIB};
+use ftpspec_benches::{
+    median, ratio_line, record, DataMode, FtpClient, RawTcp, RawTcpSink, RawTls, MIB,
+};
 use ftpspec_mock::{Ftps, MockServer};
 
 fn rt() -> tokio::runtime::Runtime {
@@ -38,6 +42,7 @@ fn loopback(c: &mut Criterion, rt: &tokio::runtime::Runtime, size: u64, label: &
             .expect("mock")
     });
     let raw = rt.block_on(RawTcp::start("127.0.0.1:0".parse().unwrap(), size));
+    let raw_recv = full.then(|| rt.block_on(RawTcpSink::start("127.0.0.1:0".parse().unwrap())));
     let raw_tls = full.then(|| rt.block_on(RawTls::start(size)));
     let vsftpd = if full { Vsftpd::start(size) } else { None };
 
@@ -60,11 +65,28 @@ fn loopback(c: &mut Criterion, rt: &tokio::runtime::Runtime, size: u64, label: &
             })
         })
     });
-    let mut modes = vec![("mock-retr-passive", DataMode::Passive, false, false)];
+    if let Some(raw_recv) = &raw_recv {
+        g.bench_function("raw-tcp-recv", |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        total += ftpspec_benches::timed(&name("raw-tcp-recv"), raw_recv.send(size))
+                            .await
+                            .0;
+                    }
+                    total
+                })
+            })
+        });
+    }
+    // (bench, mode, PROT P, STOR to this path)
+    let mut modes = vec![("mock-retr-passive", DataMode::Passive, false, None)];
     if full {
-        modes.push(("mock-retr-active", DataMode::Active, false, false));
-        modes.push(("mock-stor-passive", DataMode::Passive, false, true));
-        modes.push(("mock-retr-prot-p", DataMode::Passive, true, false));
+        modes.push(("mock-retr-active", DataMode::Active, false, None));
+        modes.push(("mock-stor-sink", DataMode::Passive, false, Some("/sink/upload.bin")));
+        modes.push(("mock-stor-memory", DataMode::Passive, false, Some("/upload.bin")));
+        modes.push(("mock-retr-prot-p", DataMode::Passive, true, None));
     }
     for (bench, mode, use_tls, upload) in modes {
         let server = if use_tls { &tls } else { &plain };
@@ -78,8 +100,8 @@ fn loopback(c: &mut Criterion, rt: &tokio::runtime::Runtime, size: u64, label: &
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         let t = Instant::now();
-                        if upload {
-                            client.stor(mode, "/upload.bin", size).await.expect("STOR");
+                        if let Some(to) = upload {
+                            client.stor(mode, to, size).await.expect("STOR");
                         } else {
                             let n = client.retr(mode, &path).await.expect("RETR");
                             assert_eq!(n, size);
@@ -330,9 +352,14 @@ fn main() {
         if median(&n("raw-tcp")).is_none() {
             continue;
         }
-        for bench in ["mock-retr-passive", "mock-retr-active", "mock-stor-passive"] {
+        for (bench, ceiling) in [
+            ("mock-retr-passive", "raw-tcp"),
+            ("mock-retr-active", "raw-tcp"),
+            ("mock-stor-sink", "raw-tcp-recv"),
+            ("mock-stor-memory", "raw-tcp-recv"),
+        ] {
             if median(&n(bench)).is_some() {
-                println!("{}", ratio_line(&n(bench), size, &n("raw-tcp")));
+                println!("{}", ratio_line(&n(bench), size, &n(ceiling)));
             }
         }
         if median(&n("mock-retr-prot-p")).is_some() {

@@ -212,13 +212,7 @@ impl FtpClient {
     /// STOR `size` bytes to `path`.
     pub async fn stor(&mut self, mode: DataMode, path: &str, size: u64) -> std::io::Result<()> {
         let mut data = self.data(mode, &format!("STOR {path}")).await?;
-        let buf = vec![0x5au8; CHUNK];
-        let mut left = size;
-        while left > 0 {
-            let n = left.min(CHUNK as u64) as usize;
-            data.write_all(&buf[..n]).await?;
-            left -= n as u64;
-        }
+        write_static(&mut data, size).await?;
         data.shutdown().await?;
         drop(data);
         self.expect(226).await?;
@@ -298,6 +292,73 @@ impl RawTcp {
     pub async fn fetch(&self) -> u64 {
         fetch_from(self.addr).await
     }
+}
+
+/// The ceiling for plain uploads: a tokio TCP server reading each connection to its end into
+/// a fixed buffer and dropping the bytes, then closing; the client writes as
+/// [`FtpClient::stor`] does and waits for that close (as STOR waits for 226).
+pub struct RawTcpSink {
+    addr: SocketAddr,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl RawTcpSink {
+    /// Starts the receiver on `bind`.
+    pub async fn start(bind: SocketAddr) -> RawTcpSink {
+        let listener = TcpListener::bind(bind).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _ = s.set_nodelay(true);
+                    let mut buf = vec![0u8; CHUNK];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                    let _ = s.shutdown().await;
+                });
+            }
+        });
+        RawTcpSink { addr, _task: task }
+    }
+
+    /// Sends `size` bytes and waits until the receiver has read them all.
+    pub async fn send(&self, size: u64) {
+        let mut s = TcpStream::connect(self.addr).await.expect("connect");
+        let _ = s.set_nodelay(true);
+        write_static(&mut s, size).await.expect("write");
+        s.shutdown().await.expect("shutdown");
+        let mut end = [0u8; 1];
+        assert_eq!(s.read(&mut end).await.expect("read"), 0);
+    }
+}
+
+/// Writes `size` bytes of a static buffer in [`CHUNK`]s.
+async fn write_static<W: AsyncWrite + Unpin + ?Sized>(w: &mut W, size: u64) -> std::io::Result<()> {
+    let buf = vec![0x5au8; CHUNK];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        w.write_all(&buf[..n]).await?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// A field of `/proc/PID/status` (`VmRSS:`, `VmHWM:`), in KiB; `pid` `None` is this process.
+pub fn status_kib(pid: Option<u32>, field: &str) -> u64 {
+    let path = pid.map_or_else(|| "/proc/self/status".to_owned(), |p| format!("/proc/{p}/status"));
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Reads one plain TCP stream from `addr` to its end.
