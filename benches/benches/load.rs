@@ -39,19 +39,11 @@ fn raise_nofile() -> u64 {
     rlimit::Resource::NOFILE.get().map(|(s, _)| s).unwrap_or(0)
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 /// The server process: every event kept (so the memory figure includes the log a real run
 /// keeps), sessions never time out during the run.
 fn serve() {
     raise_nofile();
-    let rt = rt();
+    let rt = ftpspec_benches::runtime();
     let server = rt.block_on(async {
         MockServer::builder()
             .idle_timeout(Duration::from_secs(3600))
@@ -177,7 +169,7 @@ fn main() {
         eprintln!("load: the open-file limit is {nofile}, under the {wanted} wanted; expect failures (ulimit -n)");
     }
     let server = Server::start();
-    let rt = rt();
+    let rt = ftpspec_benches::runtime();
     rt.block_on(async {
         // A single session, alone: the reference.
         let mut one = FtpClient::connect(server.addr, None).await.expect("login");
@@ -225,10 +217,10 @@ fn main() {
 
         let idle_per = idle_rss.saturating_sub(base) as f64 / idle_n as f64;
         let active_per = peak.saturating_sub(idle_rss) as f64 / active_n as f64;
-        let spread = |v: &[f64]| {
+        let spread = |v: &[f64], digits: usize| {
             let lo = v.iter().copied().fold(f64::MAX, f64::min);
             let hi = v.iter().copied().fold(0.0, f64::max);
-            format!("{lo:.2}-{hi:.2}")
+            format!("{lo:.digits$}-{hi:.digits$}")
         };
         let slow = median(&mut slowest.clone());
         println!("\nload: medians over {rounds} rounds (spread min-max), server process only, loopback");
@@ -238,20 +230,20 @@ fn main() {
             format!("{active_n} sessions at once, aggregate"),
             median(&mut aggregate.clone()),
             median(&mut aggregate.clone()) / single,
-            spread(&aggregate.iter().map(|a| a / single).collect::<Vec<_>>())
+            spread(&aggregate.iter().map(|a| a / single).collect::<Vec<_>>(), 2)
         );
         println!(
             "{:<52} {:>10.2} MiB/s   {:>6.4}x single  ({})",
             format!("{active_n} sessions at once, the slowest"),
             slow,
             slow / single,
-            spread(&slowest.iter().map(|s| s / single).collect::<Vec<_>>())
+            spread(&slowest.iter().map(|s| s / single).collect::<Vec<_>>(), 4)
         );
         println!(
             "{:<52} {:>10.2}x of a fair share (aggregate / {active_n})  ({})",
             "  the slowest against its fair share",
             median(&mut fair.clone()),
-            spread(&fair)
+            spread(&fair, 2)
         );
         println!(
             "{:<52} {:>10.1} KiB per session (RSS +{} KiB)",

@@ -15,11 +15,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // nothing for `cargo bench -- --list`
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = ftpspec_benches::runtime();
     rt.block_on(async {
         let server = MockServer::builder().idle_timeout(std::time::Duration::from_secs(600)).start().await.expect("mock");
         let mut client = FtpClient::connect(server.addr(), None).await.expect("login");

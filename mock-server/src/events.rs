@@ -198,7 +198,7 @@ pub enum EventKind {
         /// TLS close_notify under [`crate::Ftps::require_close_notify`], on an I/O error, or
         /// at a scripted fault mid-transfer. What was received is stored all the same.
         complete: bool,
-        /// An upload into the sink (`/sink/...`, see [`crate::sink`]): the hash of the bytes
+        /// An upload into the sink (`/sink/...`, see [`crate::sink`]): the checksum of the bytes
         /// received and, for `/sink/gen/SIZE`, whether they were `/gen/SIZE`'s.
         #[serde(skip_serializing_if = "Option::is_none")]
         sink: Option<SinkDigest>,
@@ -472,7 +472,10 @@ impl EventLog {
     pub fn sink_upload(&self, path: &str) -> Option<(u64, &SinkDigest)> {
         self.events.iter().rev().find_map(|e| match &e.kind {
             EventKind::Stored {
-                path: p, size, sink, ..
+                path: p,
+                size,
+                sink,
+                ..
             } if p == path => Some((*size, sink.as_ref()?)),
             _ => None,
         })
@@ -648,7 +651,7 @@ impl fmt::Display for Event {
                 f,
                 "stored {path} ({size} bytes){}{}",
                 match (sink, kept) {
-                    (Some(d), _) => format!(", into the sink: xxh3 {}{}", d.xxh3, match d.gen {
+                    (Some(d), _) => format!(", into the sink: checksum {}{}", d.checksum, match d.gen {
                         None => String::new(),
                         Some(GenCheck::Match) => ", equal to /gen".into(),
                         Some(GenCheck::Mismatch { at }) => format!(", NOT equal to /gen from byte {at}"),

@@ -22,7 +22,7 @@
 //!
 //! - Files: an in-memory tree ([`Builder::file`], [`Builder::dir`], [`TreeSpec`]) and
 //!   generated files of any size under `/gen` (see [`generated`]). Uploads are kept
-//!   ([`MockServer::file`]), except under `/sink`, which hashes (and for `/sink/gen/SIZE`
+//!   ([`MockServer::file`]), except under `/sink`, which sums (and for `/sink/gen/SIZE`
 //!   checks) uploads of any size at constant memory (see [`sink`]).
 //! - Network knobs: [`Builder::advertise`], [`Builder::pasv_ports`], [`Builder::epsv`],
 //!   [`Builder::active_source`], [`Builder::active_source_addr`],
@@ -49,7 +49,7 @@
 //! 1. Formats, records and the error type, depending on nothing else:
 //!    - [`wire`]: PORT/PASV/EPRT/EPSV address formats;
 //!    - [`generated`]: the content of `/gen` files;
-//!    - [`sink`]: the hash and check of uploads into `/sink`;
+//!    - [`sink`]: the checksum and check of uploads into `/sink`;
 //!    - `encoding`: UTF-8 or Latin-1 names on the wire ([`NameEncoding`]);
 //!    - [`control::codec`] (lines in), [`control::parser`] (a line to a command),
 //!      [`control::reply`] (replies out);

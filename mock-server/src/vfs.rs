@@ -194,22 +194,15 @@ impl Vfs {
                 },
             });
         }
-        if path == sink::SINK_DIR {
+        // The two directories that exist without being set up: `/gen` (read-only) and the
+        // sink (written by uploads).
+        if path == generated::GEN_DIR || path == sink::SINK_DIR {
             return Ok(Entry {
                 name,
                 is_dir: true,
                 size: 0,
                 mtime: DEFAULT_MTIME,
-                writable: true,
-            });
-        }
-        if path == generated::GEN_DIR {
-            return Ok(Entry {
-                name,
-                is_dir: true,
-                size: 0,
-                mtime: DEFAULT_MTIME,
-                writable: false,
+                writable: path == sink::SINK_DIR,
             });
         }
         if let Some(size) = generated::size_of_path(path) {
@@ -320,7 +313,10 @@ impl Vfs {
             }
             let mut p = parent_of(path);
             while p != "/" {
-                if matches!(self.nodes.get(p), Some(Node::File { .. } | Node::Sunk { .. })) {
+                if matches!(
+                    self.nodes.get(p),
+                    Some(Node::File { .. } | Node::Sunk { .. })
+                ) {
                     return Err(FsError::NotADirectory(p.to_owned()));
                 }
                 p = parent_of(p);

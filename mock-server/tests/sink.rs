@@ -1,10 +1,10 @@
-//! The upload sink (`/sink/...`): uploads of any size hashed (and, under `/sink/gen/SIZE`,
+//! The upload sink (`/sink/...`): uploads of any size summed (and, under `/sink/gen/SIZE`,
 //! checked against `/gen/SIZE`) as they arrive, at constant memory; driven by a raw client.
 
 mod common;
 
 use common::Ctl;
-use ftpspec_mock::sink::GenCheck;
+use ftpspec_mock::sink::{checksum, Checksum, GenCheck};
 use ftpspec_mock::{generated, EventKind, MockServer};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -12,13 +12,14 @@ use tokio::net::TcpStream;
 const MIB: usize = 1 << 20;
 
 /// STOR `line`, sending `size` bytes of the `/gen` pattern 1 MiB at a time (with `flip` the
-/// byte at that offset changed); returns the final reply code and the XXH3 of what was sent.
-async fn upload_gen(c: &mut Ctl, line: &str, size: usize, flip: Option<usize>) -> (u16, u64) {
+/// byte at that offset changed); returns the final reply code and the checksum of what was
+/// sent.
+async fn upload_gen(c: &mut Ctl, line: &str, size: usize, flip: Option<usize>) -> (u16, String) {
     let addr = c.pasv().await;
     let mut data = TcpStream::connect(addr).await.unwrap();
     let (code, text) = c.cmd(line).await;
     assert_eq!(code, 150, "{text}");
-    let mut hash = xxhash_rust::xxh3::Xxh3::new();
+    let mut sum = Checksum::default();
     let mut buf = vec![0u8; MIB];
     let mut pos = 0;
     while pos < size {
@@ -27,16 +28,16 @@ async fn upload_gen(c: &mut Ctl, line: &str, size: usize, flip: Option<usize>) -
         if let Some(at) = flip.filter(|at| (pos..pos + n).contains(at)) {
             buf[at - pos] ^= 0x01;
         }
-        hash.update(&buf[..n]);
+        sum.update(&buf[..n]);
         data.write_all(&buf[..n]).await.unwrap();
         pos += n;
     }
     drop(data);
-    (c.reply().await.0, hash.digest())
+    (c.reply().await.0, format!("{:016x}", sum.value()))
 }
 
 #[tokio::test]
-async fn a_large_upload_is_hashed_checked_and_not_kept() {
+async fn a_large_upload_is_summed_checked_and_not_kept() {
     // An upload limit far below the upload: the sink does not count against it.
     let server = MockServer::builder()
         .upload_limit(MIB as u64)
@@ -47,21 +48,24 @@ async fn a_large_upload_is_hashed_checked_and_not_kept() {
     let mut c = Ctl::login(server.addr()).await;
     c.cmd("TYPE I").await;
     let size = 64 * MIB;
-    let (code, hash) = upload_gen(&mut c, "STOR /sink/gen/64M", size, None).await;
+    let (code, sum) = upload_gen(&mut c, "STOR /sink/gen/64M", size, None).await;
     assert_eq!(code, 226);
     assert_eq!(server.bytes_held(), held, "the server holds none of it");
     assert!(server.file("/sink/gen/64M").is_none());
     let log = server.events();
     let (stored, digest) = log.sink_upload("/sink/gen/64M").expect("a sink upload");
     assert_eq!(stored, size as u64);
-    assert_eq!(digest.xxh3, format!("{hash:016x}"));
+    assert_eq!(digest.checksum, sum);
     assert_eq!(digest.gen, Some(GenCheck::Match));
     assert!(log.stored_complete("/sink/gen/64M"));
     assert!(log.events.iter().any(|e| matches!(
         &e.kind,
         EventKind::Stored { path, kept: false, sink: Some(_), .. } if path == "/sink/gen/64M"
     )));
-    assert_eq!(c.cmd("SIZE /sink/gen/64M").await, (213, "213 67108864\r\n".into()));
+    assert_eq!(
+        c.cmd("SIZE /sink/gen/64M").await,
+        (213, "213 67108864\r\n".into())
+    );
     let (listing, _) = c.download("NLST /sink/gen").await;
     assert_eq!(listing, b"/sink/gen/64M\r\n");
     let (code, text) = c.cmd("RETR /sink/gen/64M").await;
@@ -77,11 +81,19 @@ async fn a_wrong_upload_to_a_verifying_sink_is_recorded_as_a_mismatch() {
     // Accepted (226): the sink records, the judge decides.
     let flip = 3 * MIB + 12_345;
     assert_eq!(
-        upload_gen(&mut c, "STOR /sink/gen/4M", 4 * MIB, Some(flip)).await.0,
+        upload_gen(&mut c, "STOR /sink/gen/4M", 4 * MIB, Some(flip))
+            .await
+            .0,
         226
     );
-    assert_eq!(upload_gen(&mut c, "STOR /sink/gen/2M", MIB, None).await.0, 226);
-    assert_eq!(upload_gen(&mut c, "STOR /sink/gen/1K", 1025, None).await.0, 226);
+    assert_eq!(
+        upload_gen(&mut c, "STOR /sink/gen/2M", MIB, None).await.0,
+        226
+    );
+    assert_eq!(
+        upload_gen(&mut c, "STOR /sink/gen/1K", 1025, None).await.0,
+        226
+    );
     let log = server.events();
     let check = |path| log.sink_upload(path).unwrap().1.gen;
     assert_eq!(
@@ -114,17 +126,14 @@ async fn a_wrong_upload_to_a_verifying_sink_is_recorded_as_a_mismatch() {
 async fn any_name_takes_any_bytes_as_sent_and_bad_names_are_refused() {
     let server = MockServer::builder().start().await.unwrap();
     let mut c = Ctl::login(server.addr()).await;
-    // TYPE A: the sink hashes the bytes on the wire, unconverted.
+    // TYPE A: the sink sums the bytes on the wire, unconverted.
     c.cmd("TYPE A").await;
     let text = b"one\r\ntwo\r\n";
     assert_eq!(c.upload("STOR /sink/deep/notes.txt", text).await, 226);
     let log = server.events();
     let (size, digest) = log.sink_upload("/sink/deep/notes.txt").unwrap();
     assert_eq!(size, text.len() as u64);
-    assert_eq!(
-        digest.xxh3,
-        format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text))
-    );
+    assert_eq!(digest.checksum, checksum(text));
     assert_eq!(digest.gen, None);
     assert_eq!(c.cmd("SIZE /sink/deep/notes.txt").await.0, 213);
     // Not a size under /sink/gen; REST into a sink (nothing to resume); RETR of a sink path.

@@ -434,12 +434,7 @@ impl Task {
     /// Closes a data connection whose data all moved, and stores an upload. False when the
     /// upload is judged incomplete: it ended without the client's close_notify and the
     /// policy requires one.
-    async fn complete(
-        &self,
-        mut stream: DataIo,
-        mut rec: DataRecord,
-        kept: &mut Upload,
-    ) -> bool {
+    async fn complete(&self, mut stream: DataIo, mut rec: DataRecord, kept: &mut Upload) -> bool {
         let omit = self.tls.as_ref().is_some_and(|t| t.omit_close_notify);
         match &mut stream {
             Either::Left(tcp) => {
