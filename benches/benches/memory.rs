@@ -8,26 +8,14 @@ use ftpspec_benches::{DataMode, FtpClient, MIB};
 use ftpspec_mock::MockServer;
 
 fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
+    ftpspec_benches::status_kib(None, field)
 }
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // nothing for `cargo bench -- --list`
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = ftpspec_benches::runtime();
     rt.block_on(async {
         let server = MockServer::builder().idle_timeout(std::time::Duration::from_secs(600)).start().await.expect("mock");
         let mut client = FtpClient::connect(server.addr(), None).await.expect("login");

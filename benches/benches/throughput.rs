@@ -1,5 +1,7 @@
 //! Data-channel throughput of ftpspec-mock, with the ceilings measured in the same run on
-//! the same path: raw tokio TCP (plain) and raw rustls (PROT P), and vsftpd where installed.
+//! the same path: raw tokio TCP sending (RETR) and receiving (STOR), raw rustls (PROT P), and
+//! vsftpd where installed (`scripts/install-deps --bench`). Uploads go into the mock's sink
+//! (`/sink/...`: checksummed as they arrive, nothing kept) and, for comparison, into memory.
 //! Over loopback, and across a server-nat topology (veth + NAT; needs root). The client is
 //! in-process, so the numbers are the server's. A ratio table is printed at the end.
 //!
@@ -9,139 +11,301 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use ftpspec_benches::{median, ratio_line, record, DataMode, FtpClient, RawTcp, RawTls, MIB};
+use ftpspec_benches::{
+    median, paired_line, ratio_line, record, record_pair, DataMode, FtpClient, RawTcp, RawTcpSink,
+    RawTls, MIB,
+};
 use ftpspec_mock::{Ftps, MockServer};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
+/// One kind of transfer the loopback group times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// The plain ceiling: a raw TCP stream of `size` bytes, read.
+    RawTcp,
+    /// The upload ceiling: `size` bytes written to a raw TCP receiver.
+    RawTcpRecv,
+    /// The PROT P ceiling: a raw rustls stream, read.
+    RawRustls,
+    /// A transfer through the mock: the index of its [`Mode`].
+    Mock(usize),
+    /// RETR from vsftpd.
+    Vsftpd,
+}
+
+/// A transfer through the mock.
+struct Mode {
+    name: &'static str,
+    data: DataMode,
+    /// STOR to this path; RETR of the `/gen` file otherwise.
+    stor_to: Option<&'static str>,
+    /// Its logged-in client (on the PROT P server when it has TLS).
+    client: FtpClient,
+}
+
+/// Everything the loopback group talks to.
+struct Loopback {
+    size: u64,
+    path: String,
+    raw: RawTcp,
+    raw_recv: Option<RawTcpSink>,
+    raw_tls: Option<RawTls>,
+    modes: Vec<Mode>,
+    vsftpd: Option<(FtpClient, Vsftpd)>,
+    _servers: [MockServer; 2],
+}
+
+impl Loopback {
+    fn start(rt: &tokio::runtime::Runtime, size: u64, full: bool) -> Loopback {
+        let (plain, tls) = rt.block_on(async {
+            let plain = MockServer::builder()
+                .upload_limit(u64::MAX)
+                .start()
+                .await
+                .expect("mock");
+            let tls = MockServer::builder()
+                .ftps(Ftps::explicit())
+                .upload_limit(1)
+                .start()
+                .await
+                .expect("mock");
+            (plain, tls)
+        });
+        // (name, mode, PROT P, STOR to)
+        let mut wanted = vec![("mock-retr-passive", DataMode::Passive, false, None)];
+        if full {
+            wanted.push(("mock-retr-active", DataMode::Active, false, None));
+            wanted.push((
+                "mock-stor-sink",
+                DataMode::Passive,
+                false,
+                Some("/sink/upload.bin"),
+            ));
+            wanted.push((
+                "mock-stor-memory",
+                DataMode::Passive,
+                false,
+                Some("/upload.bin"),
+            ));
+            wanted.push(("mock-retr-prot-p", DataMode::Passive, true, None));
+        }
+        let modes = wanted
+            .into_iter()
+            .map(|(name, data, use_tls, stor_to)| {
+                let server = if use_tls { &tls } else { &plain };
+                let cfg = use_tls
+                    .then(|| ftpspec_benches::client_tls(server.tls().expect("tls").ca_pem()));
+                let client = rt
+                    .block_on(FtpClient::connect(server.addr(), cfg))
+                    .expect("login");
+                Mode {
+                    name,
+                    data,
+                    stor_to,
+                    client,
+                }
+            })
+            .collect();
+        let vsftpd = if full { Vsftpd::start(size) } else { None };
+        let vsftpd = vsftpd.map(|v| {
+            let client = rt
+                .block_on(FtpClient::connect_as(v.addr, None, "anonymous", "bench@"))
+                .expect("vsftpd login");
+            (client, v)
+        });
+        if full && vsftpd.is_none() {
+            eprintln!("throughput: vsftpd is not installed, so it is not compared (scripts/install-deps --bench)");
+        }
+        Loopback {
+            size,
+            path: format!("/gen/{}M", size / MIB),
+            raw: rt.block_on(RawTcp::start("127.0.0.1:0".parse().unwrap(), size)),
+            raw_recv: full.then(|| rt.block_on(RawTcpSink::start("127.0.0.1:0".parse().unwrap()))),
+            raw_tls: full.then(|| rt.block_on(RawTls::start(size))),
+            modes,
+            vsftpd,
+            _servers: [plain, tls],
+        }
+    }
+
+    /// The transfers to time, by name, ceilings first.
+    fn ops(&self) -> Vec<(&'static str, Op)> {
+        let mut ops = vec![("raw-tcp", Op::RawTcp)];
+        if self.raw_recv.is_some() {
+            ops.push(("raw-tcp-recv", Op::RawTcpRecv));
+        }
+        if self.raw_tls.is_some() {
+            ops.push(("raw-rustls", Op::RawRustls));
+        }
+        ops.extend(
+            self.modes
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name, Op::Mock(i))),
+        );
+        if self.vsftpd.is_some() {
+            ops.push(("vsftpd-retr-passive", Op::Vsftpd));
+        }
+        ops
+    }
+
+    /// One transfer of `op`; how long it took.
+    async fn once(&mut self, op: Op) -> Duration {
+        let size = self.size;
+        let t = Instant::now();
+        match op {
+            Op::RawTcp => assert_eq!(self.raw.fetch().await, size),
+            Op::RawTcpRecv => self.raw_recv.as_ref().expect("receiver").send(size).await,
+            Op::RawRustls => assert_eq!(self.raw_tls.as_ref().expect("rustls").fetch().await, size),
+            Op::Mock(i) => {
+                let m = &mut self.modes[i];
+                match m.stor_to {
+                    Some(to) => m.client.stor(m.data, to, size).await.expect("STOR"),
+                    None => {
+                        let n = m.client.retr(m.data, &self.path).await.expect("RETR");
+                        assert_eq!(n, size);
+                    }
+                }
+            }
+            Op::Vsftpd => {
+                let (client, _) = self.vsftpd.as_mut().expect("vsftpd");
+                let n = client
+                    .retr(DataMode::Passive, "/file.bin")
+                    .await
+                    .expect("vsftpd RETR");
+                assert_eq!(n, size);
+            }
+        }
+        t.elapsed()
+    }
+}
+
+/// Each transfer against its ceiling, for the closing table.
+const PAIRS: [(&str, &str); 6] = [
+    ("mock-retr-passive", "raw-tcp"),
+    ("mock-retr-active", "raw-tcp"),
+    ("mock-stor-sink", "raw-tcp-recv"),
+    ("mock-stor-memory", "raw-tcp-recv"),
+    ("mock-retr-prot-p", "raw-rustls"),
+    ("vsftpd-retr-passive", "raw-tcp"),
+];
+
+/// Rounds of the paired measurement (`FTPSPEC_BENCH_PAIRS`, default 15).
+fn pair_rounds() -> usize {
+    std::env::var("FTPSPEC_BENCH_PAIRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15)
 }
 
 fn loopback(c: &mut Criterion, rt: &tokio::runtime::Runtime, size: u64, label: &str, full: bool) {
-    let path = format!("/gen/{}M", size / MIB);
-    let plain = rt.block_on(async {
-        MockServer::builder()
-            .upload_limit(u64::MAX)
-            .start()
-            .await
-            .expect("mock")
-    });
-    let tls = rt.block_on(async {
-        MockServer::builder()
-            .ftps(Ftps::explicit())
-            .upload_limit(1)
-            .start()
-            .await
-            .expect("mock")
-    });
-    let raw = rt.block_on(RawTcp::start("127.0.0.1:0".parse().unwrap(), size));
-    let raw_tls = full.then(|| rt.block_on(RawTls::start(size)));
-    let vsftpd = if full { Vsftpd::start(size) } else { None };
-
+    if !c_filter_matches(label) {
+        return;
+    }
+    let mut lb = Loopback::start(rt, size, full);
+    let ops = lb.ops();
     let mut g = c.benchmark_group(label);
     g.throughput(Throughput::Bytes(size));
     if size > 256 * MIB {
         g.sample_size(10).measurement_time(Duration::from_secs(10));
     }
-    let name = |n: &str| format!("{label}/{n}");
-    g.bench_function("raw-tcp", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let (d, n) = ftpspec_benches::timed(&name("raw-tcp"), raw.fetch()).await;
-                    assert_eq!(n, size);
-                    total += d;
-                }
-                total
-            })
-        })
-    });
-    let mut modes = vec![("mock-retr-passive", DataMode::Passive, false, false)];
-    if full {
-        modes.push(("mock-retr-active", DataMode::Active, false, false));
-        modes.push(("mock-stor-passive", DataMode::Passive, false, true));
-        modes.push(("mock-retr-prot-p", DataMode::Passive, true, false));
-    }
-    for (bench, mode, use_tls, upload) in modes {
-        let server = if use_tls { &tls } else { &plain };
-        let cfg = use_tls.then(|| ftpspec_benches::client_tls(server.tls().expect("tls").ca_pem()));
-        let mut client = rt
-            .block_on(FtpClient::connect(server.addr(), cfg))
-            .expect("login");
+    for &(bench, op) in &ops {
+        let name = format!("{label}/{bench}");
         g.bench_function(bench, |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let t = Instant::now();
-                        if upload {
-                            client.stor(mode, "/upload.bin", size).await.expect("STOR");
-                        } else {
-                            let n = client.retr(mode, &path).await.expect("RETR");
-                            assert_eq!(n, size);
-                        }
-                        let d = t.elapsed();
-                        record(&name(bench), d);
+                        let d = lb.once(op).await;
+                        record(&name, d);
                         total += d;
                     }
                     total
                 })
             })
         });
-    }
-    if let Some(raw_tls) = &raw_tls {
-        g.bench_function("raw-rustls", |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let (d, n) =
-                            ftpspec_benches::timed(&name("raw-rustls"), raw_tls.fetch()).await;
-                        assert_eq!(n, size);
-                        total += d;
-                    }
-                    total
-                })
-            })
-        });
-    }
-    if let Some(v) = &vsftpd {
-        let mut client = rt
-            .block_on(FtpClient::connect_as(v.addr, None, "anonymous", "bench@"))
-            .expect("vsftpd login");
-        g.bench_function("vsftpd-retr-passive", |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let t = Instant::now();
-                        let n = client
-                            .retr(DataMode::Passive, "/file.bin")
-                            .await
-                            .expect("vsftpd RETR");
-                        assert_eq!(n, size);
-                        let d = t.elapsed();
-                        record(&name("vsftpd-retr-passive"), d);
-                        total += d;
-                    }
-                    total
-                })
-            })
-        });
-    } else if full {
-        eprintln!(
-            "throughput: vsftpd is not installed, so it is not compared (apt-get install vsftpd)"
-        );
     }
     g.finish();
-    drop(vsftpd);
+    // The ratios again, each transfer timed right after (or before: the order alternates)
+    // its ceiling, so that a machine busy with other work slows both alike.
+    let find = |n: &str| ops.iter().find(|(o, _)| *o == n).map(|&(_, op)| op);
+    let pairs: Vec<_> = PAIRS
+        .iter()
+        .filter(|(b, c)| selected(&format!("{label}/{b}")) && selected(&format!("{label}/{c}")))
+        .filter_map(|&(b, c)| Some(((b, find(b)?), (c, find(c)?))))
+        .collect();
+    rt.block_on(async {
+        for round in 0..pair_rounds() {
+            for &((bench, b), (ceiling, c)) in &pairs {
+                let (tb, tc) = if round % 2 == 0 {
+                    let tc = lb.once(c).await;
+                    (lb.once(b).await, tc)
+                } else {
+                    let tb = lb.once(b).await;
+                    (tb, lb.once(c).await)
+                };
+                record_pair(
+                    &format!("{label}/{bench}"),
+                    &format!("{label}/{ceiling}"),
+                    tb,
+                    tc,
+                );
+            }
+        }
+    });
+}
+
+/// Whether criterion's filter (the command line's positional argument, a regular expression)
+/// selects any bench of the group `label`, so that a filtered run does not set up, or pair,
+/// what it does not measure.
+fn c_filter_matches(label: &str) -> bool {
+    let names = [
+        "raw-tcp",
+        "raw-tcp-recv",
+        "raw-rustls",
+        "vsftpd-retr-passive",
+    ];
+    names
+        .into_iter()
+        .chain(PAIRS.map(|(b, _)| b))
+        .any(|n| selected(&format!("{label}/{n}")))
+}
+
+/// Whether criterion's filter selects the bench `id` (`group/bench`); true without a filter.
+fn selected(id: &str) -> bool {
+    // Options of criterion that take a value (the value is not the filter).
+    const WITH_VALUE: [&str; 14] = [
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--save-baseline",
+        "--baseline",
+        "--load-baseline",
+        "--output-format",
+        "--color",
+        "--profile-time",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--nresamples",
+        "--plotting-backend",
+    ];
+    let mut args = std::env::args().skip(1);
+    let mut filter = None;
+    while let Some(a) = args.next() {
+        if WITH_VALUE.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            filter = Some(a);
+        }
+    }
+    let Some(filter) = filter else { return true };
+    regex::Regex::new(&filter).map_or(true, |re| re.is_match(id))
 }
 
 fn through_nat(c: &mut Criterion) {
+    if !c_filter_matches("server-nat-64MiB") {
+        return;
+    }
     if !ftpspec_benches::is_root() {
         eprintln!("throughput: the server-nat path needs root (network namespaces); not measured");
         return;
@@ -158,7 +322,7 @@ fn through_nat(c: &mut Criterion) {
     // forwarded port, both in the server host.
     let (mock, raw_port) = server_host
         .in_thread(move || {
-            let rt = rt();
+            let rt = ftpspec_benches::runtime();
             let mock = rt.block_on(async {
                 MockServer::builder()
                     .bind("0.0.0.0:21".parse().unwrap())
@@ -184,7 +348,7 @@ fn through_nat(c: &mut Criterion) {
                 let client_host = client_host.clone();
                 client_host
                     .in_thread(move || {
-                        let rt = rt();
+                        let rt = ftpspec_benches::runtime();
                         rt.block_on(async move {
                             let mut total = Duration::ZERO;
                             let mut client = if bench == "raw-tcp" {
@@ -223,6 +387,41 @@ fn through_nat(c: &mut Criterion) {
         });
     }
     g.finish();
+    // Paired rounds, as on loopback: the raw stream and the RETR one right after the other.
+    let rounds = pair_rounds();
+    client_host
+        .in_thread(move || {
+            let rt = ftpspec_benches::runtime();
+            rt.block_on(async move {
+                let mut client = FtpClient::connect(SocketAddr::new(server_addr, 21), None)
+                    .await
+                    .expect("login");
+                let raw = SocketAddr::new(server_addr, raw_port);
+                for round in 0..rounds {
+                    let mut times = [Duration::ZERO; 2];
+                    for k in [round % 2, 1 - round % 2] {
+                        let t = Instant::now();
+                        let n = if k == 0 {
+                            ftpspec_benches::fetch_from(raw).await
+                        } else {
+                            client
+                                .retr(DataMode::Passive, "/gen/64M")
+                                .await
+                                .expect("RETR")
+                        };
+                        assert_eq!(n, size);
+                        times[k] = t.elapsed();
+                    }
+                    record_pair(
+                        "server-nat-64MiB/mock-retr-passive",
+                        "server-nat-64MiB/raw-tcp",
+                        times[1],
+                        times[0],
+                    );
+                }
+            })
+        })
+        .expect("client host");
     drop(mock);
     topo.destroy().expect("teardown");
 }
@@ -309,7 +508,7 @@ impl Drop for Vsftpd {
 }
 
 fn main() {
-    let rt = rt();
+    let rt = ftpspec_benches::runtime();
     let mut c = Criterion::default()
         .sample_size(15)
         .warm_up_time(Duration::from_secs(1))
@@ -320,36 +519,36 @@ fn main() {
     through_nat(&mut c);
     c.final_summary();
 
-    println!("\nthroughput: medians, and ratios to the ceiling measured in this run");
-    for (label, size) in [
+    println!("\nthroughput: criterion's medians, and ratios to the ceiling's median in this run");
+    let groups = [
         ("loopback-64MiB", 64 * MIB),
         ("loopback-1GiB", 1024 * MIB),
         ("server-nat-64MiB", 64 * MIB),
-    ] {
+    ];
+    for (label, size) in groups {
         let n = |b: &str| format!("{label}/{b}");
-        if median(&n("raw-tcp")).is_none() {
-            continue;
-        }
-        for bench in ["mock-retr-passive", "mock-retr-active", "mock-stor-passive"] {
+        for (bench, ceiling) in PAIRS {
             if median(&n(bench)).is_some() {
-                println!("{}", ratio_line(&n(bench), size, &n("raw-tcp")));
+                println!("{}", ratio_line(&n(bench), size, &n(ceiling)));
             }
-        }
-        if median(&n("mock-retr-prot-p")).is_some() {
-            println!(
-                "{}",
-                ratio_line(&n("mock-retr-prot-p"), size, &n("raw-rustls"))
-            );
         }
         if median(&n("vsftpd-retr-passive")).is_some() {
             println!(
                 "{}",
-                ratio_line(&n("vsftpd-retr-passive"), size, &n("raw-tcp"))
-            );
-            println!(
-                "{}",
                 ratio_line(&n("mock-retr-passive"), size, &n("vsftpd-retr-passive"))
             );
+        }
+    }
+    println!(
+        "\nthroughput: paired rounds (each transfer next to its ceiling, {} rounds): median ratio (min-max)",
+        pair_rounds()
+    );
+    for (label, size) in groups {
+        let n = |b: &str| format!("{label}/{b}");
+        for (bench, ceiling) in PAIRS {
+            if let Some(line) = paired_line(&n(bench), size, &n(ceiling)) {
+                println!("{line}");
+            }
         }
     }
 }

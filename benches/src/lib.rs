@@ -212,13 +212,7 @@ impl FtpClient {
     /// STOR `size` bytes to `path`.
     pub async fn stor(&mut self, mode: DataMode, path: &str, size: u64) -> std::io::Result<()> {
         let mut data = self.data(mode, &format!("STOR {path}")).await?;
-        let buf = vec![0x5au8; CHUNK];
-        let mut left = size;
-        while left > 0 {
-            let n = left.min(CHUNK as u64) as usize;
-            data.write_all(&buf[..n]).await?;
-            left -= n as u64;
-        }
+        write_static(&mut data, size).await?;
         data.shutdown().await?;
         drop(data);
         self.expect(226).await?;
@@ -298,6 +292,76 @@ impl RawTcp {
     pub async fn fetch(&self) -> u64 {
         fetch_from(self.addr).await
     }
+}
+
+/// The ceiling for plain uploads: a tokio TCP server reading each connection to its end into
+/// a fixed buffer and dropping the bytes, then closing; the client writes as
+/// [`FtpClient::stor`] does and waits for that close (as STOR waits for 226).
+pub struct RawTcpSink {
+    addr: SocketAddr,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl RawTcpSink {
+    /// Starts the receiver on `bind`.
+    pub async fn start(bind: SocketAddr) -> RawTcpSink {
+        let listener = TcpListener::bind(bind).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _ = s.set_nodelay(true);
+                    let mut buf = vec![0u8; CHUNK];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                    let _ = s.shutdown().await;
+                });
+            }
+        });
+        RawTcpSink { addr, _task: task }
+    }
+
+    /// Sends `size` bytes and waits until the receiver has read them all.
+    pub async fn send(&self, size: u64) {
+        let mut s = TcpStream::connect(self.addr).await.expect("connect");
+        let _ = s.set_nodelay(true);
+        write_static(&mut s, size).await.expect("write");
+        s.shutdown().await.expect("shutdown");
+        let mut end = [0u8; 1];
+        assert_eq!(s.read(&mut end).await.expect("read"), 0);
+    }
+}
+
+/// Writes `size` bytes of a static buffer in [`CHUNK`]s.
+async fn write_static<W: AsyncWrite + Unpin + ?Sized>(w: &mut W, size: u64) -> std::io::Result<()> {
+    let buf = vec![0x5au8; CHUNK];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        w.write_all(&buf[..n]).await?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// A field of `/proc/PID/status` (`VmRSS:`, `VmHWM:`), in KiB; `pid` `None` is this process.
+pub fn status_kib(pid: Option<u32>, field: &str) -> u64 {
+    let path = pid.map_or_else(
+        || "/proc/self/status".to_owned(),
+        |p| format!("/proc/{p}/status"),
+    );
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Reads one plain TCP stream from `addr` to its end.
@@ -420,6 +484,39 @@ pub fn median(name: &str) -> Option<f64> {
     Some(v[v.len() / 2])
 }
 
+/// (transfer, ceiling) -> each round's (transfer seconds, ceiling seconds).
+type Rounds = BTreeMap<(String, String), Vec<(f64, f64)>>;
+
+/// Per-round times of a transfer and its ceiling, timed one right after the other.
+static PAIRED: Mutex<Rounds> = Mutex::new(BTreeMap::new());
+
+/// Records one round of `name` (taking `d`) next to its `ceiling` (taking `ceiling_d`).
+pub fn record_pair(name: &str, ceiling: &str, d: Duration, ceiling_d: Duration) {
+    PAIRED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry((name.to_owned(), ceiling.to_owned()))
+        .or_default()
+        .push((d.as_secs_f64(), ceiling_d.as_secs_f64()));
+}
+
+/// `name`'s median speed over its paired rounds, and the median, lowest and highest of the
+/// per-round ratios to `ceiling` (the ceiling's time over the transfer's).
+pub fn paired_line(name: &str, bytes: u64, ceiling: &str) -> Option<String> {
+    let paired = PAIRED.lock().unwrap_or_else(|e| e.into_inner());
+    let rounds = paired.get(&(name.to_owned(), ceiling.to_owned()))?;
+    let mid = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let (secs, _, _) = mid(rounds.iter().map(|r| r.0).collect());
+    let (ratio, lo, hi) = mid(rounds.iter().map(|r| r.1 / r.0).collect());
+    let mbs = bytes as f64 / secs / MIB as f64;
+    Some(format!(
+        "{name:<40} {mbs:>8.0} MiB/s   {ratio:>5.2}x {ceiling}  ({lo:.2}-{hi:.2})"
+    ))
+}
+
 /// Times `f` once and records it under `name`.
 pub async fn timed<F: std::future::Future<Output = T>, T>(name: &str, f: F) -> (Duration, T) {
     let t = Instant::now();
@@ -437,6 +534,15 @@ pub fn ratio_line(name: &str, bytes: u64, ceiling: &str) -> String {
         (Some(a), None) => format!("{name:<40} {a:>8.0} MiB/s   (no {ceiling})"),
         _ => format!("{name:<40} not measured"),
     }
+}
+
+/// The benches' tokio runtime: two workers (the machines they run on have few cores).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 /// Whether this process is root (the network benchmarks need it).

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::sink::{GenCheck, SinkDigest};
+
 /// One thing that happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
@@ -200,12 +202,17 @@ pub enum EventKind {
         path: String,
         /// Its size after the upload.
         size: u64,
-        /// False when the cap was reached and the data was not kept.
+        /// False when the data was not kept: the cap was reached, or the path is in the
+        /// sink (then `sink` is set).
         kept: bool,
         /// False when the server judged the upload incomplete: it ended without the client's
         /// TLS close_notify under [`crate::Ftps::require_close_notify`], on an I/O error, or
         /// at a scripted fault mid-transfer. What was received is stored all the same.
         complete: bool,
+        /// An upload into the sink (`/sink/...`, see [`crate::sink`]): the checksum of the bytes
+        /// received and, for `/sink/gen/SIZE`, whether they were `/gen/SIZE`'s.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sink: Option<SinkDigest>,
     },
     /// The control connection closed.
     Disconnected {
@@ -485,6 +492,20 @@ impl EventLog {
         stores.next_back().unwrap_or(false)
     }
 
+    /// The size and the sink's record of the last upload stored at `path`, if it went into
+    /// the sink (see [`crate::sink`]).
+    pub fn sink_upload(&self, path: &str) -> Option<(u64, &SinkDigest)> {
+        self.events.iter().rev().find_map(|e| match &e.kind {
+            EventKind::Stored {
+                path: p,
+                size,
+                sink,
+                ..
+            } if p == path => Some((*size, sink.as_ref()?)),
+            _ => None,
+        })
+    }
+
     /// How many listings (LIST, NLST, MLSD) went out whole: data connections that completed
     /// with bytes sent, for a listing command of their control connection.
     pub fn listings_sent(&self) -> usize {
@@ -655,10 +676,18 @@ impl fmt::Display for Event {
                 "data: {mode:?} connection with {peer} closed ({end:?}), {bytes_sent} bytes sent, {bytes_received} received{}",
                 close_notify_notes(*client_close_notify, *server_close_notify, true).map(|n| format!("; {n}")).unwrap_or_default()
             ),
-            EventKind::Stored { path, size, kept, complete } => write!(
+            EventKind::Stored { path, size, kept, complete, sink } => write!(
                 f,
                 "stored {path} ({size} bytes){}{}",
-                if *kept { "" } else { ", NOT kept: upload cap reached" },
+                match (sink, kept) {
+                    (Some(d), _) => format!(", into the sink: checksum {}{}", d.checksum, match d.gen {
+                        None => String::new(),
+                        Some(GenCheck::Match) => ", equal to /gen".into(),
+                        Some(GenCheck::Mismatch { at }) => format!(", NOT equal to /gen from byte {at}"),
+                    }),
+                    (None, true) => String::new(),
+                    (None, false) => ", NOT kept: upload cap reached".into(),
+                },
                 if *complete { "" } else { ", INCOMPLETE" }
             ),
             EventKind::Disconnected { end } => write!(f, "control connection closed: {end:?}"),
@@ -752,6 +781,7 @@ mod tests {
             size: 1,
             kept: true,
             complete,
+            sink: None,
         }
     }
 

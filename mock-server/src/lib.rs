@@ -22,7 +22,8 @@
 //!
 //! - Files: an in-memory tree ([`Builder::file`], [`Builder::dir`], [`TreeSpec`]) and
 //!   generated files of any size under `/gen` (see [`generated`]). Uploads are kept
-//!   ([`MockServer::file`]).
+//!   ([`MockServer::file`]), except under `/sink`, which sums (and for `/sink/gen/SIZE`
+//!   checks) uploads of any size at constant memory (see [`sink`]).
 //! - Network knobs: [`Builder::advertise`], [`Builder::pasv_ports`], [`Builder::epsv`],
 //!   [`Builder::active_source`], [`Builder::active_source_addr`],
 //!   [`Builder::allow_foreign_data_address`], [`Builder::data_ip_match`] (passive data
@@ -50,6 +51,7 @@
 //! 1. Formats, records and the error type, depending on nothing else:
 //!    - [`wire`]: PORT/PASV/EPRT/EPSV address formats;
 //!    - [`generated`]: the content of `/gen` files;
+//!    - [`sink`]: the checksum and check of uploads into `/sink`;
 //!    - `encoding`: UTF-8 or Latin-1 names on the wire ([`NameEncoding`]);
 //!    - [`control::codec`] (lines in), [`control::parser`] (a line to a command),
 //!      [`control::reply`] (replies out);
@@ -87,6 +89,7 @@ pub mod safety;
 pub mod script;
 mod server;
 mod session;
+pub mod sink;
 mod state;
 pub mod tls;
 mod vfs;

@@ -199,6 +199,12 @@ impl MockServer {
         }
     }
 
+    /// Bytes of file content the server holds in memory: the files set up and the uploads
+    /// kept. Generated files (`/gen`) and uploads into the sink (`/sink`) hold none.
+    pub fn bytes_held(&self) -> u64 {
+        self.shared.vfs().bytes_held()
+    }
+
     /// Mounts a mock on the running server (tried after those mounted before it).
     pub fn mount(&self, mock: Mock) {
         self.shared.mount(mock);

@@ -1,4 +1,5 @@
-//! The in-memory file tree, plus the generated files under `/gen` (see [`crate::generated`]).
+//! The in-memory file tree, plus the generated files under `/gen` (see [`crate::generated`])
+//! and the uploads into the sink under `/sink`, recorded by size only (see [`crate::sink`]).
 //!
 //! Paths are absolute, `/`-separated, normalised: `.` and empty segments vanish and `..` stops at
 //! the root (as in a chroot), so no path can escape the tree.
@@ -10,6 +11,7 @@ use time::{macros::datetime, OffsetDateTime};
 
 use crate::encoding::NameEncoding;
 use crate::generated;
+use crate::sink;
 
 /// The modification time of files set up without one: 2024-01-01 00:00:00 UTC, so listings
 /// and `MDTM` are the same on every run.
@@ -22,6 +24,11 @@ pub(crate) enum Node {
     },
     File {
         content: Source,
+        mtime: OffsetDateTime,
+    },
+    /// An upload into the sink: its size, not its bytes.
+    Sunk {
+        size: u64,
         mtime: OffsetDateTime,
     },
 }
@@ -69,6 +76,10 @@ pub(crate) enum FsError {
     ReadOnly(String),
     #[error("{0}: Parent directory does not exist")]
     NoParent(String),
+    #[error("{0}: In the upload sink, which keeps no bytes (uploads only)")]
+    SinkNotReadable(String),
+    #[error("{0}: Not a size (names under /sink/gen are sizes, as under /gen)")]
+    SinkGenName(String),
 }
 
 /// The tree.
@@ -174,15 +185,24 @@ impl Vfs {
                     mtime: *mtime,
                     writable: true,
                 },
+                Node::Sunk { size, mtime } => Entry {
+                    name,
+                    is_dir: false,
+                    size: *size,
+                    mtime: *mtime,
+                    writable: true,
+                },
             });
         }
-        if path == generated::GEN_DIR {
+        // The two directories that exist without being set up: `/gen` (read-only) and the
+        // sink (written by uploads).
+        if path == generated::GEN_DIR || path == sink::SINK_DIR {
             return Ok(Entry {
                 name,
                 is_dir: true,
                 size: 0,
                 mtime: DEFAULT_MTIME,
-                writable: false,
+                writable: path == sink::SINK_DIR,
             });
         }
         if let Some(size) = generated::size_of_path(path) {
@@ -195,6 +215,21 @@ impl Vfs {
             });
         }
         Err(FsError::NotFound(path.to_owned()))
+    }
+
+    /// Bytes of file content held in memory: files set up and uploads kept (generated files
+    /// and uploads into the sink hold none).
+    pub(crate) fn bytes_held(&self) -> u64 {
+        self.nodes
+            .values()
+            .map(|n| match n {
+                Node::File {
+                    content: Source::Memory(b),
+                    ..
+                } => b.len() as u64,
+                _ => 0,
+            })
+            .sum()
     }
 
     /// The first path (in order) with a character `encoding` cannot send, if any.
@@ -243,7 +278,14 @@ impl Vfs {
         match self.nodes.get(path) {
             Some(Node::File { content, .. }) => return Ok(content.clone()),
             Some(Node::Dir { .. }) => return Err(FsError::IsADirectory(path.to_owned())),
+            Some(Node::Sunk { .. }) => return Err(FsError::SinkNotReadable(path.to_owned())),
             None => {}
+        }
+        if path == sink::SINK_DIR {
+            return Err(FsError::IsADirectory(path.to_owned()));
+        }
+        if sink::is_sink(path) {
+            return Err(FsError::NotFound(path.to_owned()));
         }
         if path == generated::GEN_DIR {
             return Err(FsError::IsADirectory(path.to_owned()));
@@ -261,9 +303,31 @@ impl Vfs {
         if path == "/" || matches!(self.nodes.get(path), Some(Node::Dir { .. })) {
             return Err(FsError::IsADirectory(path.to_owned()));
         }
+        if path == sink::SINK_DIR {
+            return Err(FsError::IsADirectory(path.to_owned()));
+        }
+        if sink::is_sink(path) {
+            // Any name, any depth: the directories are made as uploads arrive.
+            if sink::gen_size(path) == Some(None) {
+                return Err(FsError::SinkGenName(path.to_owned()));
+            }
+            let mut p = parent_of(path);
+            while p != "/" {
+                if matches!(
+                    self.nodes.get(p),
+                    Some(Node::File { .. } | Node::Sunk { .. })
+                ) {
+                    return Err(FsError::NotADirectory(p.to_owned()));
+                }
+                p = parent_of(p);
+            }
+            return Ok(());
+        }
         match self.nodes.get(parent_of(path)) {
             Some(Node::Dir { .. }) => Ok(()),
-            Some(Node::File { .. }) => Err(FsError::NotADirectory(parent_of(path).to_owned())),
+            Some(Node::File { .. } | Node::Sunk { .. }) => {
+                Err(FsError::NotADirectory(parent_of(path).to_owned()))
+            }
             None => Err(FsError::NoParent(path.to_owned())),
         }
     }
@@ -291,8 +355,25 @@ impl Vfs {
         Ok(())
     }
 
+    /// The size of an upload into the sink at `path`, if there is one.
+    pub(crate) fn sunk_size(&self, path: &str) -> Option<u64> {
+        match self.nodes.get(path) {
+            Some(Node::Sunk { size, .. }) => Some(*size),
+            _ => None,
+        }
+    }
+
+    /// Records an upload into the sink: its size, with the directories above it.
+    pub(crate) fn store_sunk(&mut self, path: &str, size: u64) -> Result<(), FsError> {
+        self.check_writable(path)?;
+        self.add_parents(path);
+        self.nodes
+            .insert(path.to_owned(), Node::Sunk { size, mtime: now() });
+        Ok(())
+    }
+
     pub(crate) fn mkdir(&mut self, path: &str) -> Result<(), FsError> {
-        if is_gen(path) {
+        if is_gen(path) || sink::is_sink(path) {
             return Err(FsError::ReadOnly(path.to_owned()));
         }
         if self.stat(path).is_ok() {
@@ -304,18 +385,22 @@ impl Vfs {
                     .insert(path.to_owned(), Node::Dir { mtime: now() });
                 Ok(())
             }
-            Some(Node::File { .. }) => Err(FsError::NotADirectory(parent_of(path).to_owned())),
+            Some(Node::File { .. } | Node::Sunk { .. }) => {
+                Err(FsError::NotADirectory(parent_of(path).to_owned()))
+            }
             None => Err(FsError::NoParent(path.to_owned())),
         }
     }
 
     pub(crate) fn rmdir(&mut self, path: &str) -> Result<(), FsError> {
-        if is_gen(path) || path == "/" {
+        if is_gen(path) || sink::is_sink(path) || path == "/" {
             return Err(FsError::ReadOnly(path.to_owned()));
         }
         match self.nodes.get(path) {
             Some(Node::Dir { .. }) => {}
-            Some(Node::File { .. }) => return Err(FsError::NotADirectory(path.to_owned())),
+            Some(Node::File { .. } | Node::Sunk { .. }) => {
+                return Err(FsError::NotADirectory(path.to_owned()))
+            }
             None => return Err(FsError::NotFound(path.to_owned())),
         }
         let prefix = format!("{path}/");
@@ -336,7 +421,7 @@ impl Vfs {
             return Err(FsError::ReadOnly(path.to_owned()));
         }
         match self.nodes.get(path) {
-            Some(Node::File { .. }) => {
+            Some(Node::File { .. } | Node::Sunk { .. }) => {
                 self.nodes.remove(path);
                 Ok(())
             }
@@ -346,7 +431,7 @@ impl Vfs {
     }
 
     pub(crate) fn rename(&mut self, from: &str, to: &str) -> Result<(), FsError> {
-        if is_gen(from) || is_gen(to) || from == "/" {
+        if is_gen(from) || is_gen(to) || sink::is_sink(from) || sink::is_sink(to) || from == "/" {
             return Err(FsError::ReadOnly(from.to_owned()));
         }
         if !self.nodes.contains_key(from) {
@@ -455,5 +540,46 @@ mod tests {
         );
         assert!(matches!(v.read("/gen/64M"), Ok(Source::Generated(n)) if n == 64 << 20));
         assert!(v.rmdir("/empty").is_ok());
+    }
+
+    #[test]
+    fn the_sink_records_sizes_and_keeps_no_bytes() {
+        let mut v = tree();
+        let held = v.bytes_held();
+        assert_eq!(held, 2);
+        assert!(v.stat("/sink").unwrap().is_dir, "there before any upload");
+        assert_eq!(v.list("/sink").unwrap().len(), 0);
+        v.store_sunk("/sink/a/big.bin", 10 << 30).unwrap();
+        assert_eq!(v.bytes_held(), held);
+        assert_eq!(v.stat("/sink/a/big.bin").unwrap().size, 10 << 30);
+        assert_eq!(v.sunk_size("/sink/a/big.bin"), Some(10 << 30));
+        assert_eq!(v.list("/sink").unwrap()[0].name, "a");
+        assert!(v.list("/").unwrap().iter().any(|e| e.name == "sink"));
+        assert_eq!(
+            v.read("/sink/a/big.bin"),
+            Err(FsError::SinkNotReadable("/sink/a/big.bin".into()))
+        );
+        assert_eq!(v.read("/sink/b"), Err(FsError::NotFound("/sink/b".into())));
+        assert_eq!(v.existing("/sink/a/big.bin"), None, "nothing to append to");
+        assert_eq!(
+            v.check_writable("/sink/gen/big"),
+            Err(FsError::SinkGenName("/sink/gen/big".into()))
+        );
+        assert!(v.check_writable("/sink/gen/10G").is_ok());
+        assert_eq!(
+            v.check_writable("/sink/a/big.bin/x"),
+            Err(FsError::NotADirectory("/sink/a/big.bin".into()))
+        );
+        assert_eq!(
+            v.check_writable("/sink"),
+            Err(FsError::IsADirectory("/sink".into()))
+        );
+        assert_eq!(v.mkdir("/sink/d"), Err(FsError::ReadOnly("/sink/d".into())));
+        assert_eq!(
+            v.rename("/sink/a/big.bin", "/kept"),
+            Err(FsError::ReadOnly("/sink/a/big.bin".into()))
+        );
+        v.delete("/sink/a/big.bin").unwrap();
+        assert!(v.stat("/sink/a/big.bin").is_err());
     }
 }

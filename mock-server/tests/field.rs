@@ -35,6 +35,7 @@ fn stored(log: &EventLog) -> Vec<(String, u64, bool, bool)> {
                 size,
                 kept,
                 complete,
+                ..
             } => Some((path.clone(), *size, *kept, *complete)),
             _ => None,
         })

@@ -134,7 +134,14 @@ impl Session {
 
     pub(crate) async fn size(&mut self, arg: &str) -> io::Result<Flow> {
         let path = self.path(arg);
-        let source = self.shared.vfs().read(&path);
+        let (source, sunk) = {
+            let vfs = self.shared.vfs();
+            (vfs.read(&path), vfs.sunk_size(&path))
+        };
+        if let Some(size) = sunk {
+            // The bytes received, in either TYPE: the sink does not convert line ends.
+            return self.say(ReplyCode::FileStatus, size.to_string()).await;
+        }
         match source {
             Ok(Source::Memory(data)) if self.ascii => {
                 let bare_lf = data

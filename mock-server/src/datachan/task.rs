@@ -22,6 +22,7 @@ use crate::datachan::DataPlan;
 use crate::events::{Channel, DataEnd, DataMode, EventKind};
 use crate::generated;
 use crate::script::{Accept, FaultAction, FaultPoint, TransferScript};
+use crate::sink;
 use crate::state::Shared;
 use crate::tls::TicketCount;
 use crate::vfs::Source;
@@ -124,6 +125,16 @@ pub(crate) enum Job {
         /// TYPE A: CRLF becomes LF.
         ascii: bool,
     },
+}
+
+/// Where an upload's bytes go as they arrive.
+enum Upload {
+    /// Nowhere: not an upload, or past the server's upload limit (counted, not kept).
+    Dropped,
+    /// Kept in memory, then moved into the file tree.
+    Memory(Vec<u8>),
+    /// Hashed (and checked) by the sink, which keeps none of them.
+    Sink(sink::Digest),
 }
 
 /// Counts a data connection's bytes and logs its close exactly once, also when the task is
@@ -355,7 +366,7 @@ impl Task {
             Some((FaultPoint::MidTransfer(n), _)) => Some(n),
             _ => None,
         };
-        let mut kept = None;
+        let mut kept = Upload::Dropped;
         let moved = self
             .move_data(&mut stream, limit, &mut rec, &mut kept)
             .await;
@@ -386,7 +397,7 @@ impl Task {
             // CloseData at this point: the data connection is already closed; carry on.
             _ => {}
         }
-        self.finish(kept.is_none(), complete).await;
+        self.finish(matches!(kept, Upload::Dropped), complete).await;
         TransferEnd::Done
     }
 
@@ -430,13 +441,13 @@ impl Task {
     }
 
     /// Sends or receives the data, up to `limit` bytes (a fault point); true when the limit
-    /// was reached. An upload is kept in `kept` (`None`: over the upload limit).
+    /// was reached. An upload goes to `kept`: memory (until the upload limit), or the sink.
     async fn move_data(
         &self,
         stream: &mut DataIo,
         limit: Option<u64>,
         rec: &mut DataRecord,
-        kept: &mut Option<Vec<u8>>,
+        kept: &mut Upload,
     ) -> io::Result<bool> {
         let rate = self.script.rate.or(self.shared.cfg.data_rate);
         if let Some(bytes_per_sec) = rate {
@@ -451,8 +462,11 @@ impl Task {
                 ascii,
                 ..
             } => send(stream, source, *offset, *ascii, limit, rec, pacer).await,
-            Job::Receive { base, ascii, .. } => {
-                *kept = Some(base.clone());
+            Job::Receive { path, base, ascii } => {
+                *kept = match sink::Digest::new(path) {
+                    Some(digest) => Upload::Sink(digest),
+                    None => Upload::Memory(base.clone()),
+                };
                 let pace = Pace { limit, pacer };
                 receive(stream, *ascii, pace, rec, kept, &self.shared).await
             }
@@ -462,12 +476,7 @@ impl Task {
     /// Closes a data connection whose data all moved, and stores an upload. False when the
     /// upload is judged incomplete: it ended without the client's close_notify and the
     /// policy requires one.
-    async fn complete(
-        &self,
-        mut stream: DataIo,
-        mut rec: DataRecord,
-        kept: &mut Option<Vec<u8>>,
-    ) -> bool {
+    async fn complete(&self, mut stream: DataIo, mut rec: DataRecord, kept: &mut Upload) -> bool {
         let omit = self.tls.as_ref().is_some_and(|t| t.omit_close_notify);
         match &mut stream {
             Either::Left(tcp) => {
@@ -592,32 +601,34 @@ impl Task {
     }
 
     /// Stores an upload (complete or partial, as `complete` says) and logs it. The data moves
-    /// into the file tree (`kept` is left empty but `Some`, so "not kept" stays visible as
-    /// `None`).
-    fn store(&self, kept: &mut Option<Vec<u8>>, rec: &DataRecord, complete: bool) {
+    /// into the file tree (`kept` is left empty but `Memory`, so "not kept" stays visible as
+    /// `Dropped`); the sink records the size.
+    fn store(&self, kept: &mut Upload, rec: &DataRecord, complete: bool) {
         let Job::Receive { path, base, .. } = &self.job else {
             return;
         };
-        let (size, was_kept) = match kept {
-            Some(data) => {
-                let size = data.len() as u64;
-                if let Err(e) = self
-                    .shared
-                    .vfs()
-                    .store(path, Bytes::from(std::mem::take(data)))
-                {
-                    self.shared.log(
-                        self.session,
-                        EventKind::Warning {
-                            message: format!("upload to {path} lost: {e}"),
-                        },
-                    );
-                    return;
-                }
-                (size, true)
-            }
-            None => (base.len() as u64 + rec.received, false),
+        let (size, was_kept, sink) = match kept {
+            Upload::Memory(data) => (data.len() as u64, true, None),
+            Upload::Sink(digest) => (rec.received, false, Some(digest.finish())),
+            Upload::Dropped => (base.len() as u64 + rec.received, false, None),
         };
+        let stored = match kept {
+            Upload::Memory(data) => self
+                .shared
+                .vfs()
+                .store(path, Bytes::from(std::mem::take(data))),
+            Upload::Sink(_) => self.shared.vfs().store_sunk(path, size),
+            Upload::Dropped => Ok(()),
+        };
+        if let Err(e) = stored {
+            self.shared.log(
+                self.session,
+                EventKind::Warning {
+                    message: format!("upload to {path} lost: {e}"),
+                },
+            );
+            return;
+        }
         self.shared.log(
             self.session,
             EventKind::Stored {
@@ -625,6 +636,7 @@ impl Task {
                 size,
                 kept: was_kept,
                 complete,
+                sink,
             },
         );
     }
@@ -733,14 +745,14 @@ struct Pace {
 }
 
 /// Receives until EOF (or the `pace`'s limit, returning true; at its rate when throttled),
-/// keeping the data (ASCII: CRLF -> LF)
-/// in `kept` while the server-wide upload limit allows; past it `kept` becomes `None`.
+/// keeping the data (ASCII: CRLF -> LF) in `kept` while the server-wide upload limit allows
+/// (past it `kept` becomes `Dropped`), or handing the bytes as received to the sink.
 async fn receive(
     stream: &mut DataIo,
     ascii: bool,
     pace: Pace,
     rec: &mut DataRecord,
-    kept: &mut Option<Vec<u8>>,
+    kept: &mut Upload,
     shared: &Shared,
 ) -> io::Result<bool> {
     let Pace { limit, pacer } = pace;
@@ -776,7 +788,7 @@ async fn receive(
             Ok(n) => n,
         };
         if n == 0 {
-            if let (Some(data), true) = (kept.as_mut(), pending_cr) {
+            if let (Upload::Memory(data), true) = (&mut *kept, pending_cr) {
                 data.push(b'\r');
             }
             return Ok(false);
@@ -785,12 +797,19 @@ async fn receive(
         if let Some(p) = &pacer {
             p.wait_for(rec.received).await;
         }
-        let Some(data) = kept.as_mut() else { continue };
+        let data = match kept {
+            Upload::Memory(data) => data,
+            Upload::Sink(digest) => {
+                digest.update(&buf[..n]);
+                continue;
+            }
+            Upload::Dropped => continue,
+        };
         let used = shared.upload_used.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
         reserved += n as u64;
         if used > shared.cfg.upload_limit {
             shared.upload_used.fetch_sub(reserved, Ordering::SeqCst);
-            *kept = None;
+            *kept = Upload::Dropped;
             continue;
         }
         if !ascii {
