@@ -17,6 +17,9 @@ use crate::encoding::NameEncoding;
 /// The default cap on one control line, in bytes.
 pub const DEFAULT_MAX_LINE: usize = 4096;
 
+/// A TLS record's header: content type, version (2 bytes), length (2 bytes).
+const TLS_HEADER: usize = 5;
+
 /// One line read from the control connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
@@ -29,7 +32,8 @@ pub enum Line {
     /// The line contained a CR not followed by LF.
     BareCr(String),
     /// The bytes at the start of a line are a TLS handshake record (a ClientHello sent where
-    /// a command was expected); they were discarded.
+    /// a command was expected); the whole record (its 5-byte header says how long it is) was
+    /// discarded, however the network split it.
     TlsHandshake,
 }
 
@@ -59,6 +63,8 @@ pub struct LineReader<R> {
     error: Option<std::io::Error>,
     /// How the bytes of a line become text (UTF-8 unless the server's names are Latin-1).
     encoding: NameEncoding,
+    /// Bytes of a discarded TLS record still to come, dropped as they arrive.
+    skip: usize,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
@@ -72,6 +78,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             eof: false,
             error: None,
             encoding: NameEncoding::Utf8,
+            skip: 0,
         }
     }
 
@@ -102,6 +109,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             eof: false,
             error: None,
             encoding: NameEncoding::Utf8,
+            skip: 0,
         }
     }
 
@@ -109,12 +117,17 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     /// dropped at end of stream (the peer closed mid-command).
     pub async fn next_line(&mut self) -> std::io::Result<Option<Line>> {
         loop {
-            // A TLS handshake record: content type 22, version major 3.
-            if self.buf.starts_with(&[0x16, 0x03]) {
-                self.buf.clear();
+            self.drop_skipped();
+            // A TLS handshake record at a line's start: its header's 5 bytes (or the end of
+            // the stream) decide, so no line is read out of a record split by the network.
+            let record = self.record_ahead();
+            if record && (self.buf.len() >= TLS_HEADER || self.eof || self.error.is_some()) {
+                self.take_record();
                 return Ok(Some(Line::TlsHandshake));
             }
-            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+            if record {
+                // The header is not complete yet: read on.
+            } else if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
                 let raw = self.buf.split_to(pos + 1);
                 if std::mem::take(&mut self.discarding) || pos > self.max {
                     return Ok(Some(Line::TooLong));
@@ -138,9 +151,35 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             // Cancel-safe: `read_buf` moves bytes into `self.buf` only when it completes, and
             // every other piece of state lives in `self`.
             if self.inner.read_buf(&mut self.buf).await? == 0 {
-                return Ok(None);
+                // Once more round the loop: a record's header cut short still counts.
+                self.eof = true;
             }
         }
+    }
+
+    /// Whether the buffer starts a TLS handshake record (content type 22, version major 3)
+    /// where a line starts (not inside a line being discarded).
+    fn record_ahead(&self) -> bool {
+        !self.discarding && self.buf.starts_with(&[0x16, 0x03])
+    }
+
+    /// Discards the TLS record at the buffer's start: what is buffered of it now, the rest as
+    /// it arrives.
+    fn take_record(&mut self) {
+        let len = match self.buf.get(3..TLS_HEADER) {
+            Some(n) => TLS_HEADER + usize::from(u16::from_be_bytes([n[0], n[1]])),
+            None => self.buf.len(),
+        };
+        let now = len.min(self.buf.len());
+        self.buf.advance(now);
+        self.skip = len - now;
+    }
+
+    /// Drops buffered bytes that belong to a TLS record already discarded.
+    fn drop_skipped(&mut self) {
+        let n = self.skip.min(self.buf.len());
+        self.buf.advance(n);
+        self.skip -= n;
     }
 
     /// Whether the peer has already sent its next line, found without waiting: the bytes
@@ -165,12 +204,13 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
                 Poll::Ready(Err(e)) => self.error = Some(e),
             }
         }
+        self.drop_skipped();
         self.peek()
     }
 
     /// The next line in the buffer, as the log would show it, without taking it.
     fn peek(&self) -> Option<String> {
-        if self.buf.starts_with(&[0x16, 0x03]) {
+        if self.record_ahead() {
             return Some(Line::TlsHandshake.shown());
         }
         match self.buf.iter().position(|&b| b == b'\n') {
@@ -249,6 +289,9 @@ mod tests {
     #[case(b"\r\n", vec![text("")])]
     #[case(b"\x16\x03\x01\x02\x00\x01\n\x00", vec![Line::TlsHandshake])]
     #[case(b"NOOP\r\n\x16\x03\x01\x00", vec![text("NOOP"), Line::TlsHandshake])]
+    // The record's length (2 bytes) is skipped, and the line after it read.
+    #[case(b"\x16\x03\x01\x00\x02\n\nNOOP\r\n", vec![Line::TlsHandshake, text("NOOP")])]
+    #[case(b"\x16\x03\n", vec![Line::TlsHandshake])]
     #[tokio::test]
     async fn splits(#[case] input: &[u8], #[case] expected: Vec<Line>) {
         assert_eq!(lines(input, 64).await, expected);
@@ -343,6 +386,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A ClientHello the network split, even inside its header, is one record: nothing of it
+    /// is read as a line (proptest found `16 03 | 0a` read as a handshake and an empty line).
+    #[rstest]
+    #[case(&[b"\x16\x03" as &[u8], b"\n" as &[u8]], vec![Line::TlsHandshake])]
+    #[case(&[b"\x16" as &[u8], b"\x03\x01\x00\x02\n" as &[u8], b"\nNOOP\r\n" as &[u8]], vec![Line::TlsHandshake, text("NOOP")])]
+    #[case(&[b"\x16\x03\x01\x00\x03\n" as &[u8], b"\n" as &[u8], b"\nQUIT\n" as &[u8]], vec![Line::TlsHandshake, text("QUIT")])]
+    #[tokio::test]
+    async fn a_record_split_by_the_network_is_one_record(
+        #[case] parts: &[&'static [u8]],
+        #[case] expected: Vec<Line>,
+    ) {
+        let whole: Vec<u8> = parts.concat();
+        assert_eq!(lines(&whole, 64).await, expected, "read at once");
+        let mut r = LineReader::new(pieces(parts), 64);
+        let mut out = Vec::new();
+        loop {
+            r.peek_ready_line(true);
+            match r.next_line().await.unwrap() {
+                Some(l) => out.push(l),
+                None => break,
+            }
+        }
+        assert_eq!(out, expected, "read in pieces");
     }
 
     #[tokio::test]
