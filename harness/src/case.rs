@@ -1,6 +1,7 @@
 //! Running one case: build the network, start the mock server in the server host, run the
 //! client in the client host, collect the evidence, give the verdict, keep a diagnostics
-//! bundle of the network when the case did not pass, tear down.
+//! bundle of the network (and the packet capture, `--capture`) when the case did not pass,
+//! tear down.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
@@ -10,6 +11,7 @@ use ftpspec_mock::{generated, FtpsMode, MockServer, ServerSpec, TlsSpec};
 use ftpspec_netns::{Diagnostics, Host, Topology};
 use ftpspec_report::{CaseResult, Observations, Verdict};
 
+use crate::capture::{self, CaptureMode, CaptureTo};
 use crate::clients::{Client, Launch, SessionStep, Target};
 use crate::error::{Error, Result};
 use crate::evidence::{ClientEnd, ClientRun, Evidence, Received, StepOutcome};
@@ -19,6 +21,18 @@ use crate::scenario::{Action, ClientTask, Network, Scenario, Setting, Step};
 
 /// Runs one case.
 pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str) -> CaseResult {
+    run_case_capturing(scenario, client, client_version, None, 1).await
+}
+
+/// Runs one case (`run` of `--repeat`), writing its packet capture into `capture.dir` when
+/// `capture.mode` keeps it, and linking it from the result.
+pub async fn run_case_capturing(
+    scenario: &Scenario,
+    client: &Client,
+    client_version: &str,
+    capture: Option<&CaptureTo>,
+    run: u32,
+) -> CaseResult {
     let started = Instant::now();
     let f = &scenario.file;
     let mut result = CaseResult {
@@ -36,6 +50,8 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
         quarantined: None,
         diagnostics: None,
         diagnostics_text: None,
+        capture: None,
+        capture_from: None,
         axes: scenario.variant.axes(),
         observations: Observations::default(),
     };
@@ -65,7 +81,18 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
         result.duration_ms = started.elapsed().as_millis() as u64;
         return result;
     }
-    let (outcome, bundle) = run_inner(scenario, client).await;
+    let mode = capture.map_or(CaptureMode::None, |c| c.mode);
+    let (outcome, bundle, pcapng) = run_inner(scenario, client, mode).await;
+    if let (Some(bytes), Some(to)) = (pcapng, capture) {
+        let rel = ftpspec_report::paths::capture_path(client.name(), &scenario.id, run);
+        let path = to.dir.join(&rel);
+        match std::fs::create_dir_all(path.parent().expect("a file in a folder"))
+            .and_then(|()| std::fs::write(&path, bytes))
+        {
+            Ok(()) => result.capture = Some(rel),
+            Err(e) => eprintln!("ftpspec: cannot write {}: {e}", path.display()),
+        }
+    }
     match outcome {
         Ok((net, evidence, verdict, mut reason)) => {
             if !lacking.is_empty() {
@@ -103,17 +130,20 @@ pub async fn run_case(scenario: &Scenario, client: &Client, client_version: &str
 type Judged = (Network, Evidence, Verdict, String);
 
 /// The case, or what was known of it when the harness failed; with the diagnostics bundle
-/// when one was kept ([`keeps_diagnostics`]).
+/// when one was kept ([`keeps_diagnostics`]), and the packet capture (pcapng) when `capture`
+/// keeps it.
 async fn run_inner(
     scenario: &Scenario,
     client: &Client,
+    capture: CaptureMode,
 ) -> (
     std::result::Result<Judged, (Observations, Error)>,
     Option<Diagnostics>,
+    Option<Vec<u8>>,
 ) {
     let net = match scenario.network() {
         Ok(net) => net,
-        Err(e) => return (Err((Observations::default(), e)), None),
+        Err(e) => return (Err((Observations::default(), e)), None, None),
     };
     let partial = || Observations {
         topology: net.name.clone(),
@@ -122,10 +152,10 @@ async fn run_inner(
         server_own_addr: Some(net.roles.server_own_addr),
         ..Observations::default()
     };
-    let (outcome, bundle) = in_network(scenario, client, &net).await;
+    let (outcome, bundle, pcapng) = in_network(scenario, client, &net, capture).await;
     match outcome {
-        Ok((evidence, verdict, reason)) => (Ok((net, evidence, verdict, reason)), bundle),
-        Err(e) => (Err((partial(), e)), bundle),
+        Ok((evidence, verdict, reason)) => (Ok((net, evidence, verdict, reason)), bundle, pcapng),
+        Err(e) => (Err((partial(), e)), bundle, pcapng),
     }
 }
 
@@ -138,29 +168,53 @@ fn keeps_diagnostics(verdict: Verdict) -> bool {
     )
 }
 
-/// Builds the network, runs the case in it and judges it; before the network goes, takes the
-/// diagnostics bundle when the verdict keeps one (or the harness failed once the network
-/// was up), while the server still holds its sockets.
+/// Builds the network, runs the case in it (captured unless `capture` is
+/// [`CaptureMode::None`]) and judges it; before the network goes, takes the diagnostics
+/// bundle when the verdict keeps one (or the harness failed once the network was up), while
+/// the server still holds its sockets, and the capture with the case's TLS keys when
+/// `capture` keeps it.
 async fn in_network(
     scenario: &Scenario,
     client: &Client,
     net: &Network,
-) -> (Result<(Evidence, Verdict, String)>, Option<Diagnostics>) {
+    capture: CaptureMode,
+) -> (
+    Result<(Evidence, Verdict, String)>,
+    Option<Diagnostics>,
+    Option<Vec<u8>>,
+) {
     let spec = net.spec.clone();
-    let topo = match blocking(move || Ok(Topology::build(&spec)?)).await {
+    let capturing = capture != CaptureMode::None;
+    let built = blocking(move || {
+        let topo = Topology::build(&spec)?;
+        let cap = capturing.then(|| capture::start(&topo)).flatten();
+        Ok((topo, cap))
+    })
+    .await;
+    let (topo, cap) = match built {
         Ok(t) => t,
-        Err(e) => return (Err(e), None),
+        Err(e) => return (Err(e), None, None),
     };
-    let (outcome, server) = match in_topology(scenario, client, net, &topo).await {
-        Ok((evidence, server)) => {
+    let (outcome, server, client_keys) = match in_topology(scenario, client, net, &topo, capturing)
+        .await
+    {
+        Ok((evidence, server, client_keys)) => {
             let (verdict, reason) = crate::verdict::judge(scenario, net, client.name(), &evidence);
-            (Ok((evidence, verdict, reason)), Some(server))
+            (Ok((evidence, verdict, reason)), Some(server), client_keys)
         }
-        Err(e) => (Err(e), None),
+        Err(e) => (Err(e), None, String::new()),
     };
     let keep = match &outcome {
         Ok((_, verdict, _)) => keeps_diagnostics(*verdict),
         Err(_) => true,
+    };
+    let pcapng = match cap {
+        Some(cap) if keep || capture == CaptureMode::All => {
+            let recording = tokio::task::spawn_blocking(move || cap.finish()).await.ok();
+            let keys = capture::keys(server.as_ref(), &client_keys);
+            recording.map(|r| r.to_pcapng(&keys))
+        }
+        _ => None,
     };
     let (topo, bundle) = if keep {
         let taken = blocking(move || {
@@ -179,20 +233,21 @@ async fn in_network(
     drop(server);
     if let Some(topo) = topo {
         if let Err(e) = blocking(move || Ok(topo.destroy()?)).await {
-            return (Err(e), bundle);
+            return (Err(e), bundle, pcapng);
         }
     }
-    (outcome, bundle)
+    (outcome, bundle, pcapng)
 }
 
 /// The case inside its network: the server, the client, and what they left; with the server,
-/// still running.
+/// still running, and (`key_log`) the TLS keys the client wrote to `SSLKEYLOGFILE`.
 async fn in_topology(
     scenario: &Scenario,
     client: &Client,
     net: &Network,
     topo: &Topology,
-) -> Result<(Evidence, MockServer)> {
+    key_log: bool,
+) -> Result<(Evidence, MockServer, String)> {
     let work = tempfile::tempdir().map_err(|error| Error::Os {
         what: "cannot create a work directory",
         error,
@@ -202,7 +257,13 @@ async fn in_topology(
     let ca_file = mockhost::write_ca(&server, &work.path().join("ca.pem"))?;
     let (target, sent) = prepare_client(scenario, net, &server, ca_file, work.path())?;
     let client_host = topo.host(&net.roles.client).expect("the roles name hosts");
-    let (run, stdout_listing) = run_client(client, &target, &client_host).await?;
+    let key_file = key_log.then(|| capture::client_key_log(work.path()));
+    let (run, stdout_listing) =
+        run_client(client, &target, &client_host, key_file.as_deref()).await?;
+    let client_keys = key_file
+        .as_deref()
+        .map(capture::read_client_keys)
+        .unwrap_or_default();
     // Observations, once the server has finished with the client's connections (a moment
     // at most: the client has ended).
     server.wait_idle(Duration::from_secs(2)).await;
@@ -227,7 +288,7 @@ async fn in_topology(
         client: run,
         received,
     };
-    Ok((evidence, server))
+    Ok((evidence, server, client_keys))
 }
 
 /// Runs blocking work (namespaces) off the runtime's threads.
@@ -384,18 +445,24 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     move |error| Error::Io { path, error }
 }
 
-/// Runs the client in its host: a command line, or Rust code on a thread there. With the run
-/// comes its whole stdout when that is where its listing is.
+/// Runs the client in its host: a command line (with `SSLKEYLOGFILE=key_log`, when given),
+/// or Rust code on a thread there. With the run comes its whole stdout when that is where its
+/// listing is.
 async fn run_client(
     client: &Client,
     target: &Target,
     host: &Host,
+    key_log: Option<&Path>,
 ) -> Result<(ClientRun, Option<String>)> {
     let started = Instant::now();
     let mut listing = None;
     let mut run = match client.launch(target) {
         Launch::Command(inv) => {
-            let argv: Vec<&str> = inv.argv.iter().map(String::as_str).collect();
+            let words = match key_log {
+                Some(file) => capture::with_key_log(&inv.argv, file),
+                None => inv.argv.clone(),
+            };
+            let argv: Vec<&str> = words.iter().map(String::as_str).collect();
             let input = inv.stdin.as_deref().map(str::as_bytes);
             let out = host
                 .run_captured_with_input(&argv, input, target.timeout)

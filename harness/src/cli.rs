@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 
 use ftpspec_report::{RunResults, Verdict};
 
+use crate::capture::{CaptureMode, CaptureTo};
 use crate::clients::{Client, BUILTIN};
 use crate::matrix::{random_seed, run_plan, Plan};
 use crate::partition::Partition;
@@ -72,6 +73,13 @@ pub struct RunArgs {
     /// Join the jobs' results with `ftpspec merge`.
     #[arg(long, value_name = "SCHEME:K/N")]
     pub partition: Option<Partition>,
+    /// Packet captures (pcapng, one per case, beside its diagnostics bundle: every interface
+    /// of its network as host:link, the TLS keys inside so Wireshark decrypts FTPS):
+    /// `--capture` alone keeps every case's; `failing` (the default) those of failed,
+    /// informational and erred cases; `none` captures nothing.
+    #[arg(long, value_name = "all|failing|none", value_enum, num_args = 0..=1,
+          default_missing_value = "all", default_value = "failing")]
+    pub capture: CaptureMode,
 }
 
 /// Options of `ftpspec list`.
@@ -223,6 +231,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         repeat: args.repeat,
         seed: args.shuffle.then(|| args.seed.unwrap_or_else(random_seed)),
         partition: args.partition,
+        capture: (args.capture != CaptureMode::None).then(|| CaptureTo {
+            dir: args.out.clone(),
+            mode: args.capture,
+        }),
     };
     if !missing.is_empty() {
         eprintln!(

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use ftpspec_mock::{Advertise, Ftps, MockServer, ServerSpec};
 
-use crate::mockhost;
+use crate::{capture, mockhost};
 use ftpspec_netns::{PresetName, PresetOptions, Roles, Topology, TopologySpec};
 
 /// Options of `ftpspec lab`.
@@ -49,6 +49,11 @@ pub struct LabArgs {
     /// A mock server file (TOML: settings, files, scripts, `[tls]`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Capture every interface of the network into FILE (pcapng: interfaces named host:link,
+    /// the mock's TLS keys and those of programs that honour SSLKEYLOGFILE, set for the
+    /// command, inside), written when the command ends.
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
     /// Remove namespaces left by killed runs and kept ones (FTPSPEC_KEEP=1), then exit.
     #[arg(long)]
     pub sweep: bool,
@@ -85,6 +90,14 @@ pub async fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
     let Some(client) = topo.host(&client_host) else {
         bail!("the topology has no host {client_host:?} to run the command in");
     };
+    let cap = match &args.capture {
+        Some(file) => Some(
+            topo.start_capture(ftpspec_netns::CaptureLimits::default())
+                .with_context(|| format!("cannot capture into {}", file.display()))?,
+        ),
+        None => None,
+    };
+    let key_log = std::env::temp_dir().join(format!("{}-sslkeylog.txt", topo.id()));
     let mut notes = Vec::new();
     let server = match (mock, topo.host(&server_host)) {
         (false, _) => None,
@@ -113,10 +126,12 @@ pub async fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.command.clone()
     };
-    let mut child = client
-        .command(&command[0])
-        .args(&command[1..])
-        .env("FTPSPEC_LAB", topo.id())
+    let mut cmd = client.command(&command[0]);
+    cmd.args(&command[1..]).env("FTPSPEC_LAB", topo.id());
+    if cap.is_some() {
+        cmd.env("SSLKEYLOGFILE", &key_log);
+    }
+    let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot run {:?} in host {client_host}", command[0]))?;
     let status = loop {
@@ -131,6 +146,19 @@ pub async fn run(args: LabArgs) -> anyhow::Result<ExitCode> {
         }
     };
     print_footer(server.as_ref(), &topo);
+    if let (Some(cap), Some(file)) = (cap, &args.capture) {
+        let recording = tokio::task::spawn_blocking(move || cap.finish()).await?;
+        let keys = capture::keys(server.as_ref(), &capture::read_client_keys(&key_log));
+        let _ = std::fs::remove_file(&key_log);
+        capture::write(&recording, &keys, file)
+            .with_context(|| format!("cannot write the capture to {}", file.display()))?;
+        println!(
+            "ftpspec lab: wrote {} ({} packets on {}; TLS keys inside)",
+            file.display(),
+            recording.packets(),
+            recording.interfaces().join(", ")
+        );
+    }
     drop(server);
     if let Some(ca) = ca {
         let _ = std::fs::remove_file(ca);

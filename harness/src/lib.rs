@@ -22,6 +22,7 @@
 //! - [`evidence`]: what a case saw, typed (event log, router records, the client's end).
 //! - [`verdict`]: one check per `[expect]` key, and the verdict from the evidence.
 //! - [`mockhost`]: the mock server inside a topology host (FTPS port, certificate names).
+//! - [`capture`]: packet captures of a case or a lab session, with the TLS keys inside.
 //! - [`case`]: one case, from network to verdict.
 //! - [`partition`]: `--partition hash:K/N` and `count:K/N`, one share of a run's cases.
 //! - [`matrix`]: scenarios x clients, a few at a time, repeated and shuffled as planned; the
@@ -34,6 +35,7 @@ pub use ftpspec_netns as netns;
 
 mod error;
 
+pub mod capture;
 pub mod case;
 pub mod cli;
 pub mod clients;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use ftpspec_report::{CaseResult, ClientInfo, RunResults, SCHEMA};
 
-use crate::case::run_case;
+use crate::capture::CaptureTo;
+use crate::case::{run_case, run_case_capturing};
 use crate::clients::Client;
 use crate::error::{Error, Result};
 use crate::partition::Partition;
@@ -23,6 +24,8 @@ pub struct Plan {
     pub seed: Option<u64>,
     /// Run only this share of the cases (`--partition`); `None`: every case.
     pub partition: Option<Partition>,
+    /// Packet captures: where, and which cases keep theirs (`--capture`); `None`: none.
+    pub capture: Option<CaptureTo>,
 }
 
 impl Default for Plan {
@@ -32,6 +35,7 @@ impl Default for Plan {
             repeat: 1,
             seed: None,
             partition: None,
+            capture: None,
         }
     }
 }
@@ -129,9 +133,13 @@ pub async fn run_plan(
                 let ((si, ci), run) = next.take().expect("a case is next");
                 next = queue.next();
                 let (s, c, v) = (scenarios[si].clone(), clients[ci].clone(), versions[ci].clone());
+                let capture = plan.capture.clone();
+                // Each run of a repeated case its own capture file.
+                let nth = if repeat > 1 { run } else { 1 };
                 set.spawn(async move {
                     let _permit = permit;
-                    ((si, ci), run, run_case(&s, &c, &v).await)
+                    let r = run_case_capturing(&s, &c, &v, capture.as_ref(), nth).await;
+                    ((si, ci), run, r)
                 });
             }
             finished = set.join_next(), if !set.is_empty() => match finished {

@@ -180,6 +180,13 @@ impl MockServer {
         self.shared.cfg.tls.as_ref().map(|t| &t.material)
     }
 
+    /// The TLS secrets of the server's sessions so far as NSS key log lines
+    /// (`CLIENT_RANDOM ...`, what Wireshark's key log file holds), or `None` without
+    /// [`crate::Builder::ftps`]. With them a capture of the run decrypts.
+    pub fn tls_key_log(&self) -> Option<String> {
+        self.shared.cfg.tls.as_ref().map(|t| t.key_log.text())
+    }
+
     /// A snapshot of the event log.
     pub fn events(&self) -> EventLog {
         self.shared.events()

@@ -37,6 +37,9 @@
 //! - [`Topology::diagnostics`]: a bundle for a person reading a failure: each router's
 //!   nftables ruleset and conntrack table (with the FTP helper's entries and expectations),
 //!   each host's TCP sockets, labelled, bounded in size and time.
+//! - [`Topology::start_capture`]: a packet capture of every interface (`host:link`, one
+//!   clock), written as pcapng with the TLS keys in a Decryption Secrets Block
+//!   ([`Recording::to_pcapng`]), so Wireshark shows FTPS decrypted with no set-up.
 //! - Lifecycle: unique names (`ftpspec-<pid>-<n>-<host>`), teardown on drop and on error,
 //!   [`teardown_all`] for signal handlers, [`sweep`] for what a killed process left (run
 //!   before every build), and `FTPSPEC_KEEP=1` to keep a topology for debugging.
@@ -44,12 +47,15 @@
 //! Needs root, `ip` (iproute2) and `nft` (nftables); the diagnostics also use `ss` (iproute2)
 //! and `conntrack` (conntrack), and say so when one is missing.
 
+mod capture;
 mod diagnostics;
 mod error;
+mod pcapng;
 pub mod presets;
 pub mod spec;
 mod topology;
 
+pub use capture::{Capture, CaptureLimits, Recording};
 pub use diagnostics::{Diagnostics, DiagnosticsLimits, Part};
 pub use error::Error;
 pub use presets::{Preset, PresetName, PresetOptions, Roles, POOLED_PUBLIC_ADDRS};

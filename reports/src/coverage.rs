@@ -536,6 +536,8 @@ mod tests {
             quarantined: None,
             diagnostics: None,
             diagnostics_text: None,
+            capture: None,
+            capture_from: None,
             axes: Default::default(),
             observations: Default::default(),
         }

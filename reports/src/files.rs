@@ -1,5 +1,6 @@
 //! Writing a run's files: `results.json`, `junit.xml`, `index.html`, and each kept
-//! diagnostics bundle under `cases/`.
+//! diagnostics bundle under `cases/` (and, for a merged run, each packet capture copied
+//! there).
 
 use std::path::Path;
 
@@ -36,15 +37,44 @@ impl RunResults {
             }
             std::fs::write(&path, text).map_err(io(&path))?;
         }
+        for r in &self.results {
+            let (Some(rel), Some(from)) = (&r.capture, &r.capture_from) else {
+                continue;
+            };
+            let path = dir.join(rel);
+            if same_file(from, &path) {
+                continue;
+            }
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            std::fs::copy(from, &path).map_err(io(&path))?;
+        }
         Ok(())
     }
 
     /// Reads back the diagnostics bundles of a run written to `dir` (for `ftpspec merge`, which
-    /// writes them again beside the merged report). A bundle named in `results.json` but gone
-    /// from the disk loses its link, and is said in the returned warnings.
+    /// writes them again beside the merged report), and notes where its packet captures are
+    /// (`capture_from`, copied by [`RunResults::write`]). A bundle or capture named in
+    /// `results.json` but gone from the disk loses its link, and is said in the returned
+    /// warnings.
     pub fn read_bundles(&mut self, dir: &Path) -> Vec<String> {
         let mut warnings = Vec::new();
         for r in &mut self.results {
+            if let Some(rel) = &r.capture {
+                let path = dir.join(rel);
+                if path.is_file() {
+                    r.capture_from = Some(path);
+                } else {
+                    warnings.push(format!(
+                        "{} {}: its capture {} is gone; the merged report does not link it",
+                        r.client,
+                        r.scenario,
+                        path.display()
+                    ));
+                    r.capture = None;
+                }
+            }
             let Some(rel) = &r.diagnostics else {
                 continue;
             };
@@ -64,4 +94,9 @@ impl RunResults {
         }
         warnings
     }
+}
+
+/// Whether two paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }

@@ -455,6 +455,9 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
             @if let Some(path) = &r.diagnostics {
                 p.diagnostics { a.diagnostics href=(path) { "Diagnostics bundle" } ": each router's nftables ruleset and conntrack table (FTP helper entries, expectations) and each host's sockets at the end of the case" }
             }
+            @if let Some(path) = &r.capture {
+                p.capture { a.capture href=(path) { "Packet capture" } " (pcapng): every interface of the network as host:link, TLS keys inside (Wireshark decrypts FTPS with no set-up)" }
+            }
             @if !o.attempts.is_empty() {
                 h4 { "What the routers saw" }
                 ul.attempts { @for a in &o.attempts {

@@ -242,7 +242,12 @@ mod tests {
             runs: Vec::new(),
             flaky: false,
             quarantined: None,
+            axes: Default::default(),
             observations: Observations::default(),
+            diagnostics: None,
+            diagnostics_text: None,
+            capture: None,
+            capture_from: None,
         }
     }
 

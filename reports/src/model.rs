@@ -29,7 +29,9 @@
 //!                   "links": [{"a": "client", "a_addrs": ["203.0.113.10/24"], "b": "nat", "b_addrs": ["203.0.113.1/24"]}]}
 //!     },
 //!     // a network case that failed, was informational or erred: its bundle, beside results.json
-//!     "diagnostics": "cases/curl/passive_2funroutable-address/diagnostics.txt"
+//!     "diagnostics": "cases/curl/passive_2funroutable-address/diagnostics.txt",
+//!     // its packet capture (pcapng, TLS keys inside), when one was kept (`--capture`)
+//!     "capture": "cases/curl/passive_2funroutable-address/capture.pcapng"
 //!   }]
 //! }
 //! ```
@@ -44,8 +46,8 @@
 //! Results are ordered by scenario id, then client name; no field holds a wall-clock time.
 //! Within a schema version fields are only ever added (readers ignore unknown ones), and
 //! every added field has a default, so older files still load: `runs`, `flaky`,
-//! `quarantined`, `repeat`, `seed`, `diagnostics`, `partition` and `merged_from` were added
-//! this way to schema 1.
+//! `quarantined`, `repeat`, `seed`, `diagnostics`, `partition`, `merged_from` and `capture`
+//! were added this way to schema 1.
 //!
 //! A case that ran more than once ([`CaseResult::combine`]) takes its `verdict` from its
 //! worst run (by [`Verdict::rank`]; the first such run), and its `reason`, `duration_ms`
@@ -292,6 +294,17 @@ pub struct CaseResult {
     /// `results.json`; `None` in results read back from it).
     #[serde(skip)]
     pub diagnostics_text: Option<String>,
+    /// The packet capture's path, relative to the results directory, with `/` separators
+    /// ([`crate::paths::capture_path`]: `cases/<client>/<scenario>/capture.pcapng`): every
+    /// interface of the case's network, with the TLS keys inside, written by `ftpspec run`
+    /// as the case ends (`--capture`). Absent: none was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
+    /// Where the capture is on disk now when that is not beside this run's `results.json`
+    /// (a run read back for `ftpspec merge`): [`RunResults::write`] copies it to `capture`
+    /// (not part of `results.json`).
+    #[serde(skip)]
+    pub capture_from: Option<std::path::PathBuf>,
 }
 
 /// One run of a case that ran several times.
@@ -569,6 +582,8 @@ mod tests {
             },
             diagnostics: None,
             diagnostics_text: None,
+            capture: None,
+            capture_from: None,
         }
     }
 

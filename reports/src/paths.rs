@@ -19,6 +19,24 @@ pub fn diagnostics_path(client: &str, scenario: &str) -> String {
     )
 }
 
+/// The name of a case's packet capture in its folder.
+pub const CAPTURE_FILE: &str = "capture.pcapng";
+
+/// The relative path of a case's packet capture, with `/` separators:
+/// `cases/curl/passive_2funroutable-address/capture.pcapng`; `run` (of `--repeat`) above 1
+/// adds `-run<N>` before the extension, so each run keeps its own.
+pub fn capture_path(client: &str, scenario: &str, run: u32) -> String {
+    let file = match run {
+        0 | 1 => CAPTURE_FILE.to_owned(),
+        n => format!("capture-run{n}.pcapng"),
+    };
+    format!(
+        "{CASES_DIR}/{}/{}/{file}",
+        safe_name(client),
+        safe_name(scenario)
+    )
+}
+
 /// `s` as one file name, one to one: letters, digits and `-.@=,+` stay (what scenario ids
 /// and their axes are made of, all allowed in a URL path), every other byte (`/`, `_`,
 /// space, `%`, `#`, `?`, non-ASCII) becomes `_` and two hex digits, as does a leading `.`.
@@ -66,6 +84,14 @@ mod tests {
         assert_eq!(
             diagnostics_path("curl", "passive/unroutable-address"),
             "cases/curl/passive_2funroutable-address/diagnostics.txt"
+        );
+        assert_eq!(
+            capture_path("curl", "ftps/explicit", 1),
+            "cases/curl/ftps_2fexplicit/capture.pcapng"
+        );
+        assert_eq!(
+            capture_path("curl", "ftps/explicit", 3),
+            "cases/curl/ftps_2fexplicit/capture-run3.pcapng"
         );
         assert_eq!(
             safe_name("passive/x@tls=explicit,ip=6"),

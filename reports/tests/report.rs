@@ -401,3 +401,52 @@ fn bundles_are_read_back_for_a_merge_and_a_missing_one_loses_its_link() {
     let rel = "cases/wget/passive_2funroutable-address/diagnostics.txt";
     assert!(out.path().join(rel).is_file());
 }
+
+#[test]
+fn captures_are_linked_in_json_and_html_and_copied_by_a_merge() {
+    let mut run = with_bundles();
+    let src = tempfile::tempdir().unwrap();
+    let scenario = "passive/unroutable-address";
+    let rel = ftpspec_report::paths::capture_path("wget", scenario, 1);
+    let r = run
+        .results
+        .iter_mut()
+        .find(|r| r.client == "wget" && r.scenario == scenario)
+        .unwrap();
+    r.capture = Some(rel.clone());
+    // As `ftpspec run` does: the capture is written as the case ends, then the run.
+    std::fs::create_dir_all(src.path().join(&rel).parent().unwrap()).unwrap();
+    std::fs::write(src.path().join(&rel), b"pcapng bytes").unwrap();
+    run.write(src.path(), None).unwrap();
+    let json = std::fs::read_to_string(src.path().join("results.json")).unwrap();
+    assert!(json.contains(&format!("\"capture\": \"{rel}\"")), "{json}");
+    let html = std::fs::read_to_string(src.path().join("index.html")).unwrap();
+    assert!(
+        html.contains(&format!("href=\"{rel}\"")),
+        "the case view links it"
+    );
+    // Read back and written elsewhere (`ftpspec merge`): the file goes along.
+    let mut back = RunResults::read(&src.path().join("results.json")).unwrap();
+    assert!(back.read_bundles(src.path()).is_empty());
+    let out = tempfile::tempdir().unwrap();
+    back.write(out.path(), None).unwrap();
+    assert_eq!(
+        std::fs::read(out.path().join(&rel)).unwrap(),
+        b"pcapng bytes"
+    );
+    // Written again in place: untouched.
+    back.write(src.path(), None).unwrap();
+    assert_eq!(
+        std::fs::read(src.path().join(&rel)).unwrap(),
+        b"pcapng bytes"
+    );
+    // Gone from the disk: the link goes, with a warning.
+    std::fs::remove_file(src.path().join(&rel)).unwrap();
+    let mut back = RunResults::read(&src.path().join("results.json")).unwrap();
+    let warnings = back.read_bundles(src.path());
+    assert_eq!(back.get("wget", scenario).unwrap().capture, None);
+    assert!(
+        warnings.iter().any(|w| w.contains("its capture")),
+        "{warnings:?}"
+    );
+}

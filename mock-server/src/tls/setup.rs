@@ -57,6 +57,8 @@ impl TlsMaterial {
 #[derive(Debug, Clone)]
 pub(crate) struct TlsSetup {
     pub(crate) settings: Ftps,
+    /// The TLS secrets of every handshake so far, as NSS key log lines.
+    pub(crate) key_log: Arc<KeyLogLines>,
     pub(crate) base: Arc<ServerConfig>,
     pub(crate) material: TlsMaterial,
 }
@@ -144,10 +146,13 @@ impl TlsSetup {
         let mut base = builder
             .with_single_cert(chain, key)
             .map_err(|e| tls_err("certificate and key", &e))?;
-        // SSLKEYLOGFILE=path lets Wireshark decrypt a capture of a test run.
-        base.key_log = Arc::new(rustls::KeyLogFile::new());
+        // Kept in memory for a capture's Decryption Secrets Block; SSLKEYLOGFILE=path also
+        // writes them to a file.
+        let key_log = Arc::new(KeyLogLines::default());
+        base.key_log = key_log.clone();
         Ok(TlsSetup {
             settings,
+            key_log,
             base: Arc::new(base),
             material: TlsMaterial {
                 ca_pem: trust_pem,
@@ -182,6 +187,51 @@ impl TlsSetup {
             data: Arc::new(data),
             tickets,
         })
+    }
+}
+
+/// The secrets of the server's TLS sessions as NSS key log lines (`CLIENT_RANDOM <random>
+/// <secret>`, the TLS 1.3 traffic secrets), what Wireshark reads; also written to
+/// `SSLKEYLOGFILE` when that is set. Bounded: past [`KeyLogLines::LIMIT`] bytes, new lines
+/// are dropped.
+#[derive(Debug)]
+pub(crate) struct KeyLogLines {
+    lines: std::sync::Mutex<String>,
+    file: rustls::KeyLogFile,
+}
+
+impl Default for KeyLogLines {
+    fn default() -> Self {
+        KeyLogLines {
+            lines: std::sync::Mutex::new(String::new()),
+            file: rustls::KeyLogFile::new(),
+        }
+    }
+}
+
+impl KeyLogLines {
+    /// The most kept (a few hundred bytes a handshake).
+    pub(crate) const LIMIT: usize = 4 << 20;
+
+    /// The lines so far.
+    pub(crate) fn text(&self) -> String {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl rustls::KeyLog for KeyLogLines {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        self.file.log(label, client_random, secret);
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let line = format!("{label} {} {}\n", hex(client_random), hex(secret));
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        if lines.len() + line.len() <= Self::LIMIT {
+            lines.push_str(&line);
+        }
+    }
+
+    fn will_log(&self, _label: &str) -> bool {
+        true
     }
 }
 
@@ -302,6 +352,25 @@ pub(crate) fn describe(conn: &rustls::ServerConnection, issued: u32) -> TlsInfo 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_log_lines_are_nss_lines_and_bounded() {
+        use rustls::KeyLog as _;
+        let log = KeyLogLines::default();
+        log.log("CLIENT_RANDOM", &[0x01, 0xab], &[0xff]);
+        log.log("SERVER_TRAFFIC_SECRET_0", &[0x02], &[0x00, 0x10]);
+        assert_eq!(
+            log.text(),
+            "CLIENT_RANDOM 01ab ff\nSERVER_TRAFFIC_SECRET_0 02 0010\n"
+        );
+        let big = vec![0u8; KeyLogLines::LIMIT];
+        log.log("CLIENT_RANDOM", &[1], &big);
+        assert_eq!(
+            log.text().lines().count(),
+            2,
+            "a line past the limit is dropped"
+        );
+    }
 
     #[test]
     fn generated_material_builds_a_config() {

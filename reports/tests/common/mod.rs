@@ -61,6 +61,8 @@ fn case(client: &str, scenario: &str, verdict: Verdict, reason: &str) -> CaseRes
         quarantined: None,
         diagnostics: None,
         diagnostics_text: None,
+        capture: None,
+        capture_from: None,
         axes: Default::default(),
         observations: Observations {
             command: vec![client.into(), "--flag".into(), "ftp://203.0.113.1/gen/64K".into()],
