@@ -10,10 +10,11 @@ use anyhow::{bail, Context};
 use ftpspec_report::{RunResults, Verdict};
 
 use crate::clients::{Client, BUILTIN};
-use crate::matrix::{random_seed, run_plan, Plan};
+use crate::matrix::{default_jobs, random_seed, run_plan, Order, Plan};
 use crate::partition::Partition;
 use crate::quarantine::Quarantine;
 use crate::scenario;
+use crate::schedule::{self, Durations};
 
 /// Options of `ftpspec run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -34,8 +35,9 @@ pub struct RunArgs {
     /// Where to write results.json, junit.xml and index.html.
     #[arg(long, value_name = "DIR", default_value = "ftpspec-results")]
     pub out: PathBuf,
-    /// Cases run at once (each has its own network).
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    /// Cases run at once (each has its own network); default: 8 per CPU, 4 to 32 (cases
+    /// mostly wait on timeouts).
+    #[arg(long, value_name = "N", default_value_t = default_jobs())]
     pub jobs: usize,
     /// A previous results.json: exit 1 if any verdict got worse.
     #[arg(long, value_name = "FILE")]
@@ -51,6 +53,15 @@ pub struct RunArgs {
     /// The seed for --shuffle, to replay a run's order (default: a random one).
     #[arg(long, value_name = "S", requires = "shuffle")]
     pub seed: Option<u64>,
+    /// The order cases start in (without --shuffle): longest-first (longest expected
+    /// first, so no long case starts last: see --durations) or catalogue.
+    #[arg(long, value_enum, default_value_t = OrderArg::LongestFirst, conflicts_with = "shuffle")]
+    pub order: OrderArg,
+    /// A previous results.json whose case durations are the expected ones for
+    /// --order longest-first (default: the --baseline, else the results.json already in
+    /// --out, if any); cases it lacks are estimated from their scenario's timings.
+    #[arg(long, value_name = "FILE")]
+    pub durations: Option<PathBuf>,
     /// A quarantine file (TOML: `[[quarantine]]` scenario, client, reason): those cases run as
     /// usual, but their verdicts do not count toward the exit status. An entry for a
     /// scenario covers its variants too (`x` covers `x@tls=explicit`).
@@ -72,6 +83,28 @@ pub struct RunArgs {
     /// Join the jobs' results with `ftpspec merge`.
     #[arg(long, value_name = "SCHEME:K/N")]
     pub partition: Option<Partition>,
+}
+
+/// `--order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrderArg {
+    /// Longest expected first.
+    LongestFirst,
+    /// Scenario, then client.
+    Catalogue,
+}
+
+/// The expected durations for `--order longest-first`: `--durations` (an error if it cannot
+/// be read), else the baseline, else `--out`'s results.json when it reads (a missing or old
+/// one: none, every case estimated).
+fn durations(args: &RunArgs, baseline: Option<&RunResults>) -> anyhow::Result<Durations> {
+    Ok(match (&args.durations, baseline) {
+        (Some(p), _) => Durations::from_results(&RunResults::read(p)?),
+        (None, Some(b)) => Durations::from_results(b),
+        (None, None) => RunResults::read(&args.out.join("results.json"))
+            .map(|r| Durations::from_results(&r))
+            .unwrap_or_default(),
+    })
 }
 
 /// Options of `ftpspec list`.
@@ -218,11 +251,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let order = match args.order {
+        OrderArg::Catalogue => Order::Catalogue,
+        OrderArg::LongestFirst if args.shuffle => Order::Catalogue,
+        OrderArg::LongestFirst => Order::LongestFirst(durations(&args, baseline.as_ref())?),
+    };
     let plan = Plan {
         jobs: args.jobs,
         repeat: args.repeat,
         seed: args.shuffle.then(|| args.seed.unwrap_or_else(random_seed)),
         partition: args.partition,
+        order,
     };
     if !missing.is_empty() {
         eprintln!(
@@ -236,6 +275,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(seed) = plan.seed {
         how.push_str(&format!(", shuffled (replay: --shuffle --seed {seed})"));
+    } else if let Order::LongestFirst(_) = plan.order {
+        how.push_str(", longest expected first");
     }
     let variants = match scenarios.len() == from {
         true => String::new(),
@@ -296,6 +337,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         baseline.as_ref(),
         quarantine.is_some(),
         started,
+        args.jobs,
         &args.out,
     ))
 }
@@ -307,6 +349,7 @@ fn summarize(
     baseline: Option<&RunResults>,
     quarantine: bool,
     started: Instant,
+    jobs: usize,
     out: &std::path::Path,
 ) -> ExitCode {
     println!("{}", run.table());
@@ -324,8 +367,8 @@ fn summarize(
         format!(" ({})", also.join(", "))
     };
     println!(
-        "ftpspec run: {counts}{also} in {:.0} s; wrote {}/results.json, junit.xml, index.html",
-        started.elapsed().as_secs_f64(),
+        "ftpspec run: {counts}{also} in {}; wrote {}/results.json, junit.xml, index.html",
+        schedule::timing_line(started.elapsed(), schedule::cases_total(run), jobs),
         out.display()
     );
     let quarantined = |q: &Option<String>| {
