@@ -337,7 +337,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         baseline.as_ref(),
         quarantine.is_some(),
         started,
-        args.jobs,
         &args.out,
     ))
 }
@@ -349,7 +348,6 @@ fn summarize(
     baseline: Option<&RunResults>,
     quarantine: bool,
     started: Instant,
-    jobs: usize,
     out: &std::path::Path,
 ) -> ExitCode {
     println!("{}", run.table());
@@ -368,7 +366,10 @@ fn summarize(
     };
     println!(
         "ftpspec run: {counts}{also} in {}; wrote {}/results.json, junit.xml, index.html",
-        schedule::timing_line(started.elapsed(), schedule::cases_total(run), jobs),
+        run.timing.as_ref().map_or_else(
+            || format!("{:.0} s", started.elapsed().as_secs_f64()),
+            schedule::timing_line
+        ),
         out.display()
     );
     let quarantined = |q: &Option<String>| {

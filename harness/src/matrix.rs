@@ -137,6 +137,7 @@ pub async fn run_plan(
         work.extend(round.into_iter().map(|case| (case, run)));
     }
     let total = work.len();
+    let started = std::time::Instant::now();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(plan.jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
     let mut queue = work.into_iter();
@@ -176,7 +177,8 @@ pub async fn run_plan(
             else => break,
         }
     }
-    let results = runs
+    let wall = started.elapsed();
+    let results: Vec<CaseResult> = runs
         .into_values()
         .filter_map(|mut rs| {
             rs.sort_by_key(|(run, _)| *run);
@@ -200,6 +202,7 @@ pub async fn run_plan(
         seed: plan.seed,
         partition: plan.partition.map(|p| p.to_string()),
         merged_from: Vec::new(),
+        timing: Some(crate::schedule::timing(&results, wall, plan.jobs.max(1))),
         results,
     };
     run.sort();

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ftpspec_report::RunResults;
+use ftpspec_report::{CaseResult, RunResults, Timing};
 
 use crate::scenario::Scenario;
 
@@ -78,39 +78,34 @@ pub fn longest_first<T>(cases: &mut [T], expected: impl Fn(&T) -> Duration) {
     cases.sort_by_key(|c| std::cmp::Reverse(expected(c)));
 }
 
-/// How busy the jobs were: the cases' durations added up over `wall` x `jobs` (1.0: never a
-/// job idle). 0 for an empty run.
-pub fn efficiency(cases: Duration, wall: Duration, jobs: usize) -> f64 {
-    let capacity = wall.as_secs_f64() * jobs.max(1) as f64;
-    if capacity > 0.0 {
-        cases.as_secs_f64() / capacity
-    } else {
-        0.0
-    }
-}
-
 /// The timing part of a run's closing line: `112 s (cases 1,219 s, 16 jobs, efficiency 0.68)`.
-pub fn timing_line(wall: Duration, cases: Duration, jobs: usize) -> String {
+pub fn timing_line(t: &Timing) -> String {
+    let secs = |ms: u64| thousands((ms as f64 / 1000.0).round() as u64);
     format!(
-        "{} s (cases {} s, {jobs} job{}, efficiency {:.2})",
-        thousands(wall.as_secs_f64().round() as u64),
-        thousands(cases.as_secs_f64().round() as u64),
-        if jobs == 1 { "" } else { "s" },
-        efficiency(cases, wall, jobs)
+        "{} s (cases {} s, {} job{}, efficiency {:.2})",
+        secs(t.wall_ms),
+        secs(t.cases_ms),
+        t.jobs,
+        if t.jobs == 1 { "" } else { "s" },
+        t.efficiency()
     )
 }
 
-/// The sum of a run's case durations (every run of a repeated case).
-pub fn cases_total(run: &RunResults) -> Duration {
-    let ms = run
-        .results
+/// A run's [`Timing`]: `wall`, `jobs`, and its cases' durations added up (every run of a
+/// repeated case).
+pub fn timing(results: &[CaseResult], wall: Duration, jobs: usize) -> Timing {
+    let cases_ms = results
         .iter()
         .map(|r| match r.runs.is_empty() {
             true => r.duration_ms,
             false => r.runs.iter().map(|o| o.duration_ms).sum(),
         })
         .sum();
-    Duration::from_millis(ms)
+    Timing {
+        jobs,
+        wall_ms: wall.as_millis() as u64,
+        cases_ms,
+    }
 }
 
 /// `1219` → `1,219`.
@@ -130,6 +125,27 @@ fn thousands(n: u64) -> String {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    fn result(scenario: &str, client: &str, ms: u64) -> CaseResult {
+        CaseResult {
+            client: client.into(),
+            client_version: String::new(),
+            scenario: scenario.into(),
+            axes: Default::default(),
+            title: String::new(),
+            requirement: String::new(),
+            references: Vec::new(),
+            verdict: ftpspec_report::Verdict::Pass,
+            reason: String::new(),
+            duration_ms: ms,
+            runs: Vec::new(),
+            flaky: false,
+            quarantined: None,
+            observations: ftpspec_report::Observations::default(),
+            diagnostics: None,
+            diagnostics_text: None,
+        }
+    }
 
     fn scenario(id: &str) -> Scenario {
         let all = crate::scenario::catalogue().unwrap();
@@ -174,26 +190,8 @@ mod tests {
         let mut run: RunResults =
             serde_json::from_str(r#"{"schema":1,"ftpspec_version":"0","clients":[],"results":[]}"#)
                 .unwrap();
-        let case = |scenario: &str, client: &str, ms: u64| ftpspec_report::CaseResult {
-            client: client.into(),
-            client_version: String::new(),
-            scenario: scenario.into(),
-            axes: Default::default(),
-            title: String::new(),
-            requirement: String::new(),
-            references: Vec::new(),
-            verdict: ftpspec_report::Verdict::Pass,
-            reason: String::new(),
-            duration_ms: ms,
-            runs: Vec::new(),
-            flaky: false,
-            quarantined: None,
-            observations: ftpspec_report::Observations::default(),
-            diagnostics: None,
-            diagnostics_text: None,
-        };
         run.results
-            .push(case("passive/unroutable-address", "curl", 42_000));
+            .push(result("passive/unroutable-address", "curl", 42_000));
         let d = Durations::from_results(&run);
         let s = scenario("passive/unroutable-address");
         assert_eq!(d.expected(&s, "curl"), Duration::from_secs(42));
@@ -227,7 +225,28 @@ mod tests {
         #[case] jobs: usize,
         #[case] line: &str,
     ) {
-        let s = Duration::from_secs;
-        assert_eq!(timing_line(s(wall), s(cases), jobs), line);
+        let t = Timing {
+            jobs,
+            wall_ms: wall * 1000,
+            cases_ms: cases * 1000,
+        };
+        assert_eq!(timing_line(&t), line);
+    }
+
+    #[test]
+    fn the_cases_add_up_every_run() {
+        let mut once = result("a/b", "curl", 1500);
+        let mut twice = result("a/c", "curl", 900);
+        twice.runs = [400, 900]
+            .map(|ms| ftpspec_report::RunOutcome {
+                verdict: ftpspec_report::Verdict::Pass,
+                reason: String::new(),
+                duration_ms: ms,
+            })
+            .to_vec();
+        once.runs.clear();
+        let t = timing(&[once, twice], Duration::from_millis(1400), 2);
+        assert_eq!((t.jobs, t.wall_ms, t.cases_ms), (2, 1400, 2800));
+        assert_eq!(t.efficiency(), 1.0);
     }
 }
