@@ -35,7 +35,7 @@ pub struct RunArgs {
     /// Where to write results.json, junit.xml and index.html.
     #[arg(long, value_name = "DIR", default_value = "ftpspec-results")]
     pub out: PathBuf,
-    /// Cases run at once (each has its own network); default: 8 per CPU, 4 to 32 (cases
+    /// Cases run at once (each has its own network); default: 12 per CPU, 4 to 48 (cases
     /// mostly wait on timeouts).
     #[arg(long, value_name = "N", default_value_t = default_jobs())]
     pub jobs: usize,

@@ -39,13 +39,14 @@ pub enum Order {
     LongestFirst(Durations),
 }
 
-/// Cases run at once by default: 8 per CPU, at least 4 and at most 32. A case mostly
+/// Cases run at once by default: 12 per CPU, at least 4 and at most 48. A case mostly
 /// waits (on client timeouts, delays the server scripts, a NAT forgetting a connection):
-/// measured on 2 CPUs, the whole catalogue x six clients at 16 jobs kept the CPUs about
-/// a quarter busy. See the README's "Speed".
+/// on 2 CPUs the whole catalogue x six clients at 24 jobs took ftpspec and its clients
+/// about half of one CPU, and 32 jobs were no faster (the longest case, 74 s, bounds the
+/// run). See the README's "Speed".
 pub fn default_jobs() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cpus * 8).clamp(4, 32)
+    (cpus * 12).clamp(4, 48)
 }
 
 impl Default for Plan {
