@@ -122,11 +122,12 @@ fn thousands(n: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rstest::rstest;
 
-    fn result(scenario: &str, client: &str, ms: u64) -> CaseResult {
+    /// A passed case of `ms`, for tests.
+    pub(crate) fn result(scenario: &str, client: &str, ms: u64) -> CaseResult {
         CaseResult {
             client: client.into(),
             client_version: String::new(),
