@@ -258,8 +258,9 @@ async fn in_topology(
     let (target, sent) = prepare_client(scenario, net, &server, ca_file, work.path())?;
     let client_host = topo.host(&net.roles.client).expect("the roles name hosts");
     let key_file = key_log.then(|| capture::client_key_log(work.path()));
+    let limit = Duration::from_secs(crate::verdict::kill_after_secs(scenario));
     let (run, stdout_listing) =
-        run_client(client, &target, &client_host, key_file.as_deref()).await?;
+        run_client(client, &target, limit, &client_host, key_file.as_deref()).await?;
     let client_keys = key_file
         .as_deref()
         .map(capture::read_client_keys)
@@ -446,11 +447,14 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
 }
 
 /// Runs the client in its host: a command line (with `SSLKEYLOGFILE=key_log`, when given),
-/// or Rust code on a thread there. With the run comes its whole stdout when that is where its
-/// listing is.
+/// or Rust code on a thread there, killed (or abandoned) after `limit`: the scenario's
+/// timeout, or less once the verdict is decided ([`crate::verdict::decided_after_secs`]; the
+/// client is told the scenario's timeouts either way). With the run comes its whole stdout
+/// when that is where its listing is.
 async fn run_client(
     client: &Client,
     target: &Target,
+    limit: Duration,
     host: &Host,
     key_log: Option<&Path>,
 ) -> Result<(ClientRun, Option<String>)> {
@@ -464,9 +468,7 @@ async fn run_client(
             };
             let argv: Vec<&str> = words.iter().map(String::as_str).collect();
             let input = inv.stdin.as_deref().map(str::as_bytes);
-            let out = host
-                .run_captured_with_input(&argv, input, target.timeout)
-                .await?;
+            let out = host.run_captured_with_input(&argv, input, limit).await?;
             if inv.listing_on_stdout {
                 listing = Some(String::from_utf8_lossy(&out.stdout).into_owned());
             }
@@ -489,7 +491,7 @@ async fn run_client(
         }
         Launch::InProcess(run) => ClientRun {
             command: Vec::new(),
-            end: run_in_process(run, target, host).await?,
+            end: run_in_process(run, target, limit, host).await?,
             elapsed: Duration::ZERO,
             stdout: String::new(),
             stderr: String::new(),
@@ -502,10 +504,10 @@ async fn run_client(
 async fn run_in_process(
     run: crate::clients::InProcess,
     target: &Target,
+    limit: Duration,
     host: &Host,
 ) -> Result<ClientEnd> {
     let t = target.clone();
-    let limit = target.timeout;
     let thread = host.spawn(
         move || -> std::io::Result<Option<std::result::Result<(), String>>> {
             let rt = tokio::runtime::Builder::new_current_thread()

@@ -11,10 +11,11 @@ use ftpspec_report::{RunResults, Verdict};
 
 use crate::capture::{CaptureMode, CaptureTo};
 use crate::clients::{Client, BUILTIN};
-use crate::matrix::{random_seed, run_plan, Plan};
+use crate::matrix::{default_jobs, random_seed, run_plan, Order, Plan};
 use crate::partition::Partition;
 use crate::quarantine::Quarantine;
 use crate::scenario;
+use crate::schedule::{self, Durations};
 
 /// Options of `ftpspec run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -35,8 +36,9 @@ pub struct RunArgs {
     /// Where to write results.json, junit.xml and index.html.
     #[arg(long, value_name = "DIR", default_value = "ftpspec-results")]
     pub out: PathBuf,
-    /// Cases run at once (each has its own network).
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    /// Cases run at once (each has its own network); default: 12 per CPU, 4 to 48 (cases
+    /// mostly wait on timeouts).
+    #[arg(long, value_name = "N", default_value_t = default_jobs())]
     pub jobs: usize,
     /// A previous results.json: exit 1 if any verdict got worse.
     #[arg(long, value_name = "FILE")]
@@ -52,6 +54,15 @@ pub struct RunArgs {
     /// The seed for --shuffle, to replay a run's order (default: a random one).
     #[arg(long, value_name = "S", requires = "shuffle")]
     pub seed: Option<u64>,
+    /// The order cases start in (without --shuffle): longest-first (longest expected
+    /// first, so no long case starts last: see --durations) or catalogue.
+    #[arg(long, value_enum, default_value_t = OrderArg::LongestFirst, conflicts_with = "shuffle")]
+    pub order: OrderArg,
+    /// A previous results.json whose case durations are the expected ones for
+    /// --order longest-first (default: the --baseline, else the results.json already in
+    /// --out, if any); cases it lacks are estimated from their scenario's timings.
+    #[arg(long, value_name = "FILE")]
+    pub durations: Option<PathBuf>,
     /// A quarantine file (TOML: `[[quarantine]]` scenario, client, reason): those cases run as
     /// usual, but their verdicts do not count toward the exit status. An entry for a
     /// scenario covers its variants too (`x` covers `x@tls=explicit`).
@@ -80,6 +91,28 @@ pub struct RunArgs {
     #[arg(long, value_name = "all|failing|none", value_enum, num_args = 0..=1,
           default_missing_value = "all", default_value = "failing")]
     pub capture: CaptureMode,
+}
+
+/// `--order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrderArg {
+    /// Longest expected first.
+    LongestFirst,
+    /// Scenario, then client.
+    Catalogue,
+}
+
+/// The expected durations for `--order longest-first`: `--durations` (an error if it cannot
+/// be read), else the baseline, else `--out`'s results.json when it reads (a missing or old
+/// one: none, every case estimated).
+fn durations(args: &RunArgs, baseline: Option<&RunResults>) -> anyhow::Result<Durations> {
+    Ok(match (&args.durations, baseline) {
+        (Some(p), _) => Durations::from_results(&RunResults::read(p)?),
+        (None, Some(b)) => Durations::from_results(b),
+        (None, None) => RunResults::read(&args.out.join("results.json"))
+            .map(|r| Durations::from_results(&r))
+            .unwrap_or_default(),
+    })
 }
 
 /// Options of `ftpspec list`.
@@ -226,6 +259,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let order = match args.order {
+        OrderArg::Catalogue => Order::Catalogue,
+        OrderArg::LongestFirst if args.shuffle => Order::Catalogue,
+        OrderArg::LongestFirst => Order::LongestFirst(durations(&args, baseline.as_ref())?),
+    };
     let plan = Plan {
         jobs: args.jobs,
         repeat: args.repeat,
@@ -235,6 +273,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             dir: args.out.clone(),
             mode: args.capture,
         }),
+        order,
     };
     if !missing.is_empty() {
         eprintln!(
@@ -248,6 +287,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(seed) = plan.seed {
         how.push_str(&format!(", shuffled (replay: --shuffle --seed {seed})"));
+    } else if let Order::LongestFirst(_) = plan.order {
+        how.push_str(", longest expected first");
     }
     let variants = match scenarios.len() == from {
         true => String::new(),
@@ -336,8 +377,11 @@ fn summarize(
         format!(" ({})", also.join(", "))
     };
     println!(
-        "ftpspec run: {counts}{also} in {:.0} s; wrote {}/results.json, junit.xml, index.html",
-        started.elapsed().as_secs_f64(),
+        "ftpspec run: {counts}{also} in {}; wrote {}/results.json, junit.xml, index.html",
+        run.timing.as_ref().map_or_else(
+            || format!("{:.0} s", started.elapsed().as_secs_f64()),
+            schedule::timing_line
+        ),
         out.display()
     );
     let quarantined = |q: &Option<String>| {

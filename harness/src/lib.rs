@@ -48,6 +48,7 @@ pub mod partition;
 pub mod quarantine;
 pub mod results;
 pub mod scenario;
+pub mod schedule;
 pub mod serve;
 pub mod userns;
 pub mod verdict;
@@ -55,7 +56,7 @@ pub mod verdict;
 pub use clients::{Client, Target};
 pub use error::{Error, Result};
 pub use ftpspec_report::{CaseResult, Observations, Verdict};
-pub use matrix::{run_catalogue, run_matrix, run_plan, run_scenario, Plan, Progress};
+pub use matrix::{run_catalogue, run_matrix, run_plan, run_scenario, Order, Plan, Progress};
 
 /// The README's examples, compiled as doctests so they stay true (here, where both
 /// ftpspec-mock and ftpspec-netns are dependencies).

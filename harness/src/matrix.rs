@@ -12,6 +12,7 @@ use crate::clients::Client;
 use crate::error::{Error, Result};
 use crate::partition::Partition;
 use crate::scenario::{self, Scenario};
+use crate::schedule::{longest_first, Durations};
 
 /// How a run goes, beyond which cases it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,12 +21,35 @@ pub struct Plan {
     pub jobs: usize,
     /// How many times each case runs (at least once).
     pub repeat: u32,
-    /// Shuffle the cases with this seed (`None`: catalogue order, scenario then client).
+    /// Shuffle the cases with this seed (`None`: the [`Plan::order`]); a seed overrides
+    /// the order, so that it replays one.
     pub seed: Option<u64>,
     /// Run only this share of the cases (`--partition`); `None`: every case.
     pub partition: Option<Partition>,
     /// Packet captures: where, and which cases keep theirs (`--capture`); `None`: none.
     pub capture: Option<CaptureTo>,
+    /// The order cases start in when there is no seed.
+    pub order: Order,
+}
+
+/// The order cases start in (without a `--shuffle` seed); see [`crate::schedule`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Order {
+    /// Catalogue order: scenario, then client.
+    Catalogue,
+    /// Longest expected first: from these durations of a previous run, else estimated from
+    /// the scenario.
+    LongestFirst(Durations),
+}
+
+/// Cases run at once by default: 12 per CPU, at least 4 and at most 48. A case mostly
+/// waits (on client timeouts, delays the server scripts, a NAT forgetting a connection):
+/// on 2 CPUs the whole catalogue x six clients at 24 jobs took ftpspec and its clients
+/// about half of one CPU, and 32 jobs were no faster (the longest case, 74 s, bounds the
+/// run). See the README's "Speed".
+pub fn default_jobs() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cpus * 12).clamp(4, 48)
 }
 
 impl Default for Plan {
@@ -36,6 +60,7 @@ impl Default for Plan {
             seed: None,
             partition: None,
             capture: None,
+            order: Order::LongestFirst(Durations::default()),
         }
     }
 }
@@ -77,10 +102,10 @@ pub async fn run_matrix(
     .await
 }
 
-/// [`run_matrix`] with a [`Plan`]: only the cases of `plan.partition` (all without one),
-/// each case `plan.repeat` times, in rounds (every case once,
-/// then every case again), each round in catalogue order or, with a seed, in its own
-/// shuffled order. A case run several times becomes one result ([`CaseResult::combine`]:
+/// [`run_matrix`] with a [`Plan`]: only the cases of `plan.partition` (all without one,
+/// chosen on catalogue order), each case `plan.repeat` times, in rounds (every case once,
+/// then every case again), each round in `plan.order` (longest expected first, or
+/// catalogue order) or, with a seed, in its own shuffled order. A case run several times becomes one result ([`CaseResult::combine`]:
 /// the worst run's verdict, every run, flaky when they differ). Cases start in exactly the
 /// planned order, `plan.jobs` at a time.
 pub async fn run_plan(
@@ -91,27 +116,10 @@ pub async fn run_plan(
     stop: impl std::future::Future<Output = ()>,
 ) -> RunResults {
     let versions: Vec<String> = clients.iter().map(|c| c.version()).collect();
-    let mut cases: Vec<(usize, usize)> = (0..scenarios.len())
-        .flat_map(|s| (0..clients.len()).map(move |c| (s, c)))
-        .collect();
-    if let Some(p) = &plan.partition {
-        let keys = cases
-            .iter()
-            .map(|&(s, c)| (scenarios[s].id.as_str(), clients[c].name()));
-        let keep = p.select(keys);
-        cases = keep.into_iter().map(|i| cases[i]).collect();
-    }
+    let work = planned(scenarios, clients, plan);
     let repeat = plan.repeat.max(1);
-    let mut rng = plan.seed;
-    let mut work = Vec::with_capacity(cases.len() * repeat as usize);
-    for run in 1..=repeat {
-        let mut round = cases.clone();
-        if let Some(state) = rng.as_mut() {
-            shuffle(&mut round, state);
-        }
-        work.extend(round.into_iter().map(|case| (case, run)));
-    }
     let total = work.len();
+    let started = std::time::Instant::now();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(plan.jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
     let mut queue = work.into_iter();
@@ -155,7 +163,8 @@ pub async fn run_plan(
             else => break,
         }
     }
-    let results = runs
+    let wall = started.elapsed();
+    let results: Vec<CaseResult> = runs
         .into_values()
         .filter_map(|mut rs| {
             rs.sort_by_key(|(run, _)| *run);
@@ -179,10 +188,41 @@ pub async fn run_plan(
         seed: plan.seed,
         partition: plan.partition.map(|p| p.to_string()),
         merged_from: Vec::new(),
+        timing: Some(crate::schedule::timing(&results, wall, plan.jobs.max(1))),
         results,
     };
     run.sort();
     run
+}
+
+/// The runs of a plan, in the order they start: `((scenario, client), run)`, by index.
+fn planned(scenarios: &[Scenario], clients: &[Client], plan: &Plan) -> Vec<((usize, usize), u32)> {
+    let mut cases: Vec<(usize, usize)> = (0..scenarios.len())
+        .flat_map(|s| (0..clients.len()).map(move |c| (s, c)))
+        .collect();
+    if let Some(p) = &plan.partition {
+        let keys = cases
+            .iter()
+            .map(|&(s, c)| (scenarios[s].id.as_str(), clients[c].name()));
+        let keep = p.select(keys);
+        cases = keep.into_iter().map(|i| cases[i]).collect();
+    }
+    if let (None, Order::LongestFirst(durations)) = (plan.seed, &plan.order) {
+        longest_first(&mut cases, |&(s, c)| {
+            durations.expected(&scenarios[s], clients[c].name())
+        });
+    }
+    let repeat = plan.repeat.max(1);
+    let mut rng = plan.seed;
+    let mut work = Vec::with_capacity(cases.len() * repeat as usize);
+    for run in 1..=repeat {
+        let mut round = cases.clone();
+        if let Some(state) = rng.as_mut() {
+            shuffle(&mut round, state);
+        }
+        work.extend(round.into_iter().map(|case| (case, run)));
+    }
+    work
 }
 
 /// A seed for `--shuffle` without `--seed`: 32 bits, short to type and exact in any JSON
@@ -289,6 +329,72 @@ mod tests {
         assert_eq!(explicit.variant.axes().len(), 2);
         assert!(v("tls=explicit,ip=6").is_none(), "not the id's order");
         assert!(v("tls=tcp").is_none());
+    }
+
+    fn plan_of(order: Order, seed: Option<u64>, repeat: u32) -> Plan {
+        Plan {
+            jobs: 4,
+            repeat,
+            seed,
+            partition: None,
+            order,
+            capture: None,
+        }
+    }
+
+    #[rstest::rstest]
+    // No history: the static estimates (slow-226's 65 s late reply, then the NAT idle case).
+    #[case::estimated(&[], &["robustness/slow-226-after-upload", "nat/idle-control-default", "passive/unroutable-address"])]
+    // A previous run's durations win over the estimate.
+    #[case::from_history(&[("passive/unroutable-address", 90_000)], &["passive/unroutable-address", "robustness/slow-226-after-upload", "nat/idle-control-default"])]
+    fn cases_start_longest_expected_first(#[case] known: &[(&str, u64)], #[case] order: &[&str]) {
+        let ids = [
+            "passive/unroutable-address",
+            "nat/idle-control-default",
+            "robustness/slow-226-after-upload",
+        ];
+        let all = scenario::catalogue().unwrap();
+        let scenarios: Vec<Scenario> = ids
+            .iter()
+            .map(|id| all.iter().find(|s| s.id == *id).unwrap().clone())
+            .collect();
+        let clients = [Client::builtin("curl").unwrap()];
+        let mut previous: RunResults =
+            serde_json::from_str(r#"{"schema":1,"ftpspec_version":"0","clients":[],"results":[]}"#)
+                .unwrap();
+        for (id, ms) in known {
+            previous
+                .results
+                .push(crate::schedule::tests::result(id, "curl", *ms));
+        }
+        let durations = Durations::from_results(&previous);
+        let names = |work: Vec<((usize, usize), u32)>| -> Vec<(String, u32)> {
+            work.into_iter()
+                .map(|((s, _), run)| (scenarios[s].id.clone(), run))
+                .collect()
+        };
+        let lpt = plan_of(Order::LongestFirst(durations.clone()), None, 2);
+        let want: Vec<(String, u32)> = [1, 2]
+            .iter()
+            .flat_map(|&run| order.iter().map(move |id| (id.to_string(), run)))
+            .collect();
+        assert_eq!(
+            names(planned(&scenarios, &clients, &lpt)),
+            want,
+            "each round alike"
+        );
+        // Catalogue order: as given.
+        let cat = plan_of(Order::Catalogue, None, 1);
+        let given: Vec<(String, u32)> = ids.iter().map(|id| (id.to_string(), 1)).collect();
+        assert_eq!(names(planned(&scenarios, &clients, &cat)), given);
+        // A seed overrides the order: the seed's shuffle of catalogue order, durations or not.
+        let shuffled =
+            |order: Order| names(planned(&scenarios, &clients, &plan_of(order, Some(3), 1)));
+        let mut expect: Vec<usize> = (0..ids.len()).collect();
+        shuffle(&mut expect, &mut 3);
+        let expect: Vec<(String, u32)> = expect.iter().map(|&i| (ids[i].to_string(), 1)).collect();
+        assert_eq!(shuffled(Order::LongestFirst(durations)), expect);
+        assert_eq!(shuffled(Order::Catalogue), expect);
     }
 
     #[test]

@@ -398,6 +398,9 @@ fn ctrl_c_tears_down_and_writes_what_it_has() {
             "passive/epsv-blocked",
             "--jobs",
             "1",
+            // The quick case first, then the slow one to interrupt.
+            "--order",
+            "catalogue",
         ])
         .arg("--out")
         .arg(out.path())

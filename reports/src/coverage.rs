@@ -579,6 +579,7 @@ mod tests {
             seed: None,
             partition: None,
             merged_from: Vec::new(),
+            timing: None,
             results: vec![
                 case("curl", "g/a", Pass, &refs_a),
                 case("wget", "g/a", Fail, &refs_a),
@@ -664,6 +665,7 @@ mod tests {
             seed: None,
             partition: None,
             merged_from: Vec::new(),
+            timing: None,
             results: vec![case("curl", "g/a", Verdict::Pass, &[])],
         };
         let cov = coverage(&run);

@@ -34,5 +34,5 @@ pub use error::Error;
 pub use merge::{merge, MergeError};
 pub use model::{
     Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, MergedRun,
-    NetworkSummary, Observations, Role, RunOutcome, RunResults, Verdict, SCHEMA,
+    NetworkSummary, Observations, Role, RunOutcome, RunResults, Timing, Verdict, SCHEMA,
 };

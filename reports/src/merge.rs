@@ -186,6 +186,7 @@ pub fn merge(runs: Vec<(String, RunResults)>) -> Result<(RunResults, Vec<String>
         seed: None,
         partition: None,
         merged_from,
+        timing: None,
         results,
     };
     run.sort();
@@ -233,6 +234,7 @@ mod tests {
             client: client.into(),
             client_version: format!("{client} 1"),
             scenario: scenario.into(),
+            axes: Default::default(),
             title: String::new(),
             requirement: String::new(),
             references: Vec::new(),
@@ -271,6 +273,7 @@ mod tests {
             seed: Some(7),
             partition: Some(partition.into()),
             merged_from: Vec::new(),
+            timing: None,
             results: cases,
         }
     }

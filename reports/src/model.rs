@@ -41,12 +41,14 @@
 //! catalogue order), `"partition": "hash:2/4"` (it ran only that share of the cases:
 //! `--partition`), and, when `ftpspec merge` made it, `"merged_from"`: the runs joined, each
 //! with its `source` directory, `partition`, `seed`, `clients` (name and version),
-//! `interrupted` and number of `cases`.
+//! `interrupted` and number of `cases`. A run (not a merge) has `"timing"`: its `jobs`,
+//! `wall_ms` and `cases_ms` (the cases' durations added up; `cases_ms / (wall_ms x jobs)`
+//! is the parallel efficiency, [`Timing::efficiency`]).
 //!
-//! Results are ordered by scenario id, then client name; no field holds a wall-clock time.
+//! Results are ordered by scenario id, then client name; no field holds a date or a time of day (durations only).
 //! Within a schema version fields are only ever added (readers ignore unknown ones), and
 //! every added field has a default, so older files still load: `runs`, `flaky`,
-//! `quarantined`, `repeat`, `seed`, `diagnostics`, `partition`, `merged_from` and `capture`
+//! `quarantined`, `repeat`, `seed`, `diagnostics`, `partition`, `merged_from`, `capture` and `timing`
 //! were added this way to schema 1.
 //!
 //! A case that ran more than once ([`CaseResult::combine`]) takes its `verdict` from its
@@ -417,8 +419,36 @@ pub struct RunResults {
     /// of its own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<MergedRun>,
+    /// How long the run took and how busy its jobs were (absent: a merged run, or an older
+    /// file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
     /// The results, by scenario then client.
     pub results: Vec<CaseResult>,
+}
+
+/// A run's timing: `"timing": {"jobs": 16, "wall_ms": 112000, "cases_ms": 1219000}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Cases run at once (`--jobs`).
+    pub jobs: usize,
+    /// The run's wall time, first case started to last case ended.
+    pub wall_ms: u64,
+    /// The cases' durations added up (every run of a repeated case).
+    pub cases_ms: u64,
+}
+
+impl Timing {
+    /// How busy the jobs were: `cases_ms / (wall_ms x jobs)` (1.0: no job ever idle; 0 for
+    /// an empty run).
+    pub fn efficiency(&self) -> f64 {
+        let capacity = self.wall_ms as f64 * self.jobs.max(1) as f64;
+        if capacity > 0.0 {
+            self.cases_ms as f64 / capacity
+        } else {
+            0.0
+        }
+    }
 }
 
 /// One of the runs `ftpspec merge` joined.

@@ -66,7 +66,15 @@ fn suppaftp_run(t: &Target) -> Result<(), ClientError> {
     let step = |what: &'static str| move |e: suppaftp::FtpError| format!("{what}: {e}");
     let addr = std::net::SocketAddr::new(t.host, t.port);
     let timeout = Duration::from_secs(t.connect_secs());
-    let ftp = suppaftp::RustlsFtpStream::connect_timeout(addr, timeout).map_err(step("connect"))?;
+    let ftp = suppaftp::RustlsFtpStream::connect_timeout(addr, timeout)
+        .map_err(step("connect"))?
+        // A passive data connection gets the connect timeout too, as every other client's
+        // does: suppaftp's own waits for the kernel's SYN retries (about two minutes) on a
+        // data port that a firewall drops.
+        .passive_stream_builder(move |addr| {
+            std::net::TcpStream::connect_timeout(&addr, timeout)
+                .map_err(suppaftp::FtpError::ConnectionError)
+        });
     ftp.get_ref()
         .set_read_timeout(Some(Duration::from_secs(t.reply_secs())))
         .map_err(|e| format!("socket: {e}"))?;

@@ -18,7 +18,7 @@ pub fn judge(scenario: &Scenario, net: &Network, client: &str, ev: &Evidence) ->
         net,
         client,
         ev,
-        how_ended: how_ended(client, scenario.file.timeout_secs, ev),
+        how_ended: how_ended(client, scenario, ev),
     };
     let expect = &scenario.file.expect;
     let failures: Vec<String> = checks::CHECKS
@@ -46,7 +46,26 @@ fn said_line(text: &str) -> Option<&str> {
         .map(str::trim)
 }
 
-fn how_ended(client: &str, timeout_secs: u64, ev: &Evidence) -> String {
+/// When a case's verdict is decided before its client ends, so that the client may be
+/// killed then rather than at `timeout_secs`: a scenario that is not informational and
+/// expects the client to end within `ends_within_secs` fails once the client has run
+/// longer, whatever the client does next (the verdict is the worst check's, and that check
+/// has failed). The client is killed 1 s past the limit, plainly late. `None`: the client
+/// runs to `timeout_secs`; an informational scenario records what the client does, so it
+/// is never cut short. Only the verdict is decided: the reason may name another check that
+/// the kill made fail first (a transfer the client would have finished later).
+pub fn decided_after_secs(scenario: &Scenario) -> Option<u64> {
+    let f = &scenario.file;
+    let limit = f.expect.ends_within_secs?;
+    (!f.informational && limit + 1 < f.timeout_secs).then_some(limit + 1)
+}
+
+/// After how long the case's client is killed: [`decided_after_secs`], else `timeout_secs`.
+pub fn kill_after_secs(scenario: &Scenario) -> u64 {
+    decided_after_secs(scenario).unwrap_or(scenario.file.timeout_secs)
+}
+
+fn how_ended(client: &str, scenario: &Scenario, ev: &Evidence) -> String {
     let c = &ev.client;
     let secs = c.elapsed.as_millis() as f64 / 1000.0;
     let last = said_line(&c.stderr).or_else(|| said_line(&c.stdout));
@@ -55,7 +74,12 @@ fn how_ended(client: &str, timeout_secs: u64, ev: &Evidence) -> String {
             let said = last
                 .map(|l| format!("; its last words: \"{l}\""))
                 .unwrap_or_default();
-            format!("{client} was still running after {timeout_secs} s and was killed{said}")
+            let secs = kill_after_secs(scenario);
+            let decided = match decided_after_secs(scenario) {
+                Some(_) => " (its verdict decided: it ran past ends_within_secs)",
+                None => "",
+            };
+            format!("{client} was still running after {secs} s and was killed{decided}{said}")
         }
         ClientEnd::Failed(err) => format!("{client} failed after {secs:.1} s: {err}"),
         ClientEnd::Panicked => format!("{client} failed after {secs:.1} s: the client panicked"),
@@ -126,4 +150,43 @@ fn passed(ctx: &Ctx) -> String {
         text.push_str(&format!(", data connection {line}"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    // Fails once past 75 s whatever the client does next: killed at 76 s, not 90 s.
+    #[case::decided("smart-firewall/ftps-passive", Some(76), 76)]
+    #[case::decided_default_timeout("list/empty-directory", Some(21), 21)]
+    // Informational: what the client does to the end is the record; never cut.
+    #[case::informational("passive/epsv-blocked", None, 90)]
+    #[case::informational_nat("nat/idle-control-default", None, 70)]
+    // No ends_within_secs: nothing is decided before the client ends.
+    #[case::no_limit("robustness/slow-226-after-upload", None, 100)]
+    fn a_client_is_killed_once_the_verdict_is_decided(
+        #[case] id: &str,
+        #[case] decided: Option<u64>,
+        #[case] killed: u64,
+    ) {
+        let all = crate::scenario::catalogue().unwrap();
+        let s = all.iter().find(|s| s.id == id).expect("in the catalogue");
+        assert_eq!(decided_after_secs(s), decided, "{id}");
+        assert_eq!(kill_after_secs(s), killed, "{id}");
+    }
+
+    #[test]
+    fn a_limit_at_the_timeout_is_no_cut() {
+        let all = crate::scenario::catalogue().unwrap();
+        let mut s = all
+            .into_iter()
+            .find(|s| s.id == "list/empty-directory")
+            .unwrap();
+        s.file.timeout_secs = 21;
+        assert_eq!(decided_after_secs(&s), None, "21 s is the timeout already");
+        s.file.timeout_secs = 22;
+        assert_eq!(decided_after_secs(&s), Some(21));
+    }
 }

@@ -104,6 +104,7 @@ pub fn fixture() -> RunResults {
         seed: None,
         partition: None,
         merged_from: Vec::new(),
+        timing: None,
         results: vec![
             case("curl", "passive/unroutable-address", Verdict::Pass, "curl reported success after 0.8 s, 65536 bytes right"),
             case("wget", "passive/unroutable-address", Verdict::Fail, "expected the data connection via the control address 203.0.113.1; wget tried 10.0.0.2:50000, unroutable from its network"),
