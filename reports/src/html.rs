@@ -13,6 +13,7 @@ use maud::{html as m, Markup, PreEscaped, DOCTYPE};
 
 use crate::coverage::{coverage, Entry};
 use crate::diff::diff;
+use crate::ladder::{host_label, host_order, ladder, svg as ladder_svg};
 use crate::model::{AttemptOutcome, CaseResult, NetworkSummary, Role, RunResults, Verdict};
 use crate::text::{clean, truncate};
 
@@ -42,6 +43,7 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;padding:8px;ov
 ul.attempts{list-style:none;padding:0;margin:0}ul.attempts li{font-family:ui-monospace,monospace;font-size:12px}
 .dropped{color:var(--fail)}.forwarded{color:var(--pass)}.reached-decoy{color:var(--error)}
 .changes li{margin:2px 0}.back{font-size:12px}
+div.ladder{overflow-x:auto}svg.ladder{border:1px solid #d0d7de;border-radius:4px;background:#fff;font-family:ui-monospace,monospace}
 svg.net{max-width:100%;height:auto;border:1px solid #d0d7de;border-radius:4px;background:#fff}
 nav.top{margin:4px 0 0;font-size:13px}nav.top a{margin-right:12px}
 .matrix tr.row:target th.scenario{background:#fff8c5}
@@ -75,12 +77,17 @@ const JS: &str = r#"
       tr.hidden=!any;});
     document.getElementById('shown').textContent=document.querySelectorAll('.matrix tr.row:not([hidden])').length;
   }
+  function fill(el){var d=el.querySelector('.detail[data-z]');if(!d)return Promise.resolve();
+    var b=atob(d.getAttribute('data-z')),u=new Uint8Array(b.length);d.removeAttribute('data-z');
+    for(var i=0;i<b.length;i++)u[i]=b.charCodeAt(i);
+    return new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('deflate'))).text().then(function(t){d.innerHTML=t;});}
   function open(){
     var p=params();
     if(p.verdict!==undefined)fv.value=p.verdict;if(p.client!==undefined)fc.value=p.client;if(p.group!==undefined)fg.value=p.group;
     apply();
     document.querySelectorAll('.case.open').forEach(function(a){a.classList.remove('open');});
-    var id=location.hash.slice(1);if(id&&id.indexOf('=')<0){var el=document.getElementById(id);if(el&&el.classList.contains('case'))el.classList.add('open');
+    var id=location.hash.slice(1);if(id&&id.indexOf('=')<0){var el=document.getElementById(id);if(el&&el.classList.contains('case')){el.classList.add('open');
+      fill(el).then(function(){if(location.hash.slice(1)===id){el.scrollIntoView();document.body.setAttribute('data-opened',id);}});}
       if(el&&el.closest('.matrix [hidden]')){fv.value=fc.value=fg.value='';apply();el.scrollIntoView();}}
   }
   [fv,fc,fg].forEach(function(s){s.addEventListener('change',apply);});
@@ -304,6 +311,7 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                     section #cases {
                         h2 { "Cases" }
                         p.meta { "Each case opens from the matrix." }
+                        noscript { p.meta { "A case's details (network, ladder, transcripts, output) are stored compressed in this page and need JavaScript to show; the summary, the matrix and the coverage do not." } }
                         @for r in &run.results { (case(r, old(r))) }
                     }
                 }
@@ -420,15 +428,7 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
             None => "no exit status".into(),
         }
     };
-    m! {
-        article.case id=(case_id(&r.client, &r.scenario)) {
-            h3 {
-                span class={"badge v-" (r.verdict.as_str())} { (r.verdict.as_str()) } " "
-                @if r.flaky { span.badge { "flaky" } " " }
-                @if r.quarantined.is_some() { span.badge.q { "quarantined" } " " }
-                (r.client) " · " (r.scenario)
-            }
-            p.reason { (clean(&truncate(&r.reason, 2000))) }
+    let detail = m! {
             @if let Some(q) = &r.quarantined { p { strong { "Quarantined: " } (clean(&truncate(q, 2000))) " (its verdict does not count toward the exit status)" } }
             @if !r.runs.is_empty() {
                 h4 { "Runs: " (r.run_counts()) @if r.flaky { ", flaky" } }
@@ -452,6 +452,13 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
                 @if let Some(w) = was { dt { "baseline" } dd { (w.as_str()) } }
             }
             @if let Some(net) = &o.network { h4 { "Network" } (diagram(net, r)) }
+            @if let Some(l) = ladder(o) {
+                h4 { "Ladder" }
+                p.meta { "What went between the hosts, in the order the server logged it (times since the server started); a connection a router dropped ends at that router, marked ✗. Routers record no times: a drop is placed after the reply that announced its address." }
+                div.ladder { (ladder_svg(&l)) }
+            }
+            // The place for further per-case files (a packet capture, say): beside the
+            // diagnostics bundle's link.
             @if let Some(path) = &r.diagnostics {
                 p.diagnostics { a.diagnostics href=(path) { "Diagnostics bundle" } ": each router's nftables ruleset and conntrack table (FTP helper entries, expectations) and each host's sockets at the end of the case" }
             }
@@ -481,8 +488,46 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
             @if !o.stderr.trim().is_empty() { h4 { "stderr" } pre { (clean(&truncate(&o.stderr, 32 * 1024))) } }
             details { summary { "Server event log" } pre { (clean(&truncate(&o.transcript, 256 * 1024))) } }
             p.back { a href="#matrix" { "back to the matrix" } }
+    };
+    m! {
+        article.case id=(case_id(&r.client, &r.scenario)) {
+            h3 {
+                span class={"badge v-" (r.verdict.as_str())} { (r.verdict.as_str()) } " "
+                @if r.flaky { span.badge { "flaky" } " " }
+                @if r.quarantined.is_some() { span.badge.q { "quarantined" } " " }
+                (r.client) " · " (r.scenario)
+            }
+            p.reason { (clean(&truncate(&r.reason, 2000))) }
+            div.detail data-z=(pack(&detail.into_string())) {}
         }
     }
+}
+
+/// A case's detail markup as the page carries it: zlib-compressed, then base64, for the
+/// page's script to inflate (`DecompressionStream`) when the case opens. The markup is
+/// most of a report's size and compresses about fourfold even per case.
+pub fn pack(markup: &str) -> String {
+    base64(&miniz_oxide::deflate::compress_to_vec_zlib(markup.as_bytes(), 9))
+}
+
+/// Standard base64, padded.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ABC[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }
 
 /// A matrix cell's hover text: the reason, and a flaky case's runs.
@@ -552,39 +597,11 @@ fn outcome_word(o: AttemptOutcome) -> &'static str {
 /// labelled with what they do, a decoy below the client, the addresses on each link, and
 /// each router's recorded attempts under it.
 fn diagram(net: &NetworkSummary, r: &CaseResult) -> Markup {
-    // Order: a walk from the client along the links, decoys aside.
-    let decoys: BTreeSet<&str> = net
-        .hosts
-        .iter()
-        .filter(|h| h.role == Role::Decoy)
-        .map(|h| h.name.as_str())
-        .collect();
-    let start = net
-        .hosts
-        .iter()
-        .find(|h| h.role == Role::Client)
-        .map(|h| h.name.as_str());
-    let mut order: Vec<&str> = Vec::new();
-    if let Some(s) = start {
-        order.push(s);
-        let mut i = 0;
-        while i < order.len() {
-            let cur = order[i];
-            for l in &net.links {
-                for (x, y) in [(&l.a, &l.b), (&l.b, &l.a)] {
-                    if x == cur && !order.contains(&y.as_str()) && !decoys.contains(y.as_str()) {
-                        order.push(y);
-                    }
-                }
-            }
-            i += 1;
-        }
-    }
-    for h in &net.hosts {
-        if !order.contains(&h.name.as_str()) && !decoys.contains(h.name.as_str()) {
-            order.push(&h.name);
-        }
-    }
+    let (order, decoys) = host_order(net);
+    let start = order
+        .first()
+        .copied()
+        .filter(|n| net.hosts.iter().any(|h| h.name == *n && h.role == Role::Client));
     let (w, gap, top) = (150.0_f64, 110.0_f64, 30.0_f64);
     let x_of = |name: &str| -> Option<f64> {
         order
@@ -609,31 +626,7 @@ fn diagram(net: &NetworkSummary, r: &CaseResult) -> Markup {
     let height = top + 70.0 + decoy_row + 18.0 * max_attempts as f64 + 40.0;
     let width = 20.0 + order.len().max(1) as f64 * (w + gap);
     let host = |name: &str| net.hosts.iter().find(|h| h.name == name);
-    let label = |name: &str| -> String {
-        match host(name) {
-            Some(h) if h.role == Role::Router => {
-                let mut parts = Vec::new();
-                if h.nat {
-                    parts.push("NAT");
-                }
-                if h.firewall && !h.nat {
-                    parts.push("firewall");
-                }
-                if h.helper {
-                    parts.push("FTP helper");
-                }
-                if parts.is_empty() {
-                    "router".into()
-                } else {
-                    parts.join(" + ")
-                }
-            }
-            Some(h) if h.role == Role::Client => "FTP client".into(),
-            Some(h) if h.role == Role::Server => "FTP server".into(),
-            Some(h) if h.role == Role::Decoy => "decoy".into(),
-            _ => String::new(),
-        }
-    };
+    let label = |name: &str| host(name).map(host_label).unwrap_or_default();
     let decoy_x = start.and_then(x_of).unwrap_or(20.0);
     m! {
         svg.net xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (width) " " (height)} width=(width) height=(height) role="img" aria-label={"network of " (r.scenario)} {

@@ -24,6 +24,7 @@ mod error;
 mod files;
 pub mod html;
 pub mod junit;
+pub mod ladder;
 pub mod merge;
 pub mod model;
 pub mod paths;
