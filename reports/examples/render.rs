@@ -19,5 +19,9 @@ fn main() {
         eprintln!("render: {output}: {e}");
         std::process::exit(1);
     }
-    println!("{output}: {} bytes, {} cases", page.len(), run.results.len());
+    println!(
+        "{output}: {} bytes, {} cases",
+        page.len(),
+        run.results.len()
+    );
 }

@@ -6,6 +6,14 @@
 //! inject markup. (askama and minijinja keep templates in separate files, which a single
 //! self-contained report does not need, and escape by configuration rather than by default
 //! in the type system.)
+//!
+//! Each case's detail view (network, ladder, transcripts, output: most of the page) is
+//! rendered here, then stored zlib-compressed and base64-encoded in its `<article>`'s
+//! `data-z` ([`pack`]); the page's script unpacks it with `DecompressionStream` when the case
+//! opens (a click, or a deep link: then it scrolls the case to the top once filled and marks
+//! `<body data-opened="case-...">`). A case's heading and reason stay plain, and the summary,
+//! matrix and coverage need no script. Opened from disk this needs no fetch, which Chromium
+//! blocks for `file://`; per case, zlib makes a 456-case report about half its size.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -507,7 +515,10 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
 /// page's script to inflate (`DecompressionStream`) when the case opens. The markup is
 /// most of a report's size and compresses about fourfold even per case.
 pub fn pack(markup: &str) -> String {
-    base64(&miniz_oxide::deflate::compress_to_vec_zlib(markup.as_bytes(), 9))
+    base64(&miniz_oxide::deflate::compress_to_vec_zlib(
+        markup.as_bytes(),
+        9,
+    ))
 }
 
 /// Standard base64, padded.
@@ -598,10 +609,11 @@ fn outcome_word(o: AttemptOutcome) -> &'static str {
 /// each router's recorded attempts under it.
 fn diagram(net: &NetworkSummary, r: &CaseResult) -> Markup {
     let (order, decoys) = host_order(net);
-    let start = order
-        .first()
-        .copied()
-        .filter(|n| net.hosts.iter().any(|h| h.name == *n && h.role == Role::Client));
+    let start = order.first().copied().filter(|n| {
+        net.hosts
+            .iter()
+            .any(|h| h.name == *n && h.role == Role::Client)
+    });
     let (w, gap, top) = (150.0_f64, 110.0_f64, 30.0_f64);
     let x_of = |name: &str| -> Option<f64> {
         order

@@ -230,7 +230,13 @@ pub fn ladder(o: &Observations) -> Option<Ladder> {
             let to = rest.split(" -> ").nth(1).unwrap_or(rest);
             arrow(at, client, server, Kind::Connect, &format!("connect {to}"))
         } else if let Some(rest) = text.strip_prefix("control connection closed: ") {
-            arrow(at, client, server, Kind::Closed, &format!("control closed ({rest})"))
+            arrow(
+                at,
+                client,
+                server,
+                Kind::Closed,
+                &format!("control closed ({rest})"),
+            )
         } else if let Some(rest) = text.strip_prefix("data: passive listener on ") {
             if let Some(adv) = rest.split(", advertised as ").nth(1) {
                 announced.extend(adv.parse::<SocketAddr>().ok());
@@ -241,13 +247,25 @@ pub fn ladder(o: &Observations) -> Option<Ladder> {
             announced.extend(target.parse::<SocketAddr>().ok());
             continue;
         } else if text.starts_with("data: ") && text.contains(" failed: ") {
-            arrow(at, server, server, Kind::DataFailed, &text["data: ".len()..])
+            arrow(
+                at,
+                server,
+                server,
+                Kind::DataFailed,
+                &text["data: ".len()..],
+            )
         } else if let Some(rest) = text.strip_prefix("data: Passive connection ") {
             data_arrow(at, client, server, rest)
         } else if let Some(rest) = text.strip_prefix("data: Active connection ") {
             data_arrow(at, server, client, rest)
         } else if text.starts_with("data: passive connection from ") {
-            arrow(at, client, server, Kind::DataFailed, &text["data: ".len()..])
+            arrow(
+                at,
+                client,
+                server,
+                Kind::DataFailed,
+                &text["data: ".len()..],
+            )
         } else if let Some(rest) = text.strip_prefix("tls: CCC: ") {
             arrow(at, client, server, Kind::Tls, &format!("CCC: {rest}"))
         } else if let Some(rest) = text.strip_prefix("tls: ") {
@@ -256,9 +274,21 @@ pub fn ladder(o: &Observations) -> Option<Ladder> {
             let detail = rest.split_once(": ").map_or(rest, |(_, d)| d);
             if rest.contains(" failed: ") {
                 let why = rest.split_once(" failed: ").map_or("", |(_, w)| w);
-                arrow(at, client, server, Kind::TlsFailed, &format!("{channel} TLS handshake failed: {why}"))
+                arrow(
+                    at,
+                    client,
+                    server,
+                    Kind::TlsFailed,
+                    &format!("{channel} TLS handshake failed: {why}"),
+                )
             } else {
-                arrow(at, client, server, Kind::Tls, &format!("{channel} TLS: {detail}"))
+                arrow(
+                    at,
+                    client,
+                    server,
+                    Kind::Tls,
+                    &format!("{channel} TLS: {detail}"),
+                )
             }
         } else if text.starts_with("data: throttled") || text.starts_with("script: ") {
             continue;
@@ -278,13 +308,13 @@ pub fn ladder(o: &Observations) -> Option<Ladder> {
         };
         let Some(end) = end else { continue };
         let anchor = anchors.iter().rev().find(|(t, ..)| *t == att.to);
-        let from = lane_of_ip(att.from)
-            .filter(|l| *l != end)
-            .unwrap_or(if anchor.is_some_and(|(t, ..)| o.active_targets.contains(t)) {
+        let from = lane_of_ip(att.from).filter(|l| *l != end).unwrap_or(
+            if anchor.is_some_and(|(t, ..)| o.active_targets.contains(t)) {
                 server
             } else {
                 client
-            });
+            },
+        );
         let verb = if kind == Kind::Dropped {
             "dropped"
         } else {
@@ -311,7 +341,8 @@ pub fn ladder(o: &Observations) -> Option<Ladder> {
     for a in arrows {
         match collapsed.last_mut() {
             Some(last)
-                if (last.from, last.to, last.kind, &last.label) == (a.from, a.to, a.kind, &a.label) =>
+                if (last.from, last.to, last.kind, &last.label)
+                    == (a.from, a.to, a.kind, &a.label) =>
             {
                 last.count += 1;
             }
@@ -469,8 +500,18 @@ mod tests {
 "
             .into(),
             attempts: vec![
-                attempt("nat", AttemptOutcome::Forwarded, "203.0.113.10", "10.0.0.2:21"),
-                attempt("nat", AttemptOutcome::Dropped, "203.0.113.10", "10.0.0.2:50000"),
+                attempt(
+                    "nat",
+                    AttemptOutcome::Forwarded,
+                    "203.0.113.10",
+                    "10.0.0.2:21",
+                ),
+                attempt(
+                    "nat",
+                    AttemptOutcome::Dropped,
+                    "203.0.113.10",
+                    "10.0.0.2:50000",
+                ),
             ],
             network: Some(NetworkSummary {
                 hosts: vec![
@@ -516,7 +557,10 @@ mod tests {
                 ("decoy", "decoy")
             ]
         );
-        assert!(ladder(&Observations::default()).is_none(), "no network, no ladder");
+        assert!(
+            ladder(&Observations::default()).is_none(),
+            "no network, no ladder"
+        );
     }
 
     #[test]
@@ -529,11 +573,35 @@ mod tests {
                 (Some(8), "client", "server", Connect, "connect 10.0.0.2:21"),
                 (Some(9), "server", "client", Reply, "220 ftpspec-mock ready"),
                 (Some(9), "client", "server", Command, "USER ftpspec"),
-                (Some(9), "server", "client", Reply, "331 Please specify the password."),
+                (
+                    Some(9),
+                    "server",
+                    "client",
+                    Reply,
+                    "331 Please specify the password."
+                ),
                 (Some(9), "client", "server", Command, "PASV"),
-                (Some(10), "server", "client", Reply, "227 Entering Passive Mode (10,0,0,2,195,80)."),
-                (None, "client", "nat", Dropped, "connect 10.0.0.2:50000: dropped"),
-                (Some(10010), "client", "server", Closed, "control closed (ClientClosed)"),
+                (
+                    Some(10),
+                    "server",
+                    "client",
+                    Reply,
+                    "227 Entering Passive Mode (10,0,0,2,195,80)."
+                ),
+                (
+                    None,
+                    "client",
+                    "nat",
+                    Dropped,
+                    "connect 10.0.0.2:50000: dropped"
+                ),
+                (
+                    Some(10010),
+                    "client",
+                    "server",
+                    Closed,
+                    "control closed (ClientClosed)"
+                ),
             ]
         );
         assert_eq!(l.more, 0);
@@ -557,8 +625,15 @@ mod tests {
         }];
         let l = ladder(&o).unwrap();
         let r = rows(&l);
-        assert_eq!((r[2].1, r[2].2, r[2].3), ("server", "decoy", Kind::Decoy), "{r:?}");
-        assert_eq!((r[3].1, r[3].2, r[3].3), ("server", "server", Kind::DataFailed));
+        assert_eq!(
+            (r[2].1, r[2].2, r[2].3),
+            ("server", "decoy", Kind::Decoy),
+            "{r:?}"
+        );
+        assert_eq!(
+            (r[3].1, r[3].2, r[3].3),
+            ("server", "server", Kind::DataFailed)
+        );
     }
 
     #[test]
@@ -594,7 +669,11 @@ mod tests {
         .into();
         o.attempts.clear();
         let l = ladder(&o).unwrap();
-        let labels: Vec<(Kind, &str)> = l.arrows.iter().map(|a| (a.kind, a.label.as_str())).collect();
+        let labels: Vec<(Kind, &str)> = l
+            .arrows
+            .iter()
+            .map(|a| (a.kind, a.label.as_str()))
+            .collect();
         use Kind::*;
         assert_eq!(
             labels,
@@ -602,8 +681,14 @@ mod tests {
                 (Tls, "Control TLS: TLSv1.3 AES, new session"),
                 (Data, "data connection 203.0.113.10:6 <-> 10.0.0.2:50000"),
                 (TlsFailed, "Data TLS handshake failed: bad cert"),
-                (Data, "data 203.0.113.10:6 closed (Eof), 0 bytes sent, 0 received"),
-                (Tls, "CCC: control connection back to plaintext (client sent close_notify)"),
+                (
+                    Data,
+                    "data 203.0.113.10:6 closed (Eof), 0 bytes sent, 0 received"
+                ),
+                (
+                    Tls,
+                    "CCC: control connection back to plaintext (client sent close_notify)"
+                ),
             ]
         );
     }

@@ -310,9 +310,15 @@ fn the_ladder_shows_the_drop_at_the_nat_and_deep_links_land_on_the_case() {
         ("1", "client", "nat", "nat", "true"),
         "{p:?}"
     );
-    assert_eq!(p["text"], "connect%2010.0.0.2%3A50000%3A%20dropped", "{p:?}");
+    assert_eq!(
+        p["text"], "connect%2010.0.0.2%3A50000%3A%20dropped",
+        "{p:?}"
+    );
     let top: i64 = p["top"].parse().unwrap();
-    assert!(top.abs() <= 2, "the case's top at the viewport's top: {p:?}");
+    assert!(
+        top.abs() <= 2,
+        "the case's top at the viewport's top: {p:?}"
+    );
     // The curl case's details stay packed: only the opened case was unpacked.
     assert_eq!(dom.matches("<svg class=\"ladder\"").count(), 1);
 }
