@@ -8,12 +8,12 @@
 //! in the type system.)
 //!
 //! Each case's detail view (network, ladder, transcripts, output: most of the page) is
-//! rendered here, then stored zlib-compressed and base64-encoded in its `<article>`'s
-//! `data-z` ([`pack`]); the page's script unpacks it with `DecompressionStream` when the case
-//! opens (a click, or a deep link: then it scrolls the case to the top once filled and marks
+//! rendered here, then stored, with those of the scenario's other cases, zlib-compressed and
+//! base64-encoded in a hidden `<div class="pack" data-z>` ([`pack`]); the page's script
+//! unpacks it with `DecompressionStream` when one of the cases opens (a click, or a deep link: then it scrolls the case to the top once filled and marks
 //! `<body data-opened="case-...">`). A case's heading and reason stay plain, and the summary,
 //! matrix and coverage need no script. Opened from disk this needs no fetch, which Chromium
-//! blocks for `file://`; per case, zlib makes a 456-case report about half its size.
+//! blocks for `file://`; packed per scenario, a 456-case report is a third of its size.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -85,10 +85,13 @@ const JS: &str = r#"
       tr.hidden=!any;});
     document.getElementById('shown').textContent=document.querySelectorAll('.matrix tr.row:not([hidden])').length;
   }
-  function fill(el){var d=el.querySelector('.detail[data-z]');if(!d)return Promise.resolve();
-    var b=atob(d.getAttribute('data-z')),u=new Uint8Array(b.length);d.removeAttribute('data-z');
+  var packs={};
+  function unpack(n){if(!packs[n]){var b=atob(document.getElementById('pack-'+n).getAttribute('data-z')),u=new Uint8Array(b.length);
     for(var i=0;i<b.length;i++)u[i]=b.charCodeAt(i);
-    return new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('deflate'))).text().then(function(t){d.innerHTML=t;});}
+    packs[n]=new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('deflate'))).text().then(function(t){return t.split('<!--case-->');});}
+    return packs[n];}
+  function fill(el){var d=el.querySelector('.detail[data-pack]');if(!d||d.firstChild)return Promise.resolve();
+    return unpack(d.getAttribute('data-pack')).then(function(parts){if(!d.firstChild)d.innerHTML=parts[+d.getAttribute('data-i')];});}
   function open(){
     var p=params();
     if(p.verdict!==undefined)fv.value=p.verdict;if(p.client!==undefined)fc.value=p.client;if(p.group!==undefined)fg.value=p.group;
@@ -320,7 +323,10 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                         h2 { "Cases" }
                         p.meta { "Each case opens from the matrix." }
                         noscript { p.meta { "A case's details (network, ladder, transcripts, output) are stored compressed in this page and need JavaScript to show; the summary, the matrix and the coverage do not." } }
-                        @for r in &run.results { (case(r, old(r))) }
+                        @for (n, group) in run.results.chunk_by(|a, b| a.scenario == b.scenario).enumerate() {
+                            div.pack hidden id={"pack-" (n)} data-z=(pack(&group.iter().map(|r| detail(r, old(r)).into_string()).collect::<Vec<_>>().join(CASE_SEPARATOR))) {}
+                            @for (i, r) in group.iter().enumerate() { (case(r, n, i)) }
+                        }
                     }
                 }
                 script { (PreEscaped(JS)) }
@@ -423,7 +429,11 @@ fn run_counts(run: &RunResults) -> Vec<(Verdict, usize)> {
         .collect()
 }
 
-fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
+/// Between the cases of one pack, unpacked: a comment, which no escaped text can contain.
+pub const CASE_SEPARATOR: &str = "<!--case-->";
+
+/// A case's detail view: all but its heading and reason.
+fn detail(r: &CaseResult, was: Option<Verdict>) -> Markup {
     let o = &r.observations;
     let ended = if o.timed_out {
         "killed at the scenario's time limit".to_owned()
@@ -436,7 +446,7 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
             None => "no exit status".into(),
         }
     };
-    let detail = m! {
+    m! {
             @if let Some(q) = &r.quarantined { p { strong { "Quarantined: " } (clean(&truncate(q, 2000))) " (its verdict does not count toward the exit status)" } }
             @if !r.runs.is_empty() {
                 h4 { "Runs: " (r.run_counts()) @if r.flaky { ", flaky" } }
@@ -496,7 +506,12 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
             @if !o.stderr.trim().is_empty() { h4 { "stderr" } pre { (clean(&truncate(&o.stderr, 32 * 1024))) } }
             details { summary { "Server event log" } pre { (clean(&truncate(&o.transcript, 256 * 1024))) } }
             p.back { a href="#matrix" { "back to the matrix" } }
-    };
+    }
+}
+
+/// A case's article: its heading and reason, and a place for its detail view, which is
+/// case `i` of pack `n`.
+fn case(r: &CaseResult, n: usize, i: usize) -> Markup {
     m! {
         article.case id=(case_id(&r.client, &r.scenario)) {
             h3 {
@@ -506,14 +521,15 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
                 (r.client) " · " (r.scenario)
             }
             p.reason { (clean(&truncate(&r.reason, 2000))) }
-            div.detail data-z=(pack(&detail.into_string())) {}
+            div.detail data-pack=(n) data-i=(i) {}
         }
     }
 }
 
-/// A case's detail markup as the page carries it: zlib-compressed, then base64, for the
-/// page's script to inflate (`DecompressionStream`) when the case opens. The markup is
-/// most of a report's size and compresses about fourfold even per case.
+/// The detail views of a scenario's cases (one per client, joined by [`CASE_SEPARATOR`]) as
+/// the page carries them: zlib-compressed, then base64, for the page's script to inflate
+/// (`DecompressionStream`) when one of them opens. The markup is most of a report's size;
+/// packed per scenario (the clients' transcripts look alike) it shrinks about eightfold.
 pub fn pack(markup: &str) -> String {
     base64(&miniz_oxide::deflate::compress_to_vec_zlib(
         markup.as_bytes(),

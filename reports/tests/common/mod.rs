@@ -176,25 +176,39 @@ pub fn fixture_with_bundle(scenario: &str, text: &str) -> RunResults {
     run
 }
 
-/// The page with each case's packed details (`data-z`, see `html::pack`) unpacked in
-/// place, as the page's script does when a case opens: what the snapshots show.
+/// The page with each case's packed detail view (see `html::pack`) unpacked in place and
+/// the packs removed, as the page's script does when a case opens: what the snapshots show.
 pub fn unpacked(page: &str) -> String {
+    let mut parts: Vec<Vec<String>> = Vec::new();
     let mut out = String::with_capacity(page.len() * 4);
     let mut rest = page;
-    while let Some(i) = rest.find(" data-z=\"") {
+    let pack = "<div class=\"pack\" hidden id=\"pack-";
+    while let Some(i) = rest.find(pack) {
         out.push_str(&rest[..i]);
-        let after = &rest[i + " data-z=\"".len()..];
-        let end = after.find('"').expect("a closed attribute");
-        let packed = base64_decode(&after[..end]);
-        let markup = miniz_oxide::inflate::decompress_to_vec_zlib(&packed).expect("zlib data");
-        let tail = &after[end + 1..];
-        let close = tail.find("</div>").expect("the detail's div closes");
-        out.push_str(&tail[..close]);
-        out.push_str(std::str::from_utf8(&markup).expect("UTF-8 markup"));
-        rest = &tail[close..];
+        let after = &rest[i..];
+        let z = after.find(" data-z=\"").expect("a pack has data") + " data-z=\"".len();
+        let end = z + after[z..].find('"').unwrap();
+        let markup = miniz_oxide::inflate::decompress_to_vec_zlib(&base64_decode(&after[z..end]))
+            .expect("zlib data");
+        let markup = String::from_utf8(markup).expect("UTF-8 markup");
+        parts.push(
+            markup
+                .split(ftpspec_report::html::CASE_SEPARATOR)
+                .map(str::to_owned)
+                .collect(),
+        );
+        rest = &after[end + after[end..].find("</div>").unwrap() + "</div>".len()..];
     }
     out.push_str(rest);
-    out
+    let mut page = out;
+    for (n, pack) in parts.iter().enumerate() {
+        for (i, detail) in pack.iter().enumerate() {
+            let slot = format!("<div class=\"detail\" data-pack=\"{n}\" data-i=\"{i}\"></div>");
+            assert!(page.contains(&slot), "{slot}");
+            page = page.replace(&slot, &format!("<div class=\"detail\">{detail}</div>"));
+        }
+    }
+    page
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {
