@@ -42,13 +42,18 @@ fn run_chromium(profile: &Path, extra: &[&str], url: &str) -> String {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Read while it runs: a DOM bigger than the pipe's buffer would block it otherwise.
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+        out
+    });
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut out = String::new();
-            std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
             assert!(status.success(), "chromium failed ({status}) on {url}");
-            return out;
+            return reader.join().unwrap();
         }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
@@ -321,4 +326,58 @@ fn the_ladder_shows_the_drop_at_the_nat_and_deep_links_land_on_the_case() {
     );
     // The curl case's details stay packed: only the opened case was unpacked.
     assert_eq!(dom.matches("<svg class=\"ladder\"").count(), 1);
+}
+
+/// In a report of many cases (300 scenarios x 2 clients, 300 packs), a deep link to a case
+/// far down still opens it, unpacked from its own scenario's pack, at the viewport's top.
+#[test]
+fn deep_links_land_on_the_case_in_a_long_report() {
+    let mut run = common::fixture();
+    let template: Vec<_> = run
+        .results
+        .iter()
+        .filter(|r| r.scenario == "passive/unroutable-address")
+        .cloned()
+        .collect();
+    for n in 0..300 {
+        for r in &template {
+            let mut r = r.clone();
+            r.scenario = format!("many/case-{n:03}");
+            run.results.push(r);
+        }
+    }
+    run.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("index.html");
+    std::fs::write(&page, ladder_probe(&ftpspec_report::html::html(&run, None))).unwrap();
+    let dom = run_chromium(
+        &dir.path().join("profile"),
+        &[
+            "--window-size=1200,600",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ],
+        &format!("file://{}#case-wget--many-case-217", page.display()),
+    );
+    let p = probed(&dom);
+    let top: i64 = p["top"].parse().unwrap();
+    assert!(
+        top.abs() <= 2,
+        "the case's top at the viewport's top: {p:?}"
+    );
+    assert_eq!(
+        (p["drops"].as_str(), p["lane"].as_str()),
+        ("1", "nat"),
+        "{p:?}"
+    );
+    let open = dom
+        .find("class=\"case open\" id=\"case-wget--many-case-217\"")
+        .expect("the case opened");
+    let view = &dom[open..open + dom[open..].find("</article>").unwrap()];
+    assert!(view.contains("wget --flag"), "its own detail view: {view}");
+    assert_eq!(
+        dom.matches("<svg class=\"ladder\"").count(),
+        1,
+        "only it unpacked"
+    );
 }
