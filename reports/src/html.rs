@@ -8,8 +8,8 @@
 //! in the type system.)
 //!
 //! Each case's detail view (network, ladder, transcripts, output: most of the page) is
-//! rendered here, then stored, with those of the scenario's other cases and variants (a
-//! scenario's variants' cases, ordered by client), zlib-compressed and base64-encoded in a
+//! rendered here, then stored, with those of the scenario's other cases and variants
+//! (ordered by client), zlib-compressed and base64-encoded in a
 //! hidden `<div class="pack" data-z>` ([`pack`]); the page's script unpacks it with
 //! `DecompressionStream` when one of the cases opens (a click, or a deep link: then it
 //! scrolls the case to the top once filled and marks `<body data-opened="case-...">`). A
