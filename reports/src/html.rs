@@ -77,7 +77,9 @@ const JS: &str = r#"
   function params(){var h=location.hash.slice(1),p={};if(h.indexOf('=')<0)return p;
     h.split('&').forEach(function(kv){var i=kv.indexOf('=');if(i>0)p[decodeURIComponent(kv.slice(0,i))]=decodeURIComponent(kv.slice(i+1));});return p;}
   var fv=document.getElementById('f-verdict'),fc=document.getElementById('f-client'),fg=document.getElementById('f-group');
-  function apply(){
+  // Unfiltered, the page is as written: no need to touch every cell before the first paint.
+  var applied=false;
+  function apply(){applied=true;
     var v=fv.value,c=fc.value,g=fg.value;
     document.querySelectorAll('.matrix [data-client]').forEach(function(el){el.hidden=!!c&&el.getAttribute('data-client')!==c;});
     document.querySelectorAll('.matrix tbody').forEach(function(tb){tb.hidden=!!g&&tb.getAttribute('data-group')!==g;});
@@ -97,7 +99,7 @@ const JS: &str = r#"
   function open(){
     var p=params();
     if(p.verdict!==undefined)fv.value=p.verdict;if(p.client!==undefined)fc.value=p.client;if(p.group!==undefined)fg.value=p.group;
-    apply();
+    if(fv.value||fc.value||fg.value||applied)apply();
     document.querySelectorAll('.case.open').forEach(function(a){a.classList.remove('open');});
     var id=location.hash.slice(1);if(id&&id.indexOf('=')<0){var el=document.getElementById(id);if(el&&el.classList.contains('case')){el.classList.add('open');
       fill(el).then(function(){if(location.hash.slice(1)===id){el.scrollIntoView();document.body.setAttribute('data-opened',id);}});}
