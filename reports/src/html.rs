@@ -729,3 +729,83 @@ fn diagram(net: &NetworkSummary, r: &CaseResult) -> Markup {
         }
     }
 }
+
+/// A page [`html`] wrote, with each case's packed detail view unpacked in place and the
+/// packs removed: what the page's script does when a case opens, for every case at once (to
+/// read or test a report without a browser). An error says what is malformed.
+pub fn unpack(page: &str) -> Result<String, String> {
+    const PACK: &str = "<div class=\"pack\" hidden id=\"pack-";
+    const DATA: &str = " data-z=\"";
+    let mut parts: Vec<Vec<String>> = Vec::new();
+    let mut out = String::with_capacity(page.len() * 4);
+    let mut rest = page;
+    while let Some(i) = rest.find(PACK) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let z = after.find(DATA).ok_or("a pack without data")? + DATA.len();
+        let end = z + after[z..].find('"').ok_or("an unclosed pack")?;
+        let packed = unbase64(&after[z..end])?;
+        let markup = miniz_oxide::inflate::decompress_to_vec_zlib(&packed)
+            .map_err(|e| format!("a pack is not zlib data: {e:?}"))?;
+        let markup = String::from_utf8(markup).map_err(|_| "a pack is not UTF-8")?;
+        parts.push(markup.split(CASE_SEPARATOR).map(str::to_owned).collect());
+        let close = after[end..].find("</div>").ok_or("an unclosed pack")?;
+        rest = &after[end + close + "</div>".len()..];
+    }
+    out.push_str(rest);
+    for (n, pack) in parts.iter().enumerate() {
+        for (i, detail) in pack.iter().enumerate() {
+            let slot = format!("<div class=\"detail\" data-pack=\"{n}\" data-i=\"{i}\"></div>");
+            if !out.contains(&slot) {
+                return Err(format!("no place for case {i} of pack {n}"));
+            }
+            out = out.replace(&slot, &format!("<div class=\"detail\">{detail}</div>"));
+        }
+    }
+    Ok(out)
+}
+
+/// Standard base64, padded, back to bytes.
+fn unbase64(text: &str) -> Result<Vec<u8>, String> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Ok(c - b'A'),
+        b'a'..=b'z' => Ok(c - b'a' + 26),
+        b'0'..=b'9' => Ok(c - b'0' + 52),
+        b'+' => Ok(62),
+        b'/' => Ok(63),
+        _ => Err(format!("not base64: {:?}", c as char)),
+    };
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    for chunk in text.as_bytes().chunks(4) {
+        let digits: Vec<u8> = chunk.iter().take_while(|c| **c != b'=').copied().collect();
+        let mut n = 0u32;
+        for (i, c) in digits.iter().enumerate() {
+            n |= u32::from(value(*c)?) << (18 - 6 * i);
+        }
+        out.extend((0..digits.len().saturating_sub(1)).map(|i| (n >> (16 - 8 * i)) as u8));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips() {
+        for len in 0..10 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 250) as u8).collect();
+            assert_eq!(unbase64(&base64(&bytes)).unwrap(), bytes);
+        }
+        assert_eq!(base64(b"foob"), "Zm9vYg==");
+        assert!(unbase64("Zm9v!").is_err());
+    }
+
+    #[test]
+    fn a_broken_pack_is_an_error_not_a_panic() {
+        let page = "<div class=\"pack\" hidden id=\"pack-0\" data-z=\"Zm9v\"></div>";
+        assert!(unpack(page).unwrap_err().contains("zlib"));
+        assert!(unpack("<div class=\"pack\" hidden id=\"pack-0\">").is_err());
+        assert_eq!(unpack("<p>no packs</p>").unwrap(), "<p>no packs</p>");
+    }
+}

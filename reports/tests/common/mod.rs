@@ -176,59 +176,7 @@ pub fn fixture_with_bundle(scenario: &str, text: &str) -> RunResults {
     run
 }
 
-/// The page with each case's packed detail view (see `html::pack`) unpacked in place and
-/// the packs removed, as the page's script does when a case opens: what the snapshots show.
+/// The page with each case's packed detail view unpacked in place: what the snapshots show.
 pub fn unpacked(page: &str) -> String {
-    let mut parts: Vec<Vec<String>> = Vec::new();
-    let mut out = String::with_capacity(page.len() * 4);
-    let mut rest = page;
-    let pack = "<div class=\"pack\" hidden id=\"pack-";
-    while let Some(i) = rest.find(pack) {
-        out.push_str(&rest[..i]);
-        let after = &rest[i..];
-        let z = after.find(" data-z=\"").expect("a pack has data") + " data-z=\"".len();
-        let end = z + after[z..].find('"').unwrap();
-        let markup = miniz_oxide::inflate::decompress_to_vec_zlib(&base64_decode(&after[z..end]))
-            .expect("zlib data");
-        let markup = String::from_utf8(markup).expect("UTF-8 markup");
-        parts.push(
-            markup
-                .split(ftpspec_report::html::CASE_SEPARATOR)
-                .map(str::to_owned)
-                .collect(),
-        );
-        rest = &after[end + after[end..].find("</div>").unwrap() + "</div>".len()..];
-    }
-    out.push_str(rest);
-    let mut page = out;
-    for (n, pack) in parts.iter().enumerate() {
-        for (i, detail) in pack.iter().enumerate() {
-            let slot = format!("<div class=\"detail\" data-pack=\"{n}\" data-i=\"{i}\"></div>");
-            assert!(page.contains(&slot), "{slot}");
-            page = page.replace(&slot, &format!("<div class=\"detail\">{detail}</div>"));
-        }
-    }
-    page
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("not base64: {c}"),
-    };
-    let mut out = Vec::new();
-    for chunk in text.as_bytes().chunks(4) {
-        let n = chunk
-            .iter()
-            .take_while(|c| **c != b'=')
-            .enumerate()
-            .fold(0u32, |n, (i, c)| n | u32::from(value(*c)) << (18 - 6 * i));
-        let bytes = chunk.iter().filter(|c| **c != b'=').count() - 1;
-        out.extend((0..bytes).map(|i| (n >> (16 - 8 * i)) as u8));
-    }
-    out
+    ftpspec_report::html::unpack(page).expect("a page this crate wrote")
 }
