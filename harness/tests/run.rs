@@ -234,6 +234,8 @@ fn run_writes_results_junit_and_html() {
         "unsupported cases are skipped: {junit}"
     );
     let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    // The case details as a browser shows them once opened.
+    let html = ftpspec_report::html::unpack(&html).unwrap();
     assert!(
         html.contains("class=\"cell v-fail \" data-client=\"wget\" data-verdict=\"fail\""),
         "the matrix shows wget's failure"
@@ -258,6 +260,18 @@ fn run_writes_results_junit_and_html() {
         );
     }
     assert!(html.contains(&format!("<a class=\"diagnostics\" href=\"{bundle}\">")));
+    // Its ladder: wget's data connection to the address of the 227 ends at the NAT, dropped.
+    let start = html
+        .find("id=\"case-wget--passive-unroutable-address\"")
+        .unwrap();
+    let view = &html[start..start + html[start..].find("</article>").unwrap()];
+    let drop = view
+        .find("<g class=\"arrow drop\" data-from=\"client\" data-to=\"nat\">")
+        .unwrap_or_else(|| panic!("no drop at the NAT in wget's ladder: {view}"));
+    let pasv = view
+        .find(">227 Entering Passive Mode")
+        .expect("the 227 on the ladder");
+    assert!(pasv < drop, "the drop comes after the 227");
     let text = std::fs::read_to_string(out.path().join(bundle)).unwrap();
     assert!(
         text.starts_with("# wget · passive/unroutable-address: fail: expected the download"),

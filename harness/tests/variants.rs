@@ -114,6 +114,7 @@ fn a_personality_file_serves_every_scenario() {
     assert!(t.contains("S< 220 fixture personality ready"), "{t}");
     assert!(t.contains("tls: Control"), "{t}");
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let html = ftpspec_report::html::unpack(&html).unwrap();
     assert!(html.contains("personality = fixture-personality, tls = implicit"));
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
     assert!(

@@ -6,6 +6,16 @@
 //! inject markup. (askama and minijinja keep templates in separate files, which a single
 //! self-contained report does not need, and escape by configuration rather than by default
 //! in the type system.)
+//!
+//! Each case's detail view (network, ladder, transcripts, output: most of the page) is
+//! rendered here, then stored, with those of the scenario's other cases and variants
+//! (ordered by client), zlib-compressed and base64-encoded in a
+//! hidden `<div class="pack" data-z>` ([`pack`]); the page's script unpacks it with
+//! `DecompressionStream` when one of the cases opens (a click, or a deep link: then it
+//! scrolls the case to the top once filled and marks `<body data-opened="case-...">`). A
+//! case's heading and reason stay plain, and the summary, matrix and coverage need no
+//! script. Opened from disk this needs no fetch, which Chromium blocks for `file://`;
+//! packed per scenario, a 2,370-case report is a quarter of its size.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,6 +23,7 @@ use maud::{html as m, Markup, PreEscaped, DOCTYPE};
 
 use crate::coverage::{coverage, Entry};
 use crate::diff::diff;
+use crate::ladder::{host_label, host_order, ladder, svg as ladder_svg};
 use crate::model::{AttemptOutcome, CaseResult, NetworkSummary, Role, RunResults, Verdict};
 use crate::text::{clean, truncate};
 
@@ -42,6 +53,7 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;padding:8px;ov
 ul.attempts{list-style:none;padding:0;margin:0}ul.attempts li{font-family:ui-monospace,monospace;font-size:12px}
 .dropped{color:var(--fail)}.forwarded{color:var(--pass)}.reached-decoy{color:var(--error)}
 .changes li{margin:2px 0}.back{font-size:12px}
+div.ladder{overflow-x:auto}svg.ladder{border:1px solid #d0d7de;border-radius:4px;background:#fff;font-family:ui-monospace,monospace}
 svg.net{max-width:100%;height:auto;border:1px solid #d0d7de;border-radius:4px;background:#fff}
 nav.top{margin:4px 0 0;font-size:13px}nav.top a{margin-right:12px}
 .matrix tr.row:target th.scenario{background:#fff8c5}
@@ -65,7 +77,9 @@ const JS: &str = r#"
   function params(){var h=location.hash.slice(1),p={};if(h.indexOf('=')<0)return p;
     h.split('&').forEach(function(kv){var i=kv.indexOf('=');if(i>0)p[decodeURIComponent(kv.slice(0,i))]=decodeURIComponent(kv.slice(i+1));});return p;}
   var fv=document.getElementById('f-verdict'),fc=document.getElementById('f-client'),fg=document.getElementById('f-group');
-  function apply(){
+  // Unfiltered, the page is as written: no need to touch every cell before the first paint.
+  var applied=false;
+  function apply(){applied=true;
     var v=fv.value,c=fc.value,g=fg.value;
     document.querySelectorAll('.matrix [data-client]').forEach(function(el){el.hidden=!!c&&el.getAttribute('data-client')!==c;});
     document.querySelectorAll('.matrix tbody').forEach(function(tb){tb.hidden=!!g&&tb.getAttribute('data-group')!==g;});
@@ -75,12 +89,20 @@ const JS: &str = r#"
       tr.hidden=!any;});
     document.getElementById('shown').textContent=document.querySelectorAll('.matrix tr.row:not([hidden])').length;
   }
+  var packs={};
+  function unpack(n){if(!packs[n]){var b=atob(document.getElementById('pack-'+n).getAttribute('data-z')),u=new Uint8Array(b.length);
+    for(var i=0;i<b.length;i++)u[i]=b.charCodeAt(i);
+    packs[n]=new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('deflate'))).text().then(function(t){return t.split('<!--case-->');});}
+    return packs[n];}
+  function fill(el){var d=el.querySelector('.detail[data-pack]');if(!d||d.firstChild)return Promise.resolve();
+    return unpack(d.getAttribute('data-pack')).then(function(parts){if(!d.firstChild)d.innerHTML=parts[+d.getAttribute('data-i')];});}
   function open(){
     var p=params();
     if(p.verdict!==undefined)fv.value=p.verdict;if(p.client!==undefined)fc.value=p.client;if(p.group!==undefined)fg.value=p.group;
-    apply();
+    if(fv.value||fc.value||fg.value||applied)apply();
     document.querySelectorAll('.case.open').forEach(function(a){a.classList.remove('open');});
-    var id=location.hash.slice(1);if(id&&id.indexOf('=')<0){var el=document.getElementById(id);if(el&&el.classList.contains('case'))el.classList.add('open');
+    var id=location.hash.slice(1);if(id&&id.indexOf('=')<0){var el=document.getElementById(id);if(el&&el.classList.contains('case')){el.classList.add('open');
+      fill(el).then(function(){if(location.hash.slice(1)===id){el.scrollIntoView();document.body.setAttribute('data-opened',id);}});}
       if(el&&el.closest('.matrix [hidden]')){fv.value=fc.value=fg.value='';apply();el.scrollIntoView();}}
   }
   [fv,fc,fg].forEach(function(s){s.addEventListener('change',apply);});
@@ -304,7 +326,16 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                     section #cases {
                         h2 { "Cases" }
                         p.meta { "Each case opens from the matrix." }
-                        @for r in &run.results { (case(r, old(r))) }
+                        noscript { p.meta { "A case's details (network, ladder, transcripts, output) are stored compressed in this page and need JavaScript to show; the summary, the matrix and the coverage do not." } }
+                        @let packs = packs(run);
+                        @let slots: BTreeMap<(&str, &str), (usize, usize)> = packs.iter().enumerate().flat_map(|(n, p)| p.iter().enumerate().map(move |(i, r)| ((r.client.as_str(), r.scenario.as_str()), (n, i)))).collect();
+                        @for r in &run.results {
+                            @let (n, i) = slots[&(r.client.as_str(), r.scenario.as_str())];
+                            (case(r, n, i))
+                        }
+                        @for (n, group) in packs.iter().enumerate() {
+                            div.pack hidden id={"pack-" (n)} data-z=(pack(&group.iter().map(|r| detail(r, old(r)).into_string()).collect::<Vec<_>>().join(CASE_SEPARATOR))) {}
+                        }
                     }
                 }
                 script { (PreEscaped(JS)) }
@@ -407,7 +438,31 @@ fn run_counts(run: &RunResults) -> Vec<(Verdict, usize)> {
         .collect()
 }
 
-fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
+/// The cases packed together: those of a scenario and its variants (`transfer/x` and
+/// `transfer/x@personality=...`), ordered by client, then id. Measured on a run of 2,370
+/// cases (six clients, 395 variants of 79 scenarios), a client's cases of a scenario's
+/// variants look more alike than the clients' cases of one variant: packed so, the details
+/// take 3.1 MB, per variant 5.5 MB.
+fn packs(run: &RunResults) -> Vec<Vec<&CaseResult>> {
+    let mut by_base: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
+    for r in &run.results {
+        let base = r.scenario.split('@').next().unwrap_or_default();
+        by_base.entry(base).or_default().push(r);
+    }
+    by_base
+        .into_values()
+        .map(|mut cases| {
+            cases.sort_by(|a, b| (&a.client, &a.scenario).cmp(&(&b.client, &b.scenario)));
+            cases
+        })
+        .collect()
+}
+
+/// Between the cases of one pack, unpacked: a comment, which no escaped text can contain.
+pub const CASE_SEPARATOR: &str = "<!--case-->";
+
+/// A case's detail view: all but its heading and reason.
+fn detail(r: &CaseResult, was: Option<Verdict>) -> Markup {
     let o = &r.observations;
     let ended = if o.timed_out {
         "killed at the scenario's time limit".to_owned()
@@ -421,14 +476,6 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
         }
     };
     m! {
-        article.case id=(case_id(&r.client, &r.scenario)) {
-            h3 {
-                span class={"badge v-" (r.verdict.as_str())} { (r.verdict.as_str()) } " "
-                @if r.flaky { span.badge { "flaky" } " " }
-                @if r.quarantined.is_some() { span.badge.q { "quarantined" } " " }
-                (r.client) " · " (r.scenario)
-            }
-            p.reason { (clean(&truncate(&r.reason, 2000))) }
             @if let Some(q) = &r.quarantined { p { strong { "Quarantined: " } (clean(&truncate(q, 2000))) " (its verdict does not count toward the exit status)" } }
             @if !r.runs.is_empty() {
                 h4 { "Runs: " (r.run_counts()) @if r.flaky { ", flaky" } }
@@ -452,6 +499,13 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
                 @if let Some(w) = was { dt { "baseline" } dd { (w.as_str()) } }
             }
             @if let Some(net) = &o.network { h4 { "Network" } (diagram(net, r)) }
+            @if let Some(l) = ladder(o) {
+                h4 { "Ladder" }
+                p.meta { "What went between the hosts, in the order the server logged it (times since the server started); a connection a router dropped ends at that router, marked ✗. Routers record no times: a drop is placed after the reply that announced its address." }
+                div.ladder { (ladder_svg(&l)) }
+            }
+            // The place for further per-case files (a packet capture, say): beside the
+            // diagnostics bundle's link.
             @if let Some(path) = &r.diagnostics {
                 p.diagnostics { a.diagnostics href=(path) { "Diagnostics bundle" } ": each router's nftables ruleset and conntrack table (FTP helper entries, expectations) and each host's sockets at the end of the case" }
             }
@@ -484,8 +538,55 @@ fn case(r: &CaseResult, was: Option<Verdict>) -> Markup {
             @if !o.stderr.trim().is_empty() { h4 { "stderr" } pre { (clean(&truncate(&o.stderr, 32 * 1024))) } }
             details { summary { "Server event log" } pre { (clean(&truncate(&o.transcript, 256 * 1024))) } }
             p.back { a href="#matrix" { "back to the matrix" } }
+    }
+}
+
+/// A case's article: its heading and reason, and a place for its detail view, which is
+/// case `i` of pack `n`.
+fn case(r: &CaseResult, n: usize, i: usize) -> Markup {
+    m! {
+        article.case id=(case_id(&r.client, &r.scenario)) {
+            h3 {
+                span class={"badge v-" (r.verdict.as_str())} { (r.verdict.as_str()) } " "
+                @if r.flaky { span.badge { "flaky" } " " }
+                @if r.quarantined.is_some() { span.badge.q { "quarantined" } " " }
+                (r.client) " · " (r.scenario)
+            }
+            p.reason { (clean(&truncate(&r.reason, 2000))) }
+            div.detail data-pack=(n) data-i=(i) {}
         }
     }
+}
+
+/// The detail views of a scenario's cases (its variants' too, ordered by client; joined by [`CASE_SEPARATOR`]) as
+/// the page carries them: zlib-compressed, then base64, for the page's script to inflate
+/// (`DecompressionStream`) when one of them opens. The markup is most of a report's size;
+/// packed per scenario (the cases' transcripts look alike) it shrinks about eightfold.
+pub fn pack(markup: &str) -> String {
+    base64(&miniz_oxide::deflate::compress_to_vec_zlib(
+        markup.as_bytes(),
+        9,
+    ))
+}
+
+/// Standard base64, padded.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ABC[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }
 
 /// A matrix cell's hover text: the reason, and a flaky case's runs.
@@ -555,39 +656,12 @@ fn outcome_word(o: AttemptOutcome) -> &'static str {
 /// labelled with what they do, a decoy below the client, the addresses on each link, and
 /// each router's recorded attempts under it.
 fn diagram(net: &NetworkSummary, r: &CaseResult) -> Markup {
-    // Order: a walk from the client along the links, decoys aside.
-    let decoys: BTreeSet<&str> = net
-        .hosts
-        .iter()
-        .filter(|h| h.role == Role::Decoy)
-        .map(|h| h.name.as_str())
-        .collect();
-    let start = net
-        .hosts
-        .iter()
-        .find(|h| h.role == Role::Client)
-        .map(|h| h.name.as_str());
-    let mut order: Vec<&str> = Vec::new();
-    if let Some(s) = start {
-        order.push(s);
-        let mut i = 0;
-        while i < order.len() {
-            let cur = order[i];
-            for l in &net.links {
-                for (x, y) in [(&l.a, &l.b), (&l.b, &l.a)] {
-                    if x == cur && !order.contains(&y.as_str()) && !decoys.contains(y.as_str()) {
-                        order.push(y);
-                    }
-                }
-            }
-            i += 1;
-        }
-    }
-    for h in &net.hosts {
-        if !order.contains(&h.name.as_str()) && !decoys.contains(h.name.as_str()) {
-            order.push(&h.name);
-        }
-    }
+    let (order, decoys) = host_order(net);
+    let start = order.first().copied().filter(|n| {
+        net.hosts
+            .iter()
+            .any(|h| h.name == *n && h.role == Role::Client)
+    });
     let (w, gap, top) = (150.0_f64, 110.0_f64, 30.0_f64);
     let x_of = |name: &str| -> Option<f64> {
         order
@@ -612,31 +686,7 @@ fn diagram(net: &NetworkSummary, r: &CaseResult) -> Markup {
     let height = top + 70.0 + decoy_row + 18.0 * max_attempts as f64 + 40.0;
     let width = 20.0 + order.len().max(1) as f64 * (w + gap);
     let host = |name: &str| net.hosts.iter().find(|h| h.name == name);
-    let label = |name: &str| -> String {
-        match host(name) {
-            Some(h) if h.role == Role::Router => {
-                let mut parts = Vec::new();
-                if h.nat {
-                    parts.push("NAT");
-                }
-                if h.firewall && !h.nat {
-                    parts.push("firewall");
-                }
-                if h.helper {
-                    parts.push("FTP helper");
-                }
-                if parts.is_empty() {
-                    "router".into()
-                } else {
-                    parts.join(" + ")
-                }
-            }
-            Some(h) if h.role == Role::Client => "FTP client".into(),
-            Some(h) if h.role == Role::Server => "FTP server".into(),
-            Some(h) if h.role == Role::Decoy => "decoy".into(),
-            _ => String::new(),
-        }
-    };
+    let label = |name: &str| host(name).map(host_label).unwrap_or_default();
     let decoy_x = start.and_then(x_of).unwrap_or(20.0);
     m! {
         svg.net xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (width) " " (height)} width=(width) height=(height) role="img" aria-label={"network of " (r.scenario)} {
@@ -680,5 +730,85 @@ fn diagram(net: &NetworkSummary, r: &CaseResult) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// A page [`html`] wrote, with each case's packed detail view unpacked in place and the
+/// packs removed: what the page's script does when a case opens, for every case at once (to
+/// read or test a report without a browser). An error says what is malformed.
+pub fn unpack(page: &str) -> Result<String, String> {
+    const PACK: &str = "<div class=\"pack\" hidden id=\"pack-";
+    const DATA: &str = " data-z=\"";
+    let mut parts: Vec<Vec<String>> = Vec::new();
+    let mut out = String::with_capacity(page.len() * 4);
+    let mut rest = page;
+    while let Some(i) = rest.find(PACK) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let z = after.find(DATA).ok_or("a pack without data")? + DATA.len();
+        let end = z + after[z..].find('"').ok_or("an unclosed pack")?;
+        let packed = unbase64(&after[z..end])?;
+        let markup = miniz_oxide::inflate::decompress_to_vec_zlib(&packed)
+            .map_err(|e| format!("a pack is not zlib data: {e:?}"))?;
+        let markup = String::from_utf8(markup).map_err(|_| "a pack is not UTF-8")?;
+        parts.push(markup.split(CASE_SEPARATOR).map(str::to_owned).collect());
+        let close = after[end..].find("</div>").ok_or("an unclosed pack")?;
+        rest = &after[end + close + "</div>".len()..];
+    }
+    out.push_str(rest);
+    for (n, pack) in parts.iter().enumerate() {
+        for (i, detail) in pack.iter().enumerate() {
+            let slot = format!("<div class=\"detail\" data-pack=\"{n}\" data-i=\"{i}\"></div>");
+            if !out.contains(&slot) {
+                return Err(format!("no place for case {i} of pack {n}"));
+            }
+            out = out.replace(&slot, &format!("<div class=\"detail\">{detail}</div>"));
+        }
+    }
+    Ok(out)
+}
+
+/// Standard base64, padded, back to bytes.
+fn unbase64(text: &str) -> Result<Vec<u8>, String> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Ok(c - b'A'),
+        b'a'..=b'z' => Ok(c - b'a' + 26),
+        b'0'..=b'9' => Ok(c - b'0' + 52),
+        b'+' => Ok(62),
+        b'/' => Ok(63),
+        _ => Err(format!("not base64: {:?}", c as char)),
+    };
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    for chunk in text.as_bytes().chunks(4) {
+        let digits: Vec<u8> = chunk.iter().take_while(|c| **c != b'=').copied().collect();
+        let mut n = 0u32;
+        for (i, c) in digits.iter().enumerate() {
+            n |= u32::from(value(*c)?) << (18 - 6 * i);
+        }
+        out.extend((0..digits.len().saturating_sub(1)).map(|i| (n >> (16 - 8 * i)) as u8));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips() {
+        for len in 0..10 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 250) as u8).collect();
+            assert_eq!(unbase64(&base64(&bytes)).unwrap(), bytes);
+        }
+        assert_eq!(base64(b"foob"), "Zm9vYg==");
+        assert!(unbase64("Zm9v!").is_err());
+    }
+
+    #[test]
+    fn a_broken_pack_is_an_error_not_a_panic() {
+        let page = "<div class=\"pack\" hidden id=\"pack-0\" data-z=\"Zm9v\"></div>";
+        assert!(unpack(page).unwrap_err().contains("zlib"));
+        assert!(unpack("<div class=\"pack\" hidden id=\"pack-0\">").is_err());
+        assert_eq!(unpack("<p>no packs</p>").unwrap(), "<p>no packs</p>");
     }
 }

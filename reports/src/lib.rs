@@ -6,7 +6,10 @@
 //!   filters by verdict, client and group that work opened from disk, and a detail view per
 //!   case with the topology drawn as SVG (what the client tried, what was dropped where), the
 //!   control-connection transcript, the data connections, the client's command and output.
-//!   With a baseline, changed cells are marked and regressions listed first.
+//!   With a baseline, changed cells are marked and regressions listed first. Each case's
+//!   detail is stored compressed ([`html::pack`]) and unpacked by the page when it opens.
+//! - [`ladder`]: a case's ladder diagram (lanes per host, commands, replies, TLS, data
+//!   connections and drops in time order), drawn from the event log and routers' records.
 //! - [`coverage::coverage`]: what the scenarios' references cite (RFC sections, CVEs, issues,
 //!   documentation), the scenarios that cite each and how the clients fared; the report's
 //!   coverage section, computed from the results.
@@ -24,6 +27,7 @@ mod error;
 mod files;
 pub mod html;
 pub mod junit;
+pub mod ladder;
 pub mod merge;
 pub mod model;
 pub mod paths;

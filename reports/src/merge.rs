@@ -244,7 +244,6 @@ mod tests {
             runs: Vec::new(),
             flaky: false,
             quarantined: None,
-            axes: Default::default(),
             observations: Observations::default(),
             diagnostics: None,
             diagnostics_text: None,

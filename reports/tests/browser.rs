@@ -1,6 +1,7 @@
 //! The report in a real browser: headless Chromium (Debian's `chromium`, installed by
 //! scripts/install-deps) opens it from disk; the DOM after its script ran shows that the
-//! filters, the detail view and the coverage links work, and a screenshot is taken.
+//! filters, the detail view (unpacked on demand), its ladder diagram, deep links and the
+//! coverage links work, and a screenshot is taken.
 
 mod common;
 
@@ -41,13 +42,18 @@ fn run_chromium(profile: &Path, extra: &[&str], url: &str) -> String {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Read while it runs: a DOM bigger than the pipe's buffer would block it otherwise.
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+        out
+    });
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut out = String::new();
-            std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
             assert!(status.success(), "chromium failed ({status}) on {url}");
-            return out;
+            return reader.join().unwrap();
         }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
@@ -225,7 +231,7 @@ fn the_diagnostics_link_opens_the_bundle_from_disk() {
     let profile = dir.path().join("profile");
     let dom = run_chromium(
         &profile,
-        &["--dump-dom"],
+        &["--virtual-time-budget=5000", "--dump-dom"],
         &format!("{url}#case-wget--passive-unroutable-address-tls-explicit"),
     );
     let open = dom
@@ -250,4 +256,128 @@ fn the_diagnostics_link_opens_the_bundle_from_disk() {
         &format!("file://{}/{href}", dir.path().display()),
     );
     assert!(bundle.contains("helper=ftp"), "{bundle}");
+}
+
+/// The report with a probe appended: once the case named in the address has opened (its
+/// details unpacked: `<body data-opened>`), it writes into `<body data-probe>` where the case
+/// is in the viewport and, from its ladder, where the dropped connection's arrow ends, which
+/// lane is there and whether the arrow is marked.
+fn ladder_probe(page: &str) -> String {
+    let script = r#"<script>window.addEventListener('load',function(){
+  var tries=0;(function wait(){
+    var id=document.body.getAttribute('data-opened');
+    if(!id){if(++tries<100)setTimeout(wait,20);return;}
+    var c=document.getElementById(id),svg=c.querySelector('svg.ladder'),drop=svg&&svg.querySelector('g.arrow.drop');
+    var end=drop?Math.round(+drop.querySelector('line').getAttribute('x2')):-1;
+    var lane=svg?[].filter.call(svg.querySelectorAll(':scope>text[font-weight]'),function(t){return Math.round(+t.getAttribute('x'))===end;}).map(function(t){return t.textContent;}).join('+'):'';
+    document.body.setAttribute('data-probe','top='+Math.round(c.getBoundingClientRect().top)+' height='+innerHeight+
+      ' drops='+(svg?svg.querySelectorAll('g.arrow.drop').length:0)+' from='+(drop?drop.getAttribute('data-from'):'')+
+      ' to='+(drop?drop.getAttribute('data-to'):'')+' lane='+lane+' marked='+!!(drop&&drop.querySelector('g.x'))+
+      ' text='+(drop?encodeURIComponent(drop.querySelector(':scope>text:last-of-type').textContent):''));
+  })();});</script></body>"#;
+    page.replace("</body>", script)
+}
+
+/// wget in passive/unroutable-address (the fixture mirrors the real run): opened by a deep
+/// link, the case lands at the top of the viewport, and its ladder has one dropped
+/// connection, from the client to the NAT's lane, marked with an X.
+#[test]
+fn the_ladder_shows_the_drop_at_the_nat_and_deep_links_land_on_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("index.html");
+    std::fs::write(
+        &page,
+        ladder_probe(&ftpspec_report::html::html(&common::fixture(), None)),
+    )
+    .unwrap();
+    let profile = dir.path().join("profile");
+    let dom = run_chromium(
+        &profile,
+        &[
+            "--window-size=1200,600",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ],
+        &format!(
+            "file://{}#case-wget--passive-unroutable-address",
+            page.display()
+        ),
+    );
+    let p = probed(&dom);
+    assert_eq!(
+        (
+            p["drops"].as_str(),
+            p["from"].as_str(),
+            p["to"].as_str(),
+            p["lane"].as_str(),
+            p["marked"].as_str()
+        ),
+        ("1", "client", "nat", "nat", "true"),
+        "{p:?}"
+    );
+    assert_eq!(
+        p["text"], "connect%2010.0.0.2%3A50000%3A%20dropped",
+        "{p:?}"
+    );
+    let top: i64 = p["top"].parse().unwrap();
+    assert!(
+        top.abs() <= 2,
+        "the case's top at the viewport's top: {p:?}"
+    );
+    // The curl case's details stay packed: only the opened case was unpacked.
+    assert_eq!(dom.matches("<svg class=\"ladder\"").count(), 1);
+}
+
+/// In a report of many cases (300 scenarios x 2 clients, 300 packs), a deep link to a case
+/// far down still opens it, unpacked from its own scenario's pack, at the viewport's top.
+#[test]
+fn deep_links_land_on_the_case_in_a_long_report() {
+    let mut run = common::fixture();
+    let template: Vec<_> = run
+        .results
+        .iter()
+        .filter(|r| r.scenario == "passive/unroutable-address")
+        .cloned()
+        .collect();
+    for n in 0..300 {
+        for r in &template {
+            let mut r = r.clone();
+            r.scenario = format!("many/case-{n:03}");
+            run.results.push(r);
+        }
+    }
+    run.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("index.html");
+    std::fs::write(&page, ladder_probe(&ftpspec_report::html::html(&run, None))).unwrap();
+    let dom = run_chromium(
+        &dir.path().join("profile"),
+        &[
+            "--window-size=1200,600",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ],
+        &format!("file://{}#case-wget--many-case-217", page.display()),
+    );
+    let p = probed(&dom);
+    let top: i64 = p["top"].parse().unwrap();
+    assert!(
+        top.abs() <= 2,
+        "the case's top at the viewport's top: {p:?}"
+    );
+    assert_eq!(
+        (p["drops"].as_str(), p["lane"].as_str()),
+        ("1", "nat"),
+        "{p:?}"
+    );
+    let open = dom
+        .find("class=\"case open\" id=\"case-wget--many-case-217\"")
+        .expect("the case opened");
+    let view = &dom[open..open + dom[open..].find("</article>").unwrap()];
+    assert!(view.contains("wget --flag"), "its own detail view: {view}");
+    assert_eq!(
+        dom.matches("<svg class=\"ladder\"").count(),
+        1,
+        "only it unpacked"
+    );
 }

@@ -4,9 +4,10 @@ mod common;
 
 use ftpspec_report::{diff, html, junit, RunResults, Verdict};
 
-/// One element a line, so that a change to the report reads as a small diff.
+/// One element a line, so that a change to the report reads as a small diff; each case's
+/// packed details unpacked in place.
 fn lines(page: &str) -> String {
-    page.replace("><", ">\n<")
+    common::unpacked(page).replace("><", ">\n<")
 }
 
 #[test]
@@ -112,7 +113,14 @@ fn hostile_text_is_escaped_made_visible_and_cut() {
     r.observations.dialogue = "S: 220 <script>x</script>\nC: USER \u{7}bell\n".into();
     r.observations.command = vec!["sh".into(), "-c".into(), "echo '</pre><script>'".into()];
     run.sort();
-    let page = html::html(&run, None);
+    let packed = html::html(&run, None);
+    assert!(
+        packed.len() < 400 * 1024,
+        "1 MiB of output is cut: {} bytes",
+        packed.len()
+    );
+    // What the page shows once a case is opened: its details unpacked.
+    let page = common::unpacked(&packed);
     for bad in [
         "<script>alert",
         "<img src=x",
@@ -124,6 +132,7 @@ fn hostile_text_is_escaped_made_visible_and_cut() {
         "\u{7}",
     ] {
         assert!(!page.contains(bad), "{bad:?} reached the page unescaped");
+        assert!(!packed.contains(bad), "{bad:?} reached the page unescaped");
     }
     assert!(page.contains("&lt;script&gt;alert('reason')&lt;/script&gt;"));
     assert!(
@@ -132,7 +141,7 @@ fn hostile_text_is_escaped_made_visible_and_cut() {
     );
     assert!(
         page.len() < 400 * 1024,
-        "1 MiB of output is cut: {} bytes",
+        "1 MiB of output is cut, unpacked too: {} bytes",
         page.len()
     );
     assert!(page.contains("more bytes not shown"));
@@ -189,7 +198,7 @@ fn a_mostly_failing_flaky_case_is_a_failure_with_reruns() {
 #[test]
 fn flaky_and_quarantined_cases_in_html() {
     let run = common::flaky_fixture();
-    let page = html::html(&run, None);
+    let page = common::unpacked(&html::html(&run, None));
     assert!(
         page.contains("flaky<span class=\"flaky-word\">2 pass, 1 fail</span>"),
         "the cell says flaky and the runs"
@@ -359,7 +368,7 @@ fn diagnostics_bundles_are_written_beside_the_report_and_linked() {
         "none for a case without a bundle"
     );
     // index.html: a link in each case view that has one, and only there.
-    let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let page = common::unpacked(&std::fs::read_to_string(dir.path().join("index.html")).unwrap());
     assert_eq!(page.matches("class=\"diagnostics\" href=").count(), 2);
     for rel in [plain, axis] {
         assert!(

@@ -1,5 +1,6 @@
 //! A fixed run: two clients, four scenarios, every verdict, a network with a NAT and a
-//! decoy, attempts, a TLS dialogue.
+//! decoy, attempts, a TLS dialogue and the server's event log of wget's
+//! passive/unroutable-address (its ladder: the data connection dropped at the NAT).
 #![allow(dead_code)]
 
 use ftpspec_report::{
@@ -73,7 +74,21 @@ fn case(client: &str, scenario: &str, verdict: Verdict, reason: &str) -> CaseRes
             bytes_ok: Some(verdict == Verdict::Pass),
             bytes: Some(65536),
             dialogue: "S: 220 ready\nC: AUTH TLS\nS: 234 ok\n== control TLS: TLSv1.3, new session\nC: USER ftpspec\nS: 331 password\n".into(),
-            transcript: "   0.001s #1 connected\n".into(),
+            // As the server logs it (wget in passive/unroutable-address, with TLS): the 227
+            // names the server's own address, which the NAT drops.
+            transcript: "   0.008s #1 connected 203.0.113.10:55720 -> 10.0.0.2:21
+   0.009s #1 S< 220 ready
+   0.009s #1 C> AUTH TLS
+   0.009s #1 S< 234 ok
+   0.012s #1 tls: Control with 203.0.113.10:55720: TLSv1.3 TLS13_AES_256_GCM_SHA384, new session
+   0.012s #1 C> USER ftpspec
+   0.012s #1 S< 331 password
+   0.013s #1 C> PASV
+   0.013s #1 data: passive listener on 10.0.0.2:50000, advertised as 10.0.0.2:50000
+   0.013s #1 S< 227 Entering Passive Mode (10,0,0,2,195,80).
+  10.013s #1 control connection closed: ClientClosed
+"
+            .into(),
             data_connections: vec!["passive 10.0.0.2:50000 <-> 203.0.113.10:41000, 65536 bytes sent, 0 received".into()],
             data_tls: Some(false),
             attempts: vec![
@@ -162,4 +177,9 @@ pub fn fixture_with_bundle(scenario: &str, text: &str) -> RunResults {
     run.results.push(case);
     run.sort();
     run
+}
+
+/// The page with each case's packed detail view unpacked in place: what the snapshots show.
+pub fn unpacked(page: &str) -> String {
+    ftpspec_report::html::unpack(page).expect("a page this crate wrote")
 }
