@@ -90,7 +90,9 @@ fn a_failing_ftps_case_keeps_a_capture_that_tshark_reads_decrypted() {
     let curl = run.get("curl", id).unwrap();
     assert_eq!(curl.verdict, Verdict::Pass, "{}", curl.reason);
     assert_eq!(curl.capture, None, "a passing case keeps none by default");
+    // The case view is packed in the page (unpacked by its script when opened).
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let html = ftpspec_report::html::unpack(&html).unwrap();
     assert!(
         html.contains(&format!("href=\"{rel}\"")),
         "the case view links it"

@@ -429,7 +429,7 @@ fn captures_are_linked_in_json_and_html_and_copied_by_a_merge() {
     run.write(src.path(), None).unwrap();
     let json = std::fs::read_to_string(src.path().join("results.json")).unwrap();
     assert!(json.contains(&format!("\"capture\": \"{rel}\"")), "{json}");
-    let html = std::fs::read_to_string(src.path().join("index.html")).unwrap();
+    let html = common::unpacked(&std::fs::read_to_string(src.path().join("index.html")).unwrap());
     assert!(
         html.contains(&format!("href=\"{rel}\"")),
         "the case view links it"
