@@ -188,7 +188,13 @@ pub async fn run_plan(
         seed: plan.seed,
         partition: plan.partition.map(|p| p.to_string()),
         merged_from: Vec::new(),
-        timing: Some(crate::schedule::timing(&results, wall, plan.jobs.max(1))),
+        // The jobs that could run at once: a run of 4 cases at `--jobs 24` had 4 slots busy
+        // at most, and its efficiency is measured against those.
+        timing: Some(crate::schedule::timing(
+            &results,
+            wall,
+            plan.jobs.clamp(1, total.max(1)),
+        )),
         results,
     };
     run.sort();

@@ -895,7 +895,16 @@ pub fn sweep(include_kept: bool) -> Result<Vec<String>, Error> {
             end_processes_in(name);
         }
         let batch: String = names.iter().map(|n| format!("netns del {n}\n")).collect();
-        ip(&[], &batch)?;
+        // `-force`: go on past a namespace that another run's sweep removed first; only one
+        // still there afterwards is an error.
+        if let Err(e) = ip(&["-force"], &batch) {
+            if names
+                .iter()
+                .any(|n| std::path::Path::new(NETNS_DIR).join(n).exists())
+            {
+                return Err(e);
+            }
+        }
         let _ = std::fs::remove_file(format!("{KEEP_DIR}/{id}"));
         removed.extend(names);
     }

@@ -633,18 +633,10 @@ fn sigkill_then_sweep() {
         ends_within(client, 5),
         "a program from Host::command ends with its runner (parent-death signal)"
     );
-    // Nothing but a sweep ends the orphan: this one below, or one of another test's builds
-    // running alongside (so it may be gone already).
-    assert_eq!(
-        namespaces_of(id).len(),
-        3,
-        "a killed process leaves its namespaces"
-    );
-    let removed = ftpspec_netns::sweep(false).unwrap();
-    assert!(
-        removed.iter().any(|n| n.starts_with(id.as_str())),
-        "{removed:?}"
-    );
+    // Nothing but a sweep removes the namespaces and ends the orphan: this one, or one of
+    // another test's builds running alongside (each build sweeps first), which may have
+    // been quicker; either way the sweep's code did it, and two sweeps at once are safe.
+    ftpspec_netns::sweep(false).expect("a sweep alongside another one succeeds");
     assert!(namespaces_of(id).is_empty());
     assert!(
         ends_within(orphan, 5),
