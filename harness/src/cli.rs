@@ -20,8 +20,10 @@ use crate::schedule::{self, Durations};
 /// Options of `ftpspec run`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// A built-in client (repeatable): curl, lftp, wget, python-ftplib, tnftp, suppaftp.
-    /// Default: every built-in client installed on this machine.
+    /// A built-in client (repeatable): the core six, curl, lftp, wget, python-ftplib, tnftp,
+    /// suppaftp, and ten more (inetutils-ftp, ncftp, ftp-ssl, perl-net-ftp, php-ftp,
+    /// ruby-net-ftp, commons-net, go-ftp, basic-ftp, aioftp). Default: every built-in client
+    /// installed on this machine.
     #[arg(long = "client", value_name = "NAME")]
     pub clients: Vec<String>,
     /// A client file (TOML) for another client (repeatable).
@@ -48,7 +50,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
     /// Run the cases in a shuffled order (each round of --repeat shuffled anew); the seed is
-    /// printed and kept in results.json. Default: catalogue order.
+    /// printed and kept in results.json. Default: --order (longest expected first).
     #[arg(long)]
     pub shuffle: bool,
     /// The seed for --shuffle, to replay a run's order (default: a random one).
@@ -544,4 +546,19 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Args;
+
+    /// `--client`'s help names every built-in client, so it does not fall behind the list.
+    #[test]
+    fn the_client_help_names_every_builtin_client() {
+        let mut cmd = super::RunArgs::augment_args(clap::Command::new("run"));
+        let help = cmd.render_long_help().to_string();
+        for name in crate::clients::BUILTIN {
+            assert!(help.contains(name), "--client's help lacks {name}: {help}");
+        }
+    }
 }
