@@ -36,24 +36,13 @@ pub async fn run_case_capturing(
     let started = Instant::now();
     let f = &scenario.file;
     let mut result = CaseResult {
-        client: client.name().to_owned(),
         client_version: client_version.to_owned(),
-        scenario: scenario.id.clone(),
         title: f.title.clone(),
         requirement: f.requirement.clone(),
         references: f.references.clone(),
-        verdict: Verdict::Error,
-        reason: String::new(),
-        duration_ms: 0,
-        runs: Vec::new(),
-        flaky: false,
-        quarantined: None,
-        diagnostics: None,
-        diagnostics_text: None,
-        capture: None,
-        capture_from: None,
         axes: scenario.variant.axes(),
-        observations: Observations::default(),
+        // Until the case has run: a case that ends early is the harness's failure.
+        ..CaseResult::new(client.name(), scenario.id.clone(), Verdict::Error)
     };
     // Settings the case can do without (`informational_without`) that this client lacks:
     // it runs without them, and only records what it did.

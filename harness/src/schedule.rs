@@ -129,24 +129,8 @@ pub(crate) mod tests {
     /// A passed case of `ms`, for tests.
     pub(crate) fn result(scenario: &str, client: &str, ms: u64) -> CaseResult {
         CaseResult {
-            client: client.into(),
-            client_version: String::new(),
-            scenario: scenario.into(),
-            axes: Default::default(),
-            title: String::new(),
-            requirement: String::new(),
-            references: Vec::new(),
-            verdict: ftpspec_report::Verdict::Pass,
-            reason: String::new(),
             duration_ms: ms,
-            runs: Vec::new(),
-            flaky: false,
-            quarantined: None,
-            observations: ftpspec_report::Observations::default(),
-            diagnostics: None,
-            diagnostics_text: None,
-            capture: None,
-            capture_from: None,
+            ..CaseResult::new(client, scenario, ftpspec_report::Verdict::Pass)
         }
     }
 

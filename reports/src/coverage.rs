@@ -522,24 +522,9 @@ mod tests {
 
     fn case(client: &str, scenario: &str, verdict: Verdict, refs: &[&str]) -> crate::CaseResult {
         crate::CaseResult {
-            client: client.into(),
-            client_version: String::new(),
-            scenario: scenario.into(),
             title: format!("title of {scenario}"),
-            requirement: String::new(),
             references: refs.iter().map(|s| (*s).to_owned()).collect(),
-            verdict,
-            reason: String::new(),
-            duration_ms: 0,
-            runs: Vec::new(),
-            flaky: false,
-            quarantined: None,
-            diagnostics: None,
-            diagnostics_text: None,
-            capture: None,
-            capture_from: None,
-            axes: Default::default(),
-            observations: Default::default(),
+            ..crate::CaseResult::new(client, scenario, verdict)
         }
     }
 

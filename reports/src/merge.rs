@@ -227,28 +227,13 @@ fn missing_partitions(runs: &[MergedRun]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CaseResult, Observations, Verdict, SCHEMA};
+    use crate::model::{CaseResult, Verdict, SCHEMA};
 
     fn case(client: &str, scenario: &str, verdict: Verdict) -> CaseResult {
         CaseResult {
-            client: client.into(),
             client_version: format!("{client} 1"),
-            scenario: scenario.into(),
-            axes: Default::default(),
-            title: String::new(),
-            requirement: String::new(),
-            references: Vec::new(),
-            verdict,
-            reason: String::new(),
             duration_ms: 1,
-            runs: Vec::new(),
-            flaky: false,
-            quarantined: None,
-            observations: Observations::default(),
-            diagnostics: None,
-            diagnostics_text: None,
-            capture: None,
-            capture_from: None,
+            ..CaseResult::new(client, scenario, verdict)
         }
     }
 

@@ -321,6 +321,32 @@ pub struct RunOutcome {
 }
 
 impl CaseResult {
+    /// The result of `client` on `scenario` with `verdict`, and nothing else known yet
+    /// (no title, reason, time, observation or kept file): what every producer starts from,
+    /// naming only the fields it knows.
+    pub fn new(client: impl Into<String>, scenario: impl Into<String>, verdict: Verdict) -> Self {
+        CaseResult {
+            client: client.into(),
+            client_version: String::new(),
+            scenario: scenario.into(),
+            axes: BTreeMap::new(),
+            title: String::new(),
+            requirement: String::new(),
+            references: Vec::new(),
+            verdict,
+            reason: String::new(),
+            duration_ms: 0,
+            runs: Vec::new(),
+            flaky: false,
+            quarantined: None,
+            observations: Observations::default(),
+            diagnostics: None,
+            diagnostics_text: None,
+            capture: None,
+            capture_from: None,
+        }
+    }
+
     /// One result from several runs of the same case (in run order): the verdict, reason,
     /// duration and observations of the worst run (the lowest [`Verdict::rank`], the first
     /// of equals), every run in `runs`, and `flaky` when the runs' verdicts differ. One run
@@ -593,27 +619,14 @@ mod tests {
 
     fn run(verdict: Verdict, reason: &str, ms: u64) -> CaseResult {
         CaseResult {
-            client: "curl".into(),
             client_version: "curl 1".into(),
-            scenario: "passive/x".into(),
-            title: String::new(),
-            requirement: String::new(),
-            references: Vec::new(),
-            verdict,
             reason: reason.into(),
             duration_ms: ms,
-            runs: Vec::new(),
-            flaky: false,
-            quarantined: None,
-            axes: Default::default(),
             observations: Observations {
                 stdout: reason.into(),
                 ..Observations::default()
             },
-            diagnostics: None,
-            diagnostics_text: None,
-            capture: None,
-            capture_from: None,
+            ..CaseResult::new("curl", "passive/x", verdict)
         }
     }
 

@@ -48,23 +48,12 @@ pub fn network() -> NetworkSummary {
 
 fn case(client: &str, scenario: &str, verdict: Verdict, reason: &str) -> CaseResult {
     CaseResult {
-        client: client.into(),
         client_version: format!("{client} 1.0"),
-        scenario: scenario.into(),
         title: format!("title of {scenario}"),
         requirement: format!("requirement of {scenario}"),
         references: vec!["RFC 959 §4.1.2".into()],
-        verdict,
         reason: reason.into(),
         duration_ms: 1234,
-        runs: Vec::new(),
-        flaky: false,
-        quarantined: None,
-        diagnostics: None,
-        diagnostics_text: None,
-        capture: None,
-        capture_from: None,
-        axes: Default::default(),
         observations: Observations {
             command: vec![client.into(), "--flag".into(), "ftp://203.0.113.1/gen/64K".into()],
             exit_code: Some(if verdict == Verdict::Pass { 0 } else { 7 }),
@@ -102,6 +91,7 @@ fn case(client: &str, scenario: &str, verdict: Verdict, reason: &str) -> CaseRes
             network: Some(network()),
             ..Observations::default()
         },
+        ..CaseResult::new(client, scenario, verdict)
     }
 }
 
