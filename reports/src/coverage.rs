@@ -554,25 +554,16 @@ mod tests {
             "curl/curl#12823",
             "curl -P",
         ];
-        let mut run = RunResults {
-            schema: crate::SCHEMA,
-            ftpspec_version: String::new(),
-            clients: Vec::new(),
-            missing_clients: Vec::new(),
-            interrupted: false,
-            repeat: 1,
-            seed: None,
-            partition: None,
-            merged_from: Vec::new(),
-            timing: None,
-            results: vec![
+        let mut run = RunResults::new(
+            String::new(),
+            vec![
                 case("curl", "g/a", Pass, &refs_a),
                 case("wget", "g/a", Fail, &refs_a),
                 case("curl", "g/b", Unsupported, &refs_b),
                 case("curl", "g/c", Informational, &refs_c),
                 case("wget", "g/c", Pass, &refs_c),
             ],
-        };
+        );
         run.sort();
         let cov = coverage(&run);
         let labels = |es: &[Entry]| es.iter().map(|e| e.key.label()).collect::<Vec<_>>();
@@ -640,19 +631,7 @@ mod tests {
 
     #[test]
     fn no_references_no_coverage() {
-        let run = RunResults {
-            schema: crate::SCHEMA,
-            ftpspec_version: String::new(),
-            clients: Vec::new(),
-            missing_clients: Vec::new(),
-            interrupted: false,
-            repeat: 1,
-            seed: None,
-            partition: None,
-            merged_from: Vec::new(),
-            timing: None,
-            results: vec![case("curl", "g/a", Verdict::Pass, &[])],
-        };
+        let run = RunResults::new(String::new(), vec![case("curl", "g/a", Verdict::Pass, &[])]);
         let cov = coverage(&run);
         assert!(cov.is_empty());
         assert_eq!(cov.len(), 0);

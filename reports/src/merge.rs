@@ -227,7 +227,7 @@ fn missing_partitions(runs: &[MergedRun]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CaseResult, Verdict, SCHEMA};
+    use crate::model::{CaseResult, Verdict};
 
     fn case(client: &str, scenario: &str, verdict: Verdict) -> CaseResult {
         CaseResult {
@@ -242,8 +242,6 @@ mod tests {
         names.sort();
         names.dedup();
         RunResults {
-            schema: SCHEMA,
-            ftpspec_version: "0.1.0".into(),
             clients: names
                 .into_iter()
                 .map(|n| ClientInfo {
@@ -252,13 +250,9 @@ mod tests {
                 })
                 .collect(),
             missing_clients: vec!["tnftp".into()],
-            interrupted: false,
-            repeat: 1,
             seed: Some(7),
             partition: Some(partition.into()),
-            merged_from: Vec::new(),
-            timing: None,
-            results: cases,
+            ..RunResults::new("0.1.0", cases)
         }
     }
 

@@ -506,6 +506,25 @@ fn is_one(n: &u32) -> bool {
 }
 
 impl RunResults {
+    /// A run of [`SCHEMA`] by this `ftpspec_version` holding `results`, with nothing else
+    /// known (no clients, run once, no seed, partition, merge or timing): what tests and
+    /// tools start from, naming only the fields they know.
+    pub fn new(ftpspec_version: impl Into<String>, results: Vec<CaseResult>) -> Self {
+        RunResults {
+            schema: SCHEMA,
+            ftpspec_version: ftpspec_version.into(),
+            clients: Vec::new(),
+            missing_clients: Vec::new(),
+            interrupted: false,
+            repeat: 1,
+            seed: None,
+            partition: None,
+            merged_from: Vec::new(),
+            timing: None,
+            results,
+        }
+    }
+
     /// Sorts the results (scenario, then client) and the clients (name).
     pub fn sort(&mut self) {
         self.results
