@@ -274,6 +274,18 @@ mod tests {
         out
     }
 
+    /// Every line, with a peek (that may read) before each, as the session does.
+    async fn peeking_lines<R: AsyncRead + Unpin>(mut r: LineReader<R>) -> Vec<Line> {
+        let mut out = Vec::new();
+        loop {
+            r.peek_ready_line(true);
+            match r.next_line().await.unwrap() {
+                Some(l) => out.push(l),
+                None => return out,
+            }
+        }
+    }
+
     fn text(s: &str) -> Line {
         Line::Text(s.into())
     }
@@ -401,15 +413,7 @@ mod tests {
     ) {
         let whole: Vec<u8> = parts.concat();
         assert_eq!(lines(&whole, 64).await, expected, "read at once");
-        let mut r = LineReader::new(pieces(parts), 64);
-        let mut out = Vec::new();
-        loop {
-            r.peek_ready_line(true);
-            match r.next_line().await.unwrap() {
-                Some(l) => out.push(l),
-                None => break,
-            }
-        }
+        let out = peeking_lines(LineReader::new(pieces(parts), 64)).await;
         assert_eq!(out, expected, "read in pieces");
     }
 
@@ -468,18 +472,7 @@ mod tests {
             let cut = cut.min(input.len());
             let (a, b) = input.split_at(cut);
             let (a, b): (&'static [u8], &'static [u8]) = (a.to_vec().leak(), b.to_vec().leak());
-            let got = rt.block_on(async {
-                let mut r = LineReader::new(pieces(&[a, b]), 128);
-                let mut out = Vec::new();
-                loop {
-                    r.peek_ready_line(true);
-                    match r.next_line().await.unwrap() {
-                        Some(l) => out.push(l),
-                        None => break,
-                    }
-                }
-                out
-            });
+            let got = rt.block_on(peeking_lines(LineReader::new(pieces(&[a, b]), 128)));
             prop_assert_eq!(got, expected);
         }
 
