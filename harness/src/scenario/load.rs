@@ -43,10 +43,9 @@ fn parse_with(
         let at = |message: String| Error::at(origin, text, name.span().start, message);
         let p = lookup(name.get_ref()).map_err(|e| at(e.to_string()))?;
         let ftps = file.client.settings.iter().any(|s| s.is_ftps());
-        file.server = p
-            .spec_under(&own_server, ftps)
-            .map_err(|e| at(format!("[server] under personality {}: {e}", p.name)))?;
         server = p.table_under(&own_server, ftps);
+        file.server = personality::spec_of(server.clone())
+            .map_err(|e| at(format!("[server] under personality {}: {e}", p.name)))?;
     }
     for axis in &file.axes {
         if let Some(why) = variant::inadmissible(*axis, &file, &server) {

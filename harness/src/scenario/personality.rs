@@ -92,11 +92,15 @@ impl Personality {
     /// on a plain case it would switch FTPS on, and a client such as lftp would then
     /// negotiate TLS by itself on a case that has given it no CA to trust.
     pub fn spec_under(&self, own: &Table, ftps: bool) -> std::result::Result<ServerSpec, String> {
-        let merged = Value::Table(self.table_under(own, ftps));
-        let spec: ServerSpec = merged.try_into().map_err(|e| e.to_string())?;
-        server_builds(&spec).map_err(|e| e.to_string())?;
-        Ok(spec)
+        spec_of(self.table_under(own, ftps))
     }
+}
+
+/// A merged `[server]` table as the mock's server file, checked to build.
+pub(crate) fn spec_of(table: Table) -> std::result::Result<ServerSpec, String> {
+    let spec: ServerSpec = Value::Table(table).try_into().map_err(|e| e.to_string())?;
+    server_builds(&spec).map_err(|e| e.to_string())?;
+    Ok(spec)
 }
 
 impl Personality {
