@@ -75,9 +75,15 @@ pub async fn run_case_capturing(
     if let (Some(bytes), Some(to)) = (pcapng, capture) {
         let rel = ftpspec_report::paths::capture_path(client.name(), &scenario.id, run);
         let path = to.dir.join(&rel);
-        match std::fs::create_dir_all(path.parent().expect("a file in a folder"))
-            .and_then(|()| std::fs::write(&path, bytes))
-        {
+        // Off the runtime's worker threads: a capture can be tens of MiB.
+        let to_write = path.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(to_write.parent().expect("a file in a folder"))?;
+            std::fs::write(&to_write, bytes)
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        match written {
             Ok(()) => result.capture = Some(rel),
             Err(e) => eprintln!("ftpspec: cannot write {}: {e}", path.display()),
         }
