@@ -73,9 +73,10 @@ pub fn estimate(scenario: &Scenario) -> Duration {
     Duration::from_millis(ms.max(limit / 10).min(limit.max(1000)))
 }
 
-/// Sorts `cases` longest-expected first; equal ones keep their order.
+/// Sorts `cases` longest-expected first; equal ones keep their order. Each case's
+/// expectation is computed once (a lookup by owned id, or an estimate).
 pub fn longest_first<T>(cases: &mut [T], expected: impl Fn(&T) -> Duration) {
-    cases.sort_by_key(|c| std::cmp::Reverse(expected(c)));
+    cases.sort_by_cached_key(|c| std::cmp::Reverse(expected(c)));
 }
 
 /// The timing part of a run's closing line: `112 s (cases 1,219 s, 16 jobs, efficiency 0.68)`.

@@ -90,11 +90,10 @@ impl Axes {
 
     /// The variants of a scenario: one per combination of the values of the axes it admits.
     pub fn variants(&self, s: &Scenario) -> Vec<Variant> {
-        let on = |admitted: bool, n: usize| if admitted { n } else { 0 };
-        let ips = options(&self.ip, on(s.admits(Axis::Ip), self.ip.len()));
-        let own = s.personality.is_none();
-        let ps = options(&self.personality, on(own, self.personality.len()));
-        let tlss = options(&self.tls, on(s.admits(Axis::Tls), self.tls.len()));
+        let ips = options(&self.ip, s.admits(Axis::Ip));
+        // A scenario naming its own personality keeps it.
+        let ps = options(&self.personality, s.personality.is_none());
+        let tlss = options(&self.tls, s.admits(Axis::Tls));
         let mut out = Vec::new();
         for ip in &ips {
             for p in &ps {
@@ -111,12 +110,13 @@ impl Axes {
     }
 }
 
-/// The first `n` values as options, or one `None` when there are none.
-fn options<T: Clone>(values: &[T], n: usize) -> Vec<Option<T>> {
-    match n {
-        0 => vec![None],
-        n => values[..n].iter().cloned().map(Some).collect(),
+/// An axis's values as options when the scenario admits it and some were asked for; else
+/// one `None` (the scenario as it is on that axis).
+fn options<T: Clone>(values: &[T], admitted: bool) -> Vec<Option<T>> {
+    if !admitted || values.is_empty() {
+        return vec![None];
     }
+    values.iter().cloned().map(Some).collect()
 }
 
 fn push<T: PartialEq>(values: &mut Vec<T>, v: T) {
