@@ -3,8 +3,10 @@
 //! Any path `/gen/<size>` exists without being set up, where `<size>` is a whole number of
 //! bytes with an optional binary suffix: `K` (KiB), `M` (MiB), `G` (GiB), `T` (TiB), e.g.
 //! `/gen/0`, `/gen/1000`, `/gen/64K`, `/gen/64M`, `/gen/10G`. The content is a fixed pseudo-random
-//! byte sequence (the same for every size: `/gen/1K` is the first KiB of `/gen/1M`), so a
-//! download can be checked with [`verify`] and a 10 GiB `RETR` costs constant memory.
+//! byte sequence (the same for every size: `/gen/1K` is the first KiB of `/gen/1M`) that
+//! repeats every [`PERIOD`] bytes (16 MiB + 8, chosen so that no power-of-two slip goes
+//! unseen), so a download can be checked with [`verify`] and a 10 GiB `RETR` costs constant
+//! memory (the one period, shared by every server in the process).
 //!
 //! ```
 //! use ftpspec_mock::generated;
@@ -47,70 +49,63 @@ fn splitmix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Words (8 bytes) in the table: 1 MiB.
-const TABLE_WORDS: u64 = 1 << 17;
+/// The content's period in bytes: 16 MiB + 8, held in memory once (computed on first use).
+///
+/// The content repeats after this many bytes, so serving it is a write straight from
+/// memory: no byte is computed per transfer, and RETR runs at the speed of the socket. The
+/// period is 8 times an odd number, so no power of two is a multiple of it: a client that
+/// loses or repeats a buffer's worth of bytes (64 KiB, 1 MiB) or wraps a 32-bit offset
+/// (4 GiB) receives different bytes and is caught. Only a span that is a multiple of the
+/// period itself would go unseen.
+pub const PERIOD: u64 = (16 << 20) + 8;
 
-/// 1 MiB of pseudo-random words, computed once.
-fn table() -> &'static [u64] {
-    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| (0..TABLE_WORDS).map(splitmix).collect())
+/// One period of content: pseudo-random words (SplitMix64 of their index).
+fn period() -> &'static [u8] {
+    static PERIOD_BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    PERIOD_BYTES.get_or_init(|| {
+        (0..PERIOD / 8)
+            .flat_map(|w| splitmix(w).to_le_bytes())
+            .collect()
+    })
 }
 
-/// The key of each MiB of content, so that no two MiB are alike.
-fn key(mib: u64) -> u64 {
-    splitmix(mib ^ 0x5A5A_5A5A_0000_0000)
-}
-
-/// Word `w` of the content: the table word XOR the key of its MiB. Streaming it costs a
-/// read and an XOR per word (the compiler vectorizes the loop), not a hash per word: the
-/// mock server stays near the speed of the socket.
-fn word(w: u64) -> [u8; 8] {
-    (table()[(w % TABLE_WORDS) as usize] ^ key(w / TABLE_WORDS)).to_le_bytes()
+/// The content from byte `offset` on, as one slice of memory: at most `max` bytes, fewer
+/// where the period wraps (at least 1 when `max` is). A sender writes it as it is.
+///
+/// ```
+/// let w = ftpspec_mock::generated::window(10, 100);
+/// assert_eq!(w.len(), 100);
+/// assert!(ftpspec_mock::generated::verify(10, w).is_ok());
+/// ```
+pub fn window(offset: u64, max: usize) -> &'static [u8] {
+    let at = (offset % PERIOD) as usize;
+    let p = period();
+    &p[at..p.len().min(at.saturating_add(max))]
 }
 
 /// Fills `buf` with the generated content starting at byte `offset`.
 pub fn fill(offset: u64, buf: &mut [u8]) {
-    let within = (offset % 8) as usize;
-    let head = if within == 0 {
-        0
-    } else {
-        (8 - within).min(buf.len())
-    };
-    if head > 0 {
-        buf[..head].copy_from_slice(&word(offset / 8)[within..within + head]);
-    }
-    let table = table();
-    let mut w = (offset + head as u64) / 8;
-    let mut rest = &mut buf[head..];
-    // Whole words, one MiB segment (one key) at a time.
-    while rest.len() >= 8 {
-        let start = (w % TABLE_WORDS) as usize;
-        let k = key(w / TABLE_WORDS);
-        let words = (rest.len() / 8).min(TABLE_WORDS as usize - start);
-        let (seg, tail) = rest.split_at_mut(words * 8);
-        for (dst, src) in seg.chunks_exact_mut(8).zip(&table[start..start + words]) {
-            dst.copy_from_slice(&(src ^ k).to_le_bytes());
-        }
-        w += words as u64;
-        rest = tail;
-    }
-    if !rest.is_empty() {
-        let n = rest.len();
-        rest.copy_from_slice(&word(w)[..n]);
+    let mut done = 0;
+    while done < buf.len() {
+        let w = window(offset + done as u64, buf.len() - done);
+        buf[done..done + w.len()].copy_from_slice(w);
+        done += w.len();
     }
 }
 
 /// Checks that `data` is the generated content starting at `offset`; on mismatch returns the
 /// absolute offset of the first wrong byte.
 pub fn verify(offset: u64, data: &[u8]) -> Result<(), u64> {
-    let mut expected = vec![0u8; 64 * 1024];
-    for (chunk_index, chunk) in data.chunks(expected.len()).enumerate() {
-        let start = offset + (chunk_index * expected.len()) as u64;
-        let expected = &mut expected[..chunk.len()];
-        fill(start, expected);
-        if let Some(i) = chunk.iter().zip(expected.iter()).position(|(a, b)| a != b) {
-            return Err(start + i as u64);
+    let mut done = 0;
+    while done < data.len() {
+        let at = offset + done as u64;
+        let want = window(at, data.len() - done);
+        let got = &data[done..done + want.len()];
+        if got != want {
+            let i = got.iter().zip(want).position(|(a, b)| a != b);
+            return Err(at + i.unwrap_or(0) as u64);
         }
+        done += want.len();
     }
     Ok(())
 }
@@ -169,13 +164,20 @@ mod tests {
         assert_eq!(size_of_path("/gen/1M/x"), None);
     }
 
+    /// The content's definition, byte by byte.
+    fn byte(p: u64) -> u8 {
+        let p = p % PERIOD;
+        splitmix(p / 8).to_le_bytes()[(p % 8) as usize]
+    }
+
     proptest! {
         #[test]
-        fn fill_is_the_byte_by_byte_definition(offset in 0u64..3_000_000, len in 0usize..3000) {
+        fn fill_is_the_byte_by_byte_definition(offset in 0u64..3 * PERIOD, len in 0usize..3000) {
             let mut got = vec![0u8; len];
             fill(offset, &mut got);
-            let want: Vec<u8> = (offset..offset + len as u64).map(|p| word(p / 8)[(p % 8) as usize]).collect();
-            prop_assert_eq!(got, want);
+            let want: Vec<u8> = (offset..offset + len as u64).map(byte).collect();
+            prop_assert_eq!(&got, &want);
+            prop_assert!(verify(offset, &want).is_ok());
         }
 
         #[test]
@@ -190,17 +192,34 @@ mod tests {
     }
 
     #[test]
-    fn a_mib_boundary_is_crossed_right_and_no_two_mib_are_alike() {
+    fn the_period_wraps_right_and_no_power_of_two_slip_goes_unseen() {
         let mut a = vec![0u8; 64];
-        fill((1 << 20) - 32, &mut a);
-        let want: Vec<u8> = ((1u64 << 20) - 32..(1 << 20) + 32)
-            .map(|p| word(p / 8)[(p % 8) as usize])
-            .collect();
+        fill(PERIOD - 32, &mut a);
+        let want: Vec<u8> = (PERIOD - 32..PERIOD + 32).map(byte).collect();
         assert_eq!(a, want);
-        let (mut m0, mut m1) = (vec![0u8; 4096], vec![0u8; 4096]);
-        fill(0, &mut m0);
-        fill(1 << 20, &mut m1);
-        assert_ne!(m0, m1);
+        assert_eq!(
+            window(PERIOD - 32, 64).len(),
+            32,
+            "a window ends where the period does"
+        );
+        let mut first = vec![0u8; 4096];
+        fill(0, &mut first);
+        // Lost or repeated 8 B .. 1 TiB (a buffer, a 32-bit wrap): different bytes.
+        for k in 3..=40 {
+            assert!(verify(1 << k, &first).is_err(), "a slip of 2^{k} bytes");
+        }
+        assert!(
+            verify(PERIOD, &first).is_ok(),
+            "the content repeats after a period"
+        );
+    }
+
+    #[test]
+    fn a_window_is_never_empty_while_bytes_are_wanted() {
+        for offset in [0, 1, PERIOD - 1, PERIOD, 10 * PERIOD + 3] {
+            assert!(!window(offset, 1).is_empty());
+            assert!(window(offset, 0).is_empty());
+        }
     }
 
     #[test]

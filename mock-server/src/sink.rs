@@ -178,8 +178,6 @@ pub struct Digest {
     received: u64,
     /// `/sink/gen/SIZE`: the size, and the first difference found so far.
     expect: Option<(u64, Option<u64>)>,
-    /// The expected bytes of one chunk (kept between calls).
-    scratch: Vec<u8>,
 }
 
 impl Digest {
@@ -198,7 +196,6 @@ impl Digest {
             sum: Checksum::default(),
             received: 0,
             expect,
-            scratch: Vec::new(),
         })
     }
 
@@ -213,11 +210,8 @@ impl Digest {
         let within = usize::try_from(size.saturating_sub(offset))
             .unwrap_or(usize::MAX)
             .min(data.len());
-        self.scratch.resize(within, 0);
-        generated::fill(offset, &mut self.scratch);
-        if self.scratch[..] != data[..within] {
-            let i = self.scratch.iter().zip(data).position(|(a, b)| a != b);
-            *first = Some(offset + i.unwrap_or(within) as u64);
+        if let Err(at) = generated::verify(offset, &data[..within]) {
+            *first = Some(at);
         } else if within < data.len() {
             *first = Some(*size);
         }

@@ -29,6 +29,11 @@ use crate::vfs::Source;
 
 const CHUNK: usize = 256 * 1024;
 
+/// The most an unthrottled plain download hands the socket in one write: its bytes are
+/// already in memory (a file's, or generated content's period), so a larger write costs no
+/// copy and saves system calls and wake-ups.
+const SEND_MAX: usize = 4 << 20;
+
 /// Paces a throttled transfer: after each chunk it waits until the moment the bytes moved so
 /// far are due at the rate, counted from the first byte. The schedule is absolute, so timer
 /// overshoot does not add up: the rate holds over any length, at one timer wake-up per chunk.
@@ -681,8 +686,10 @@ impl Task {
 }
 
 /// Sends `source` from `offset` (paced by `pacer` when throttled); returns true when the
-/// `limit` (a fault point) was reached. Generated content is computed from `offset` on, so a
-/// REST far into a huge file costs nothing.
+/// `limit` (a fault point) was reached. Bytes go to the socket straight from where they live
+/// (the file's memory, or the one period of generated content), so a RETR copies nothing in
+/// user space; generated content is found from `offset`, so a REST far into a huge file
+/// costs nothing.
 async fn send(
     stream: &mut DataIo,
     source: &Source,
@@ -694,21 +701,23 @@ async fn send(
 ) -> io::Result<bool> {
     let total = source.len();
     let mut pos = offset.min(total);
-    let chunk_max = pacer.as_ref().map_or(CHUNK, Pacer::chunk);
-    let remaining = usize::try_from(total.saturating_sub(pos)).unwrap_or(usize::MAX);
-    let mut buf = vec![0u8; chunk_max.min(remaining).max(1)];
+    let chunk_max = match (&pacer, ascii) {
+        (Some(p), _) => p.chunk(),
+        (None, true) => CHUNK,
+        (None, false) => SEND_MAX,
+    };
     let mut converted = Vec::new();
     let mut prev_cr = false;
     while pos < total {
-        let n = (buf.len() as u64).min(total - pos) as usize;
-        match source {
-            Source::Memory(data) => buf[..n].copy_from_slice(&data[pos as usize..pos as usize + n]),
-            Source::Generated(_) => generated::fill(pos, &mut buf[..n]),
-        }
-        pos += n as u64;
+        let n = (chunk_max as u64).min(total - pos) as usize;
+        let bytes: &[u8] = match source {
+            Source::Memory(data) => &data[pos as usize..pos as usize + n],
+            Source::Generated(_) => generated::window(pos, n),
+        };
+        pos += bytes.len() as u64;
         let chunk: &[u8] = if ascii {
             converted.clear();
-            for &b in &buf[..n] {
+            for &b in bytes {
                 if b == b'\n' && !prev_cr {
                     converted.push(b'\r');
                 }
@@ -717,23 +726,35 @@ async fn send(
             }
             &converted
         } else {
-            &buf[..n]
+            bytes
         };
         if let Some(limit) = limit {
             let room = limit.saturating_sub(rec.sent);
             if chunk.len() as u64 >= room {
-                stream.write_all(&chunk[..room as usize]).await?;
-                rec.sent += room;
+                write_counted(stream, &chunk[..room as usize], &mut rec.sent).await?;
                 return Ok(true);
             }
         }
-        stream.write_all(chunk).await?;
-        rec.sent += chunk.len() as u64;
+        write_counted(stream, chunk, &mut rec.sent).await?;
         if let Some(p) = &pacer {
             p.wait_for(rec.sent).await;
         }
     }
     Ok(limit == Some(rec.sent))
+}
+
+/// Writes all of `bytes`, counting each write into `sent` as the socket takes it, so that
+/// a transfer stopped midway (ABOR, a closed connection) records what really went out.
+async fn write_counted(stream: &mut DataIo, mut bytes: &[u8], sent: &mut u64) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let n = stream.write(bytes).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        *sent += n as u64;
+        bytes = &bytes[n..];
+    }
+    Ok(())
 }
 
 /// How far and how fast an upload is read: the fault point and the throttle.
