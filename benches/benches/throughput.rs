@@ -331,9 +331,8 @@ fn through_nat(c: &mut Criterion) {
                     .await
                     .expect("mock")
             });
-            let raw = rt.block_on(RawTcp::start("0.0.0.0:50010".parse().unwrap(), size));
             // The raw sender runs on a thread of its own for the rest of the process.
-            drop(raw);
+            rt.block_on(RawTcp::start("0.0.0.0:50010".parse().unwrap(), size));
             (mock, 50010u16)
         })
         .expect("server host");
