@@ -133,6 +133,13 @@ pub fn row_id(scenario: &str) -> String {
 /// regressions are listed first.
 pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
     let clients = run.client_names();
+    // Servers under test (`ftpspec run --server`) are columns too, marked as servers.
+    let servers: std::collections::BTreeSet<&str> = run
+        .clients
+        .iter()
+        .filter(|c| c.role == crate::model::CaseRole::Server)
+        .map(|c| c.name.as_str())
+        .collect();
     let mut groups: BTreeMap<&str, BTreeMap<&str, BTreeMap<&str, &CaseResult>>> = BTreeMap::new();
     for r in &run.results {
         groups
@@ -261,14 +268,14 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                         }
                     }
                     section #summary {
-                        h2 { "Clients" }
+                        h2 { @if servers.is_empty() { "Clients" } @else { "Clients and servers" } }
                         table.summary {
                             thead { tr { th { "client" } th { "version" }
                                 @for v in Verdict::ALL { th class={"v-" (v.as_str())} { (v.as_str()) } }
                                 @if any_flaky { th { "flaky" } }
                                 @if !quarantined.is_empty() { th { "quarantined" } } } }
                             tbody { @for c in &clients { tr {
-                                td { a href={"#client=" (c)} { (c) } }
+                                td { a href={"#client=" (c)} { (c) } @if servers.contains(c) { " " span.meta { "(server)" } } }
                                 td { (clean(&version_of(c))) }
                                 @for v in Verdict::ALL { td.n { (counts_by_client.get(c).and_then(|m| m.get(&v)).copied().unwrap_or(0)) } }
                                 @if any_flaky { td.n { (flaky_by_client.get(c).copied().unwrap_or(0)) } }
@@ -288,7 +295,7 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                             span.meta { span #shown { (scenarios) } " scenario(s) shown. Click a cell for what happened." }
                         }
                         table.matrix {
-                            thead { tr { th { "scenario" } @for c in &clients { th data-client=(c) { (c) } } } }
+                            thead { tr { th { "scenario" } @for c in &clients { th data-client=(c) { (c) @if servers.contains(c) { br; span.meta { "server" } } } } } }
                             @for (group, rows) in &groups {
                                 tbody data-group=(group) {
                                     tr.group { th colspan=(clients.len() + 1) { (group) } }

@@ -37,6 +37,6 @@ pub use diff::{diff, Change, Diff};
 pub use error::Error;
 pub use merge::{merge, MergeError};
 pub use model::{
-    Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, MergedRun,
+    Attempt, AttemptOutcome, CaseResult, CaseRole, ClientInfo, HostSummary, LinkSummary, MergedRun,
     NetworkSummary, Observations, Role, RunOutcome, RunResults, Timing, Verdict, SCHEMA,
 };

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{ClientInfo, MergedRun, RunResults};
+use crate::model::{CaseRole, ClientInfo, MergedRun, RunResults};
 
 /// Why runs cannot be merged. Each message says what differs, where, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -128,7 +128,7 @@ pub fn merge(runs: Vec<(String, RunResults)>) -> Result<(RunResults, Vec<String>
         });
     }
     let mut warnings = Vec::new();
-    let mut clients: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut clients: BTreeSet<(String, String, CaseRole)> = BTreeSet::new();
     let mut missing: BTreeSet<String> = BTreeSet::new();
     let mut merged_from = Vec::new();
     let mut results = Vec::new();
@@ -143,7 +143,7 @@ pub fn merge(runs: Vec<(String, RunResults)>) -> Result<(RunResults, Vec<String>
         clients.extend(
             run.clients
                 .iter()
-                .map(|c| (c.name.clone(), c.version.clone())),
+                .map(|c| (c.name.clone(), c.version.clone(), c.role)),
         );
         missing.extend(run.missing_clients.iter().cloned());
         if run.merged_from.is_empty() {
@@ -161,7 +161,7 @@ pub fn merge(runs: Vec<(String, RunResults)>) -> Result<(RunResults, Vec<String>
         results.extend(run.results);
     }
     let mut versions: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (name, version) in &clients {
+    for (name, version, _) in &clients {
         versions.entry(name).or_default().push(version);
     }
     for (name, vs) in versions.iter().filter(|(_, vs)| vs.len() > 1) {
@@ -178,7 +178,11 @@ pub fn merge(runs: Vec<(String, RunResults)>) -> Result<(RunResults, Vec<String>
         ftpspec_version,
         clients: clients
             .into_iter()
-            .map(|(name, version)| ClientInfo { name, version })
+            .map(|(name, version, role)| ClientInfo {
+                name,
+                version,
+                role,
+            })
             .collect(),
         missing_clients: missing.into_iter().collect(),
         interrupted: merged_from.iter().any(|m| m.interrupted),
@@ -247,6 +251,7 @@ mod tests {
                 .map(|n| ClientInfo {
                     version: format!("{n} 1"),
                     name: n,
+                    role: CaseRole::Client,
                 })
                 .collect(),
             missing_clients: vec!["tnftp".into()],

@@ -248,11 +248,37 @@ pub struct Observations {
     pub network: Option<NetworkSummary>,
 }
 
-/// The result of one (client, scenario) case.
+/// Which side of FTP a case tests: a client against ftpspec's mock server, or a server
+/// (`ftpspec run --server`) driven by ftpspec's probe.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaseRole {
+    /// A client under test.
+    #[default]
+    Client,
+    /// A server under test.
+    Server,
+}
+
+impl CaseRole {
+    /// `client` or `server`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseRole::Client => "client",
+            CaseRole::Server => "server",
+        }
+    }
+}
+
+/// The result of one (client, scenario) case, or (server, server scenario) case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseResult {
-    /// The client's name.
+    /// The implementation under test: the client's name, or the server's when `role` is
+    /// `server` (the field keeps its name, so results.json stays schema 1).
     pub client: String,
+    /// Which side the implementation is (absent in older files: `client`).
+    #[serde(default)]
+    pub role: CaseRole,
     /// Its version.
     pub client_version: String,
     /// The case's id: the scenario's, with a variant's axis values after `@`
@@ -327,6 +353,7 @@ impl CaseResult {
     pub fn new(client: impl Into<String>, scenario: impl Into<String>, verdict: Verdict) -> Self {
         CaseResult {
             client: client.into(),
+            role: CaseRole::Client,
             client_version: String::new(),
             scenario: scenario.into(),
             axes: BTreeMap::new(),
@@ -412,6 +439,9 @@ impl CaseResult {
 pub struct ClientInfo {
     /// Its name.
     pub name: String,
+    /// A client, or a server under test (absent in older files: `client`).
+    #[serde(default)]
+    pub role: CaseRole,
     /// Its version.
     pub version: String,
 }

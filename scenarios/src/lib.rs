@@ -28,14 +28,29 @@ pub struct CatalogueFile {
 /// The folder of the server personalities (not a scenario group).
 pub const PERSONALITIES: &str = "personalities";
 
-/// Every scenario file, in no particular order: the `.toml` files in the group folders
-/// (everything but `src/`, `personalities/` and the crate's own files at the top).
+/// The group of server cases (`server/<name>.toml`: cases for `ftpspec run --server`, whose
+/// files have a shape of their own).
+pub const SERVER: &str = "server";
+
+/// Every client scenario file, in no particular order: the `.toml` files in the group
+/// folders (everything but `src/`, `personalities/`, `server/` and the crate's own files at
+/// the top).
 pub fn files() -> impl Iterator<Item = CatalogueFile> {
     let stack: Vec<&'static Dir<'static>> = CRATE_DIR
         .dirs()
-        .filter(|d| d.path().as_os_str() != "src" && d.path().as_os_str() != PERSONALITIES)
+        .filter(|d| ![Some("src"), Some(PERSONALITIES), Some(SERVER)].contains(&d.path().to_str()))
         .collect();
     toml_files(stack)
+}
+
+/// Every server case's file (`server/<name>.toml`, id `server/<name>`), in no particular
+/// order.
+///
+/// ```
+/// assert!(ftpspec_scenarios::server_files().any(|f| f.id == "server/epsv"));
+/// ```
+pub fn server_files() -> impl Iterator<Item = CatalogueFile> {
+    toml_files(CRATE_DIR.get_dir(SERVER).into_iter().collect())
 }
 
 /// Every server personality, in no particular order; `id` is its name (`vsftpd-like`) and

@@ -222,8 +222,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
             let entry = entry.map_err(io(&d))?;
             let path = entry.path();
             if path.is_dir() {
-                // The server personalities are not a group of scenarios.
-                if d != dir || !path.ends_with(ftpspec_scenarios::PERSONALITIES) {
+                // The server personalities are not a group of scenarios; the server cases
+                // have their own shape (see super::server).
+                let apart = [ftpspec_scenarios::PERSONALITIES, ftpspec_scenarios::SERVER];
+                if d != dir || !apart.iter().any(|a| path.ends_with(a)) {
                     stack.push(path);
                 }
             } else if d != dir && path.extension().is_some_and(|e| e == "toml") {

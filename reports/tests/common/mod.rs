@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use ftpspec_report::{
-    Attempt, AttemptOutcome, CaseResult, ClientInfo, HostSummary, LinkSummary, NetworkSummary,
-    Observations, Role, RunResults, Verdict, SCHEMA,
+    Attempt, AttemptOutcome, CaseResult, CaseRole, ClientInfo, HostSummary, LinkSummary,
+    NetworkSummary, Observations, Role, RunResults, Verdict, SCHEMA,
 };
 
 pub fn network() -> NetworkSummary {
@@ -100,8 +100,8 @@ pub fn fixture() -> RunResults {
         schema: SCHEMA,
         ftpspec_version: "0.1.0".into(),
         clients: vec![
-            ClientInfo { name: "wget".into(), version: "wget 1.0".into() },
-            ClientInfo { name: "curl".into(), version: "curl 1.0".into() },
+            ClientInfo { name: "wget".into(), version: "wget 1.0".into(), role: CaseRole::Client },
+            ClientInfo { name: "curl".into(), version: "curl 1.0".into(), role: CaseRole::Client },
         ],
         missing_clients: vec!["tnftp".into()],
         interrupted: false,
