@@ -148,6 +148,15 @@ fn preliminary(reply: &Reply) -> bool {
     reply.code / 100 == 1
 }
 
+/// A data connection the transfer runs on.
+pub(crate) struct Started {
+    /// The connection.
+    pub tcp: TcpStream,
+    /// The final reply came (and was recorded) already: the server finished before the
+    /// probe accepted its connection.
+    pub final_read: bool,
+}
+
 /// Sends the transfer command and gets the data connection: the passive one made already,
 /// or the server's connection to the listener. A reply other than 1xx ends the step.
 pub(crate) async fn start(
@@ -157,7 +166,7 @@ pub(crate) async fn start(
     ctx: &DataCtx<'_>,
     rec: &mut StepRecord,
     data: &mut DataRecord,
-) -> Result<TcpStream, Halt> {
+) -> Result<Started, Halt> {
     rec.sent.push(masked(line));
     ctl.send(line).await?;
     let wait = ctx.target.timeout;
@@ -166,30 +175,45 @@ pub(crate) async fn start(
             if !preliminary(&ctl.read_into(rec).await?) {
                 return Err(Halt::Reply);
             }
-            return Ok(tcp);
+            return Ok(Started {
+                tcp,
+                final_read: false,
+            });
         }
         Opening::Listening(l) => l,
     };
     let mut accepted = None;
     let first = tokio::select! {
-        reply = ctl.reply() => reply?,
+        biased;
         a = timeout(wait, listener.accept()) => {
             accepted = Some(a);
             ctl.reply().await?
         }
+        reply = ctl.reply() => reply?,
     };
     rec.replies.push(first.clone());
     if !preliminary(&first) {
         return Err(Halt::Reply);
     }
+    let mut final_read = false;
     let accepted = match accepted {
         Some(a) => a,
+        // The connection first; a reply before it ends the step if it is a failure, and
+        // if it is the final 2xx (a small transfer, done already), the connection is
+        // waiting in the listener.
         None => tokio::select! {
+            biased;
             a = timeout(wait, listener.accept()) => a,
             reply = ctl.reply() => {
-                rec.replies.push(reply?);
-                data.error = Some("the server replied instead of connecting".into());
-                return Err(Halt::Reply);
+                let reply = reply?;
+                let failed = reply.code / 100 != 2;
+                rec.replies.push(reply);
+                if failed {
+                    data.error = Some("the server replied instead of connecting".into());
+                    return Err(Halt::Reply);
+                }
+                final_read = true;
+                timeout(wait, listener.accept()).await
             }
         },
     };
@@ -197,14 +221,15 @@ pub(crate) async fn start(
         Ok(Ok((tcp, peer))) => {
             data.connected = Some(peer);
             let _ = tcp.set_nodelay(true);
-            Ok(tcp)
+            Ok(Started { tcp, final_read })
         }
-        Ok(Err(e)) => Err(after_start(ctl, rec, data, format!("accepting: {e}")).await),
+        Ok(Err(e)) => Err(after_start(ctl, rec, data, format!("accepting: {e}"), final_read).await),
         Err(_) => Err(after_start(
             ctl,
             rec,
             data,
             format!("the server did not connect within {wait:?}"),
+            final_read,
         )
         .await),
     }
@@ -216,8 +241,12 @@ pub(crate) async fn after_start(
     rec: &mut StepRecord,
     data: &mut DataRecord,
     error: String,
+    final_read: bool,
 ) -> Halt {
     data.error = Some(error.clone());
+    if final_read {
+        return Halt::Error(error);
+    }
     match ctl.read_into(rec).await {
         Ok(_) => Halt::Error(error),
         Err(e) => Halt::Fatal(e),

@@ -411,10 +411,11 @@ impl Session<'_> {
                 return Err(Halt::Reply);
             }
         }
-        let tcp = data::start(ctl, opening, &format!("RETR {path}"), &ctx, rec, data).await?;
-        let mut stream = match data::secure(tcp, &ctx, resume, data).await {
+        let started = data::start(ctl, opening, &format!("RETR {path}"), &ctx, rec, data).await?;
+        let final_read = started.final_read;
+        let mut stream = match data::secure(started.tcp, &ctx, resume, data).await {
             Ok(s) => s,
-            Err(e) => return Err(data::after_start(ctl, rec, data, e).await),
+            Err(e) => return Err(data::after_start(ctl, rec, data, e, final_read).await),
         };
         let mut sink = Sink::Verify(offset.unwrap_or(0));
         if let Some(after) = abort_after {
@@ -428,7 +429,9 @@ impl Session<'_> {
             stream.read(&mut sink, None, data).await;
         }
         stream.close().await;
-        ctl.read_into(rec).await?;
+        if !final_read {
+            ctl.read_into(rec).await?;
+        }
         Ok(())
     }
 
@@ -446,14 +449,17 @@ impl Session<'_> {
         let ctx = data_ctx!(self);
         let ctl = &mut self.ctl;
         let opening = data::open(ctl, via, &ctx, rec, data).await?;
-        let tcp = data::start(ctl, opening, &format!("STOR {path}"), &ctx, rec, data).await?;
-        let mut stream = match data::secure(tcp, &ctx, true, data).await {
+        let started = data::start(ctl, opening, &format!("STOR {path}"), &ctx, rec, data).await?;
+        let final_read = started.final_read;
+        let mut stream = match data::secure(started.tcp, &ctx, true, data).await {
             Ok(s) => s,
-            Err(e) => return Err(data::after_start(ctl, rec, data, e).await),
+            Err(e) => return Err(data::after_start(ctl, rec, data, e, final_read).await),
         };
         stream.write(size, data).await;
         drop(stream);
-        ctl.read_into(rec).await?;
+        if !final_read {
+            ctl.read_into(rec).await?;
+        }
         Ok(())
     }
 
@@ -474,10 +480,11 @@ impl Session<'_> {
         } else {
             format!("LIST {path}")
         };
-        let tcp = data::start(ctl, opening, &line, &ctx, rec, data).await?;
-        let mut stream = match data::secure(tcp, &ctx, true, data).await {
+        let started = data::start(ctl, opening, &line, &ctx, rec, data).await?;
+        let final_read = started.final_read;
+        let mut stream = match data::secure(started.tcp, &ctx, true, data).await {
             Ok(s) => s,
-            Err(e) => return Err(data::after_start(ctl, rec, data, e).await),
+            Err(e) => return Err(data::after_start(ctl, rec, data, e, final_read).await),
         };
         let mut sink = Sink::Listing(Vec::new());
         stream.read(&mut sink, None, data).await;
@@ -485,7 +492,9 @@ impl Session<'_> {
         if let Sink::Listing(text) = sink {
             data.listing = Some(String::from_utf8_lossy(&text).into_owned());
         }
-        ctl.read_into(rec).await?;
+        if !final_read {
+            ctl.read_into(rec).await?;
+        }
         Ok(())
     }
 }
