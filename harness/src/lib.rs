@@ -13,6 +13,8 @@
 //! Each module uses only those listed before it:
 //!
 //! - `error`: the crate's [`Error`] and [`Result`].
+//! - [`probe`]: ftpspec's own scripted FTP client, which drives a server under test and
+//!   records its replies, data connections and TLS (uses `error` and ftpspec-mock only).
 //! - [`local`]: the client's local files: the partial file a resume starts from; whether a
 //!   download (whole, resumed, ASCII text) or a mirrored tree is what the server served.
 //! - [`scenario`]: scenario files (typed, checked at load) and their networks; the catalogue.
@@ -45,6 +47,7 @@ pub mod local;
 pub mod matrix;
 pub mod mockhost;
 pub mod partition;
+pub mod probe;
 pub mod quarantine;
 pub mod results;
 pub mod scenario;
