@@ -29,7 +29,8 @@
 //! - `send = "LINE"`: one command line. Placeholders: `{user}`, `{password}`,
 //!   `{decoy_port_args}` / `{decoy_eprt}` (PORT/EPRT arguments naming the target's decoy; a
 //!   target without one makes the step fail at run time), `{own_port_args_22}` /
-//!   `{own_eprt_22}` (the probe's own address, port 22). An unknown placeholder is a load
+//!   `{own_eprt_22}` (the probe's own address, port 22), `{own_port_args}` / `{own_eprt}` (the
+//!   probe's own address, the first port of its active range). An unknown placeholder is a load
 //!   error. `AUTH TLS` answered 234 upgrades the control connection; `CCC` answered 2xx ends
 //!   its TLS (the probe sends close_notify, waits for the server's, continues in plaintext);
 //!   `PROT P`/`PROT C` answered 2xx switch data protection; a `TYPE` stops the probe sending

@@ -60,6 +60,14 @@ pub struct SessionRecord {
     pub error: Option<String>,
 }
 
+impl SessionRecord {
+    /// Whether the session sent `STOR path` (whatever the server answered).
+    pub fn uploaded(&self, path: &str) -> bool {
+        let line = format!("STOR {path}");
+        self.steps.iter().any(|st| st.sent.contains(&line))
+    }
+}
+
 /// One step.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StepRecord {

@@ -330,6 +330,7 @@ impl Session<'_> {
             password: &self.target.password,
             own_ip: self.own_ip,
             decoy: self.target.decoy,
+            own_port: *self.target.active_ports.start(),
         };
         let line = render(line, &values).map_err(Halt::Error)?;
         let reply = self.ctl.command(&line, rec).await?;

@@ -168,6 +168,45 @@ pub enum ProbeStep {
     },
 }
 
+impl ProbeStep {
+    /// The step's action key (`login`, `send`, `retr`, ...), for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProbeStep::Login { .. } => "login",
+            ProbeStep::Send { .. } => "send",
+            ProbeStep::Retr { .. } => "retr",
+            ProbeStep::Stor { .. } => "stor",
+            ProbeStep::List { .. } => "list",
+            ProbeStep::AborDuring { .. } => "abor_during",
+            ProbeStep::Sleep { .. } => "sleep_ms",
+        }
+    }
+
+    /// How the step makes its data connection, if it makes one.
+    pub fn via(&self) -> Option<Via> {
+        match self {
+            ProbeStep::Retr { via, .. }
+            | ProbeStep::Stor { via, .. }
+            | ProbeStep::List { via, .. }
+            | ProbeStep::AborDuring { via, .. } => Some(*via),
+            _ => None,
+        }
+    }
+}
+
+impl ProbeSpec {
+    /// Each upload's path and size, in step order.
+    pub fn uploads(&self) -> Vec<(String, u64)> {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                ProbeStep::Stor { path, size, .. } => Some((path.clone(), *size)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// The keys a step table may have (serde checks the unknown ones).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -328,6 +367,8 @@ const PLACEHOLDERS: &[&str] = &[
     "decoy_eprt",
     "own_port_args_22",
     "own_eprt_22",
+    "own_port_args",
+    "own_eprt",
 ];
 
 /// The names inside `{...}` in a line.
@@ -348,6 +389,8 @@ pub(crate) struct Values<'a> {
     pub own_ip: IpAddr,
     /// The decoy, if the target has one.
     pub decoy: Option<SocketAddr>,
+    /// A port of the probe's active range (for `{own_port_args}`, `{own_eprt}`).
+    pub own_port: u16,
 }
 
 /// Renders the placeholders of a `send` line; an error says which one could not be.
@@ -359,6 +402,7 @@ pub(crate) fn render(line: &str, values: &Values<'_>) -> Result<String, String> 
     };
     let no_decoy = || "the step names the decoy, but the target has no decoy".to_owned();
     let own22 = SocketAddr::new(values.own_ip, 22);
+    let own = SocketAddr::new(values.own_ip, values.own_port);
     let mut out = line.to_owned();
     for name in placeholders(line) {
         let value = match name {
@@ -368,6 +412,8 @@ pub(crate) fn render(line: &str, values: &Values<'_>) -> Result<String, String> 
             "decoy_eprt" => format_eprt(values.decoy.ok_or_else(no_decoy)?),
             "own_port_args_22" => v4(own22, "the probe's address")?,
             "own_eprt_22" => format_eprt(own22),
+            "own_port_args" => v4(own, "the probe's address")?,
+            "own_eprt" => format_eprt(own),
             other => return Err(format!("unknown placeholder {{{other}}}")),
         };
         out = out.replace(&format!("{{{name}}}"), &value);
@@ -637,10 +683,13 @@ mod tests {
             password: "p",
             own_ip: "10.0.0.2".parse().unwrap(),
             decoy: Some("10.0.0.9:2121".parse().unwrap()),
+            own_port: 50100,
         };
         let r = |l: &str| render(l, &values);
         assert_eq!(r("USER {user}").unwrap(), "USER u");
         assert_eq!(r("PORT {decoy_port_args}").unwrap(), "PORT 10,0,0,9,8,73");
+        assert_eq!(r("PORT {own_port_args}").unwrap(), "PORT 10,0,0,2,195,212");
+        assert_eq!(r("EPRT {own_eprt}").unwrap(), "EPRT |1|10.0.0.2|50100|");
         assert_eq!(r("EPRT {decoy_eprt}").unwrap(), "EPRT |1|10.0.0.9|2121|");
         assert_eq!(r("PORT {own_port_args_22}").unwrap(), "PORT 10,0,0,2,0,22");
         assert_eq!(r("EPRT {own_eprt_22}").unwrap(), "EPRT |1|10.0.0.2|22|");
