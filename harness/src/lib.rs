@@ -15,6 +15,8 @@
 //! - `error`: the crate's [`Error`] and [`Result`].
 //! - [`local`]: the client's local files: the partial file a resume starts from; whether a
 //!   download (whole, resumed, ASCII text) or a mirrored tree is what the server served.
+//! - [`servers`]: servers under test: server files, the built-in adapters (vsftpd,
+//!   proftpd, pure-ftpd, pyftpdlib), closures; starting and stopping one in a host.
 //! - [`scenario`]: scenario files (typed, checked at load) and their networks; the catalogue.
 //! - [`quarantine`]: the quarantine file: cases whose verdicts do not count.
 //! - [`clients`]: the [`clients::ClientAdapter`] trait, one file per built-in client, client
@@ -50,6 +52,7 @@ pub mod results;
 pub mod scenario;
 pub mod schedule;
 pub mod serve;
+pub mod servers;
 pub mod userns;
 pub mod verdict;
 
