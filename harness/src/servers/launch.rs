@@ -279,12 +279,17 @@ impl RunningServer {
         let (name, port) = (self.name.clone(), self.port);
         let exit = self.stop().await;
         let what = match (outcome, exit.status) {
-            (Err(()), Some(status)) => format!("exited with status {status}"),
-            (Err(()), None) => "ended".into(),
-            _ => format!("did not accept within {} s", ACCEPT_WITHIN.as_secs()),
+            (Err(()), Some(status)) => {
+                format!("{name} exited with status {status} before accepting on port {port}")
+            }
+            (Err(()), None) => format!("{name} ended before accepting on port {port}"),
+            _ => format!(
+                "{name} did not accept on port {port} within {} s",
+                ACCEPT_WITHIN.as_secs()
+            ),
         };
         Err(Error::Server(format!(
-            "{name} {what} before accepting on port {port}: {}",
+            "{what}: {}",
             match tail(&exit.output, ERROR_TAIL) {
                 "" => "it printed nothing",
                 t => t,
@@ -308,6 +313,10 @@ impl RunningServer {
                 drains,
             }) => {
                 let group = pid.and_then(|p| i32::try_from(p).ok()).map(Pid::from_raw);
+                // Its process tree now, before it breaks up: vsftpd's sessions leave the
+                // group (setsid) and the namespace too (isolate_network: a network
+                // namespace of their own), so neither sweep below would find them.
+                let tree = group.map(descendants).unwrap_or_default();
                 if let Some(g) = group {
                     let _ = killpg(g, Signal::SIGTERM);
                 }
@@ -328,6 +337,7 @@ impl RunningServer {
                 if let Some(g) = group {
                     let _ = killpg(g, Signal::SIGKILL);
                 }
+                kill_all(&tree);
                 end_processes(&host).await;
                 if status.is_none() {
                     let _ = child.start_kill();
@@ -374,6 +384,44 @@ impl RunningServer {
     }
 }
 
+/// The processes descending from `root` (not `root` itself), from `/proc`.
+fn descendants(root: Pid) -> Vec<Pid> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(i32, i32)> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // "pid (comm) state ppid ...": the command name may hold spaces and parentheses.
+            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = vec![root.as_raw()];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(pid, ppid)| *ppid == parent && !found.contains(pid))
+                .map(|(pid, _)| *pid)
+                .collect::<Vec<_>>(),
+        );
+        i += 1;
+    }
+    found[1..].iter().copied().map(Pid::from_raw).collect()
+}
+
+/// SIGKILL to each of `pids` (those gone already are skipped by the kernel).
+fn kill_all(pids: &[Pid]) {
+    for pid in pids {
+        let _ = nix::sys::signal::kill(*pid, Signal::SIGKILL);
+    }
+}
+
 /// Kills every process in the host's namespace, off the runtime's threads.
 async fn end_processes(host: &Host) {
     let host = host.clone();
@@ -403,8 +451,10 @@ impl Drop for RunningServer {
     fn drop(&mut self) {
         match self.inner.take() {
             Some(Inner::Process { mut child, pid, .. }) => {
-                if let Some(g) = pid.and_then(|p| i32::try_from(p).ok()) {
-                    let _ = killpg(Pid::from_raw(g), Signal::SIGKILL);
+                if let Some(g) = pid.and_then(|p| i32::try_from(p).ok()).map(Pid::from_raw) {
+                    let tree = descendants(g);
+                    let _ = killpg(g, Signal::SIGKILL);
+                    kill_all(&tree);
                 }
                 let _ = child.start_kill();
                 self.host.end_processes();
@@ -422,6 +472,25 @@ impl Drop for RunningServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descendants_are_found_through_the_process_tree() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30 & wait"])
+            .spawn()
+            .unwrap();
+        let pid = Pid::from_raw(child.id() as i32);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut found = descendants(pid);
+        while found.len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            found = descendants(pid);
+        }
+        assert_eq!(found.len(), 2, "{found:?}");
+        kill_all(&found);
+        let _ = child.wait();
+        assert!(descendants(pid).is_empty());
+    }
 
     #[test]
     fn a_tail_keeps_the_end_at_a_character_boundary() {
