@@ -114,7 +114,11 @@ impl Control {
         loop {
             let mut line = String::new();
             let n = self.conn.read_line(&mut line).unwrap_or(0);
-            assert!(n > 0, "the server closed the control connection: {:?}", self.transcript);
+            assert!(
+                n > 0,
+                "the server closed the control connection: {:?}",
+                self.transcript
+            );
             self.transcript.push(line.trim_end().to_owned());
             text.push_str(&line);
             let b = line.as_bytes();
@@ -208,7 +212,8 @@ fn session(addr: SocketAddr, setup: &ServerSetup, mode: Mode, pasv: bool) -> See
         Duration::from_secs(5),
     )
     .unwrap();
-    data.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    data.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     // RETR before the data connection's handshake (rustls starts it on the first read), as
     // ftplib does: what pyftpdlib 1.5.7 needs (pyftpdlib#604).
     c.cmd("RETR hello.bin", &[150, 125]);
@@ -231,8 +236,11 @@ fn session(addr: SocketAddr, setup: &ServerSetup, mode: Mode, pasv: bool) -> See
 /// The port accepts inside the host.
 fn accepts(host: &Host, port: u16) -> bool {
     host.in_thread(move || {
-        TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1))
-            .is_ok()
+        TcpStream::connect_timeout(
+            &SocketAddr::from(([127, 0, 0, 1], port)),
+            Duration::from_secs(1),
+        )
+        .is_ok()
     })
     .unwrap()
 }
@@ -253,7 +261,11 @@ fn builtin_serves_plain_and_ftps_and_stops_with_everything(
         Mode::Implicit => vec![ServerSetting::FtpsImplicit],
     };
     if !server.lacking(&settings).is_empty() {
-        assert_eq!((name, mode), ("pure-ftpd", Mode::Implicit), "only this one lacks");
+        assert_eq!(
+            (name, mode),
+            ("pure-ftpd", Mode::Implicit),
+            "only this one lacks"
+        );
         return;
     }
     let port = if mode == Mode::Implicit { 990 } else { 21 };
@@ -275,7 +287,10 @@ fn builtin_serves_plain_and_ftps_and_stops_with_everything(
     let exit = rt.block_on(running.stop());
     let left = lab.server.processes();
     assert!(left.is_empty(), "{name}: processes left: {left:?}");
-    assert!(!accepts(&lab.server, port), "{name}: port {port} still accepts");
+    assert!(
+        !accepts(&lab.server, port),
+        "{name}: port {port} still accepts"
+    );
     let mut control = seen.control;
     let mut rest = String::new();
     let ended = match control.conn.read_line(&mut rest) {
@@ -288,11 +303,19 @@ fn builtin_serves_plain_and_ftps_and_stops_with_everything(
     assert!(ended, "{name}: the session goes on after stop: {rest:?}");
     assert!(exit.status.is_some(), "{name}: no exit status: {exit:?}");
     if name == "vsftpd" {
-        assert!(exit.output.contains("--- server.conf.log ---"), "{}", exit.output);
+        assert!(
+            exit.output.contains("--- server.conf.log ---"),
+            "{}",
+            exit.output
+        );
         assert!(exit.output.contains("RETR hello.bin"), "{}", exit.output);
     }
     if name == "proftpd" || name == "pyftpdlib" {
-        assert!(exit.output.contains("tester"), "{name} logs to stderr: {}", exit.output);
+        assert!(
+            exit.output.contains("tester"),
+            "{name} logs to stderr: {}",
+            exit.output
+        );
     }
 }
 
@@ -316,8 +339,15 @@ fn builtin_honours_the_passive_range_and_external_address(#[case] name: &str) {
     let pasv = seen.pasv.unwrap();
     let announced = ftpspec::mock::wire::parse_227(&pasv).unwrap();
     assert_eq!(announced.ip().to_string(), "203.0.113.7", "{name}: {pasv}");
-    assert!((40100..=40109).contains(&announced.port()), "{name}: {pasv}");
-    assert!((40100..=40109).contains(&seen.epsv_port), "{name}: EPSV {}", seen.epsv_port);
+    assert!(
+        (40100..=40109).contains(&announced.port()),
+        "{name}: {pasv}"
+    );
+    assert!(
+        (40100..=40109).contains(&seen.epsv_port),
+        "{name}: EPSV {}",
+        seen.epsv_port
+    );
     assert!(seen.data == content());
     drop(seen.control);
     rt.block_on(running.stop());
@@ -401,6 +431,9 @@ fn the_config_and_certificates_are_written_to_the_work_directory() {
     let e = rt.block_on(server.start(&lab.server, &setup)).unwrap_err();
     let root: PathBuf = setup.root.clone();
     let e = e.to_string();
-    assert!(e.contains(&format!("port=2121 root={}", root.display())), "{e}");
+    assert!(
+        e.contains(&format!("port=2121 root={}", root.display())),
+        "{e}"
+    );
     assert!(e.contains("-----END CERTIFICATE-----"), "{e}");
 }

@@ -314,7 +314,14 @@ pub(crate) fn search_path() -> std::ffi::OsString {
     let mut dirs: Vec<std::path::PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    for d in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+    for d in [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ] {
         if !dirs.iter().any(|x| x == Path::new(d)) {
             dirs.push(d.into());
         }
@@ -412,8 +419,8 @@ mod tests {
     fn a_value_is_not_expanded_again() {
         let mut s = setup(&[]);
         s.password = "{user}".into();
-        let f = ServerFile::parse("f.toml", "name = \"s\"\nstart = \"s {password} {user}\"\n")
-            .unwrap();
+        let f =
+            ServerFile::parse("f.toml", "name = \"s\"\nstart = \"s {password} {user}\"\n").unwrap();
         assert_eq!(f.render(&s).unwrap().start, "s {user} tester");
     }
 
@@ -427,13 +434,21 @@ mod tests {
         assert!(f.render(&s).unwrap_err().to_string().contains("pasv_ports"));
         let mut s = setup(&[ServerSetting::FtpsExplicit]);
         s.tls = None;
-        assert!(f.render(&s).unwrap_err().to_string().contains("needs ServerSetup::tls"));
+        assert!(f
+            .render(&s)
+            .unwrap_err()
+            .to_string()
+            .contains("needs ServerSetup::tls"));
     }
 
     #[rstest]
     #[case("name = \"s\"\nstrat = \"x\"\n", "f.toml:2:1", "unknown field `strat`")]
     #[case("name = \"s\"\n", "f.toml:1:1", "missing field `start`")]
-    #[case("name = \"s\"\nstart = \"s {prot}\"\n", "f.toml:2:12", "start: unknown placeholder {prot}")]
+    #[case(
+        "name = \"s\"\nstart = \"s {prot}\"\n",
+        "f.toml:2:12",
+        "start: unknown placeholder {prot}"
+    )]
     #[case(
         "name = \"s\"\nstart = \"s\"\nconfig = \"\"\"\nport={port}\nip={ip}\n\"\"\"\n",
         "f.toml:5:4",
@@ -451,7 +466,11 @@ mod tests {
     )]
     #[case("name = \"s\"\nstart = \"\"\n", "f.toml:2:9", "is not a command line")]
     #[case("name = \"\"\nstart = \"s\"\n", "f.toml:1:1", "needs a name")]
-    #[case("name = \"s\"\nstart = \"s\"\n[settings]\nrequire_tls = 1\n", "f.toml:4:15", "invalid type")]
+    #[case(
+        "name = \"s\"\nstart = \"s\"\n[settings]\nrequire_tls = 1\n",
+        "f.toml:4:15",
+        "invalid type"
+    )]
     fn bad_files_are_refused_at_line_and_column(
         #[case] text: &str,
         #[case] at: &str,

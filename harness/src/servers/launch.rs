@@ -15,8 +15,7 @@ use tokio::io::AsyncReadExt;
 use tokio::task::JoinHandle;
 
 use super::file::{search_path, ServerFile};
-use super::setup::ServerSetup;
-use super::StartFn;
+use super::setup::{ServerSetup, StartFn};
 use crate::error::{Error, Result};
 
 /// How long a server may take to accept on its port.
@@ -75,7 +74,11 @@ fn prepare(setup: &ServerSetup) -> Result<()> {
     std::fs::create_dir_all(&setup.work_dir).map_err(io(&setup.work_dir))?;
     if let Some(tls) = &setup.tls {
         let [cert, key, ca] = setup.tls_paths();
-        for (path, pem) in [(cert, &tls.cert_pem), (key, &tls.key_pem), (ca, &tls.ca_pem)] {
+        for (path, pem) in [
+            (cert, &tls.cert_pem),
+            (key, &tls.key_pem),
+            (ca, &tls.ca_pem),
+        ] {
             std::fs::write(&path, pem).map_err(io(&path))?;
         }
     }
@@ -377,8 +380,7 @@ impl RunningServer {
     /// Waits (up to 5 s) until the port no longer accepts.
     async fn wait_closed(&self) {
         let cancel = Arc::new(AtomicBool::new(false));
-        if let Ok(poll) = poll_port(&self.host, self.port, false, Duration::from_secs(5), cancel)
-        {
+        if let Ok(poll) = poll_port(&self.host, self.port, false, Duration::from_secs(5), cancel) {
             let _ = join(poll).await;
         }
     }
@@ -395,7 +397,13 @@ fn descendants(root: Pid) -> Vec<Pid> {
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             // "pid (comm) state ppid ...": the command name may hold spaces and parentheses.
-            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
             Some((pid, ppid))
         })
         .collect();

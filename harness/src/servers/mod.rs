@@ -66,7 +66,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 pub use file::ServerFile;
 pub use launch::{RunningServer, ServerExit};
-pub use setup::{ServerSetting, ServerSetup, TlsFiles};
+pub use setup::{ServerSetting, ServerSetup, StartFn, TlsFiles};
 
 /// The built-in servers' names.
 pub const BUILTIN: [&str; 4] = ["vsftpd", "proftpd", "pure-ftpd", "pyftpdlib"];
@@ -78,13 +78,6 @@ const BUILTIN_FILES: [(&str, &str); 4] = [
     ("pure-ftpd", include_str!("builtin/pure-ftpd.toml")),
     ("pyftpdlib", include_str!("builtin/pyftpdlib.toml")),
 ];
-
-/// A closure that starts a server in the server host; its result is the guard that stops it
-/// when dropped.
-pub type StartFn = dyn Fn(&ServerSetup) -> std::result::Result<Box<dyn Any + Send>, String>
-    + Send
-    + Sync
-    + 'static;
 
 /// A server under test: a server file (built in or given), or a Rust closure.
 #[derive(Clone)]
@@ -266,7 +259,9 @@ mod tests {
     fn what_each_builtin_lacks(#[case] name: &str, #[case] lacks: &[ServerSetting]) {
         let s = ServerUnderTest::builtin(name).unwrap();
         assert_eq!(s.lacking(&ServerSetting::ALL), lacks);
-        assert!(s.lacking(&[ServerSetting::PasvPorts, ServerSetting::ExternalIp]).is_empty());
+        assert!(s
+            .lacking(&[ServerSetting::PasvPorts, ServerSetting::ExternalIp])
+            .is_empty());
     }
 
     #[rstest::rstest]
@@ -289,7 +284,10 @@ mod tests {
             [ServerSetting::ExternalIp]
         );
         assert!(s.available());
-        assert_eq!((s.name(), s.version(), s.program()), ("x", "1".into(), None));
+        assert_eq!(
+            (s.name(), s.version(), s.program()),
+            ("x", "1".into(), None)
+        );
     }
 
     #[test]

@@ -112,3 +112,10 @@ impl ServerSetup {
         ["cert.pem", "key.pem", "ca.pem"].map(|f| self.work_dir.join(f))
     }
 }
+
+/// A closure that starts a server in the server host; its result is the guard that stops it
+/// when dropped.
+pub type StartFn = dyn Fn(&ServerSetup) -> std::result::Result<Box<dyn std::any::Any + Send>, String>
+    + Send
+    + Sync
+    + 'static;
