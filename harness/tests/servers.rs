@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ftpspec::netns::{Host, PresetName, PresetOptions, Topology};
-use ftpspec::servers::{ServerSetting, ServerSetup, ServerUnderTest, TlsFiles};
+use ftpspec::servers::{RunningServer, ServerSetting, ServerSetup, ServerUnderTest, TlsFiles};
 use rstest::rstest;
 
 /// What the root holds: `hello.bin`, 100 kB of a pattern.
@@ -66,6 +66,32 @@ impl Lab {
             }),
             settings: settings.to_vec(),
         }
+    }
+}
+
+impl Lab {
+    /// Starts `server` in the server host and downloads `hello.bin` from the client host.
+    fn serve(
+        &self,
+        server: &ServerUnderTest,
+        setup: &ServerSetup,
+        mode: Mode,
+        pasv: bool,
+    ) -> (tokio::runtime::Runtime, RunningServer, Seen) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let running = rt.block_on(server.start(&self.server, setup)).unwrap();
+        let addr = SocketAddr::new(self.server_addr, setup.port);
+        let s2 = setup.clone();
+        let seen = self
+            .client
+            .in_thread(move || session(addr, &s2, mode, pasv))
+            .unwrap();
+        assert!(
+            seen.data == content(),
+            "{}: the download differs",
+            server.name()
+        );
+        (rt, running, seen)
     }
 }
 
@@ -271,18 +297,11 @@ fn builtin_serves_plain_and_ftps_and_stops_with_everything(
     let port = if mode == Mode::Implicit { 990 } else { 21 };
     let lab = Lab::new();
     let setup = lab.setup(port, &settings);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let running = rt.block_on(server.start(&lab.server, &setup)).unwrap();
+    let (rt, running, seen) = lab.serve(&server, &setup, mode, false);
     assert!(running.pid().is_some());
-    let addr = SocketAddr::new(lab.server_addr, port);
-    let s2 = setup.clone();
-    let seen = lab
-        .client
-        .in_thread(move || session(addr, &s2, mode, false))
-        .unwrap();
-    assert!(seen.data == content(), "{name}: the download differs");
     // The session stays logged in while the server stops: vsftpd's and pure-ftpd's
-    // session processes outlive the daemon's SIGTERM, so only the namespace sweep ends them.
+    // session processes outlive the daemon's SIGTERM (vsftpd's even leave the namespace), so
+    // only killing the process tree and everything in the namespace ends them.
     assert!(!lab.server.processes().is_empty());
     let exit = rt.block_on(running.stop());
     let left = lab.server.processes();
@@ -328,14 +347,7 @@ fn builtin_honours_the_passive_range_and_external_address(#[case] name: &str) {
     let Some(server) = builtin(name) else { return };
     let lab = Lab::new();
     let setup = lab.setup(21, &[ServerSetting::PasvPorts, ServerSetting::ExternalIp]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let running = rt.block_on(server.start(&lab.server, &setup)).unwrap();
-    let addr = SocketAddr::new(lab.server_addr, 21);
-    let s2 = setup.clone();
-    let seen = lab
-        .client
-        .in_thread(move || session(addr, &s2, Mode::Plain, true))
-        .unwrap();
+    let (rt, running, seen) = lab.serve(&server, &setup, Mode::Plain, true);
     let pasv = seen.pasv.unwrap();
     let announced = ftpspec::mock::wire::parse_227(&pasv).unwrap();
     assert_eq!(announced.ip().to_string(), "203.0.113.7", "{name}: {pasv}");
@@ -367,16 +379,8 @@ fn a_closure_starts_the_mock_server_in_the_host() {
     });
     let lab = Lab::new();
     let setup = lab.setup(21, &[]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let running = rt.block_on(server.start(&lab.server, &setup)).unwrap();
+    let (rt, running, seen) = lab.serve(&server, &setup, Mode::Plain, false);
     assert_eq!(running.pid(), None);
-    let addr = SocketAddr::new(lab.server_addr, 21);
-    let s2 = setup.clone();
-    let seen = lab
-        .client
-        .in_thread(move || session(addr, &s2, Mode::Plain, false))
-        .unwrap();
-    assert!(seen.data == content());
     drop(seen.control);
     let exit = rt.block_on(running.stop());
     assert_eq!(exit.status, None);

@@ -63,7 +63,7 @@ use std::any::Any;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 pub use file::ServerFile;
 pub use launch::{RunningServer, ServerExit};
 pub use setup::{ServerSetting, ServerSetup, StartFn, TlsFiles};
@@ -117,11 +117,7 @@ impl ServerUnderTest {
     /// Reads and checks a server file; errors name the file, line and column (unknown keys,
     /// unknown placeholders, unknown settings).
     pub fn from_file(path: &Path) -> Result<ServerUnderTest> {
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
-            path: path.to_owned(),
-            error,
-        })?;
-        ServerUnderTest::parse(&path.display().to_string(), &text)
+        Ok(ServerUnderTest::from_server_file(ServerFile::read(path)?))
     }
 
     /// Parses a server file's text; `origin` names it in errors.
