@@ -113,7 +113,9 @@ impl Loopback {
             (client, v)
         });
         if full && vsftpd.is_none() {
-            eprintln!("throughput: vsftpd is not installed, so it is not compared (scripts/install-deps)");
+            eprintln!(
+                "throughput: vsftpd is not installed, so it is not compared (scripts/install-deps)"
+            );
         }
         Loopback {
             size,

@@ -441,3 +441,55 @@ fn the_config_and_certificates_are_written_to_the_work_directory() {
     );
     assert!(e.contains("-----END CERTIFICATE-----"), "{e}");
 }
+
+#[rstest]
+#[case::vsftpd("vsftpd", "vsftpd: version 3.")]
+#[case::proftpd("proftpd", "ProFTPD Version 1.3.")]
+#[case::pure_ftpd("pure-ftpd", "pure-ftpd v1.0.")]
+#[case::pyftpdlib("pyftpdlib", "1.")]
+fn builtin_versions_come_from_the_servers(#[case] name: &str, #[case] starts: &str) {
+    let Some(server) = builtin(name) else { return };
+    let version = server.version();
+    assert!(version.starts_with(starts), "{name}: {version:?}");
+}
+
+#[rstest]
+#[case::vsftpd("vsftpd")]
+#[case::proftpd("proftpd")]
+#[case::pure_ftpd("pure-ftpd")]
+#[case::pyftpdlib("pyftpdlib")]
+fn builtin_require_tls_refuses_a_plain_login_and_serves_ftps(#[case] name: &str) {
+    let Some(server) = builtin(name) else { return };
+    let lab = Lab::new();
+    let setup = lab.setup(21, &[ServerSetting::RequireTls]);
+    let (rt, running, seen) = lab.serve(&server, &setup, Mode::Explicit, false);
+    drop(seen.control);
+    let addr = SocketAddr::new(lab.server_addr, 21);
+    let (user, pass) = (setup.user.clone(), setup.password.clone());
+    let transcript = lab
+        .client
+        .in_thread(move || {
+            let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+            tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut c = Control {
+                conn: BufReader::new(Box::new(tcp) as Box<dyn Stream>),
+                transcript: Vec::new(),
+            };
+            c.reply();
+            let user = c.cmd(
+                &format!("USER {user}"),
+                &[331, 421, 500, 503, 521, 530, 550],
+            );
+            if user.starts_with("331") {
+                c.cmd(&format!("PASS {pass}"), &[421, 500, 503, 521, 530, 550]);
+            }
+            c.transcript
+        })
+        .unwrap();
+    assert!(
+        !transcript.iter().any(|l| l.starts_with("230")),
+        "{name}: {transcript:?}"
+    );
+    rt.block_on(running.stop());
+    assert!(lab.server.processes().is_empty());
+}
