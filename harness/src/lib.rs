@@ -13,6 +13,7 @@
 //! Each module uses only those listed before it:
 //!
 //! - `error`: the crate's [`Error`] and [`Result`].
+//! - `template`: `{word}` placeholders in client and server files, expanded in one pass.
 //! - [`local`]: the client's local files: the partial file a resume starts from; whether a
 //!   download (whole, resumed, ASCII text) or a mirrored tree is what the server served.
 //! - [`servers`]: servers under test: server files, the built-in adapters (vsftpd,
@@ -36,6 +37,7 @@ pub use ftpspec_mock as mock;
 pub use ftpspec_netns as netns;
 
 mod error;
+mod template;
 
 pub mod capture;
 pub mod case;

@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use super::setup::{ServerSetting, ServerSetup};
 use crate::error::{from_toml, Error, Result};
+use crate::template::{expand, placeholders};
 
 /// The placeholders `start` and `config` may use.
 const PLACEHOLDERS: [&str; 9] = [
@@ -73,31 +74,6 @@ impl RawSettings {
             ServerSetting::RequireSessionReuse => self.require_session_reuse.as_ref(),
         }
     }
-}
-
-/// The `{word}` placeholders in `text` (a word: ASCII letters, digits, `_`), with their byte
-/// offsets. Other braces are text.
-pub(crate) fn placeholders(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.match_indices('{').filter_map(move |(i, _)| {
-        let rest = &text[i + 1..];
-        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
-        (end > 0 && rest[end..].starts_with('}')).then(|| (i, &rest[..end]))
-    })
-}
-
-/// Replaces each `{name}` of `vars` in one pass (a value is never expanded again).
-pub(crate) fn expand(text: &str, vars: &[(&str, String)]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (i, name) in placeholders(text) {
-        if let Some((_, v)) = vars.iter().find(|(k, _)| *k == name) {
-            out.push_str(&text[last..i]);
-            out.push_str(v);
-            last = i + name.len() + 2;
-        }
-    }
-    out.push_str(&text[last..]);
-    out
 }
 
 impl ServerFile {
@@ -480,21 +456,10 @@ mod tests {
         assert!(e.starts_with(at) && e.contains(what), "{text}: {e}");
     }
 
-    #[test]
-    fn other_braces_are_text() {
-        let p: Vec<_> = placeholders("a {b} {} {c d} {e_1}} {{f}").collect();
-        assert_eq!(p, [(2, "b"), (15, "e_1"), (23, "f")]);
-    }
-
     proptest::proptest! {
         #[test]
         fn parsing_never_panics(text in "\\PC{0,200}") {
             let _ = ServerFile::parse("f.toml", &text);
-        }
-
-        #[test]
-        fn expanding_without_placeholders_is_identity(text in "[^{}]{0,100}") {
-            proptest::prop_assert_eq!(expand(&text, &[("x", "y".into())]), text);
         }
     }
 }
