@@ -27,7 +27,7 @@
 //! the file lacks makes the case `unsupported` ([`ServerUnderTest::lacking`]). Unknown keys
 //! and placeholders are errors with line:column.
 //!
-//! How the text is rendered (see [`file`]): a placeholder is `{word}` (letters, digits, `_`)
+//! How the text is rendered (see [`mod@file`]): a placeholder is `{word}` (letters, digits, `_`)
 //! and is replaced as plain text, so other braces (a Python dict in a config) stay as they
 //! are; values are not quoted (pass them to `sh -c '...' {user}` as positional parameters, as
 //! the built-in files do). The settings a case needs are rendered in the order of
@@ -49,8 +49,9 @@
 //!
 //! The built-in pyftpdlib is Debian 12's 1.5.7 as shipped: it closes a TLS data connection
 //! whose handshake starts before RETR/STOR/LIST (pyftpdlib#604, fixed in 1.5.8), which is a
-//! real finding the catalogue shows; a server file with the workaround can be given with
-//! `--server-file` (the six lines are in the research notes of issue 13).
+//! real finding the catalogue shows. The built-in file carries the workaround switched off
+//! (`FIX_604 = False` in its script): a copy with `FIX_604 = True`, given as a server file,
+//! measures the fixed server.
 //!
 //! The built-ins need `scripts/install-deps` (vsftpd and pyftpdlib from apt, proftpd and
 //! pure-ftpd unpacked into `/opt/ftpspec-servers`, the PAM file `/etc/pam.d/ftpspec-vsftpd`).
