@@ -1,6 +1,6 @@
 //! Data-channel throughput of ftpspec-mock, with the ceilings measured in the same run on
 //! the same path: raw tokio TCP sending (RETR) and receiving (STOR), raw rustls (PROT P), and
-//! vsftpd where installed (`scripts/install-deps --bench`). Uploads go into the mock's sink
+//! vsftpd where installed (`scripts/install-deps`). Uploads go into the mock's sink
 //! (`/sink/...`: checksummed as they arrive, nothing kept) and, for comparison, into memory.
 //! Over loopback, and across a server-nat topology (veth + NAT; needs root). The client is
 //! in-process, so the numbers are the server's. A ratio table is printed at the end.
@@ -113,7 +113,9 @@ impl Loopback {
             (client, v)
         });
         if full && vsftpd.is_none() {
-            eprintln!("throughput: vsftpd is not installed, so it is not compared (scripts/install-deps --bench)");
+            eprintln!(
+                "throughput: vsftpd is not installed, so it is not compared (scripts/install-deps)"
+            );
         }
         Loopback {
             size,

@@ -68,6 +68,10 @@ pub enum Error {
     /// Reading or writing results failed.
     #[error(transparent)]
     Report(#[from] ftpspec_report::Error),
+    /// A server under test could not be rendered, started or reached (the message says
+    /// which, with the tail of what it printed).
+    #[error("{0}")]
+    Server(String),
     /// Running a case failed for a reason of the machine's (a thread, a temporary file).
     #[error("{what}: {error}")]
     Os {

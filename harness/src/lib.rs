@@ -13,10 +13,13 @@
 //! Each module uses only those listed before it:
 //!
 //! - `error`: the crate's [`Error`] and [`Result`].
+//! - `template`: `{word}` placeholders in client and server files, expanded in one pass.
 //! - [`probe`]: ftpspec's own scripted FTP client, which drives a server under test and
 //!   records its replies, data connections and TLS (uses `error` and ftpspec-mock only).
 //! - [`local`]: the client's local files: the partial file a resume starts from; whether a
 //!   download (whole, resumed, ASCII text) or a mirrored tree is what the server served.
+//! - [`servers`]: servers under test: server files, the built-in adapters (vsftpd,
+//!   proftpd, pure-ftpd, pyftpdlib), closures; starting and stopping one in a host.
 //! - [`scenario`]: scenario files (typed, checked at load) and their networks; the catalogue.
 //! - [`quarantine`]: the quarantine file: cases whose verdicts do not count.
 //! - [`clients`]: the [`clients::ClientAdapter`] trait, one file per built-in client, client
@@ -36,6 +39,7 @@ pub use ftpspec_mock as mock;
 pub use ftpspec_netns as netns;
 
 mod error;
+mod template;
 
 pub mod capture;
 pub mod case;
@@ -53,6 +57,7 @@ pub mod results;
 pub mod scenario;
 pub mod schedule;
 pub mod serve;
+pub mod servers;
 pub mod userns;
 pub mod verdict;
 

@@ -522,6 +522,23 @@ impl Host {
         })
     }
 
+    /// The processes running inside the host's namespace (zombies left out): programs
+    /// started with [`Host::command`] and whatever they forked, even into new sessions.
+    /// Threads of this process that entered it ([`Host::spawn`]) are not processes and are
+    /// not listed.
+    pub fn processes(&self) -> Vec<u32> {
+        processes_in(&self.netns)
+            .into_iter()
+            .filter_map(|p| u32::try_from(p.as_raw()).ok())
+            .collect()
+    }
+
+    /// Ends every process inside the host's namespace with SIGKILL (a server's sessions
+    /// that outlive it, for example) and waits up to 2 s until they are gone. Blocking.
+    pub fn end_processes(&self) {
+        end_processes_in(&self.netns);
+    }
+
     /// Runs `f` on a new OS thread inside the host's network namespace and returns its
     /// result. Sockets it opens, and threads it starts (a tokio runtime, a mock server),
     /// stay in the namespace.
@@ -911,20 +928,23 @@ pub fn sweep(include_kept: bool) -> Result<Vec<String>, Error> {
     Ok(removed)
 }
 
+/// The live processes inside the namespace (`ip netns pids`; zombies left out).
+fn processes_in(netns: &str) -> Vec<nix::unistd::Pid> {
+    let Ok(out) = Command::new("ip").args(["netns", "pids", netns]).output() else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+        .filter(|&p| p > 1 && !is_zombie(p))
+        .map(nix::unistd::Pid::from_raw)
+        .collect()
+}
+
 /// Ends every process inside the namespace (`ip netns pids`): what a killed run's clients
 /// started, or a client whose parent-death signal was lost. Waits up to 2 s for them to go.
 fn end_processes_in(netns: &str) {
-    let pids = || -> Vec<nix::unistd::Pid> {
-        let Ok(out) = Command::new("ip").args(["netns", "pids", netns]).output() else {
-            return Vec::new();
-        };
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .filter_map(|p| p.parse::<i32>().ok())
-            .filter(|&p| p > 1 && !is_zombie(p))
-            .map(nix::unistd::Pid::from_raw)
-            .collect()
-    };
+    let pids = || processes_in(netns);
     let mut left = pids();
     if left.is_empty() {
         return;

@@ -881,3 +881,37 @@ fn idle_timeouts_need_a_nat() {
         "{e}"
     );
 }
+
+#[test]
+fn processes_in_a_host_are_listed_and_ended_even_in_sessions_of_their_own() {
+    let p = PresetName::Direct.build(&PresetOptions::default()).unwrap();
+    let topo = Topology::build(&p.spec).unwrap();
+    let server = topo.host(&p.roles.server).unwrap();
+    assert!(server.processes().is_empty());
+    // A process that leaves its parent's session and outlives it, as FTP servers' sessions do.
+    let out = Command::new("ip")
+        .args(["netns", "exec", server.netns(), "sh", "-c"])
+        .arg("setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!")
+        .output()
+        .unwrap();
+    let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.processes().contains(&pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.processes(), [pid]);
+    // Threads of this process inside the host are not processes of the host.
+    let listed = server.in_thread({
+        let server = server.clone();
+        move || server.processes()
+    });
+    assert_eq!(listed.unwrap(), [pid]);
+    server.end_processes();
+    assert!(server.processes().is_empty());
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z"))
+    );
+    topo.destroy().unwrap();
+}

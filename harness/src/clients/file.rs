@@ -9,6 +9,7 @@ use toml::Spanned;
 use super::adapter::{version_line, ClientAdapter, Invocation, Launch, Target};
 use crate::error::{from_toml, Error, Result};
 use crate::scenario::{Action, Mode, Setting};
+use crate::template;
 
 /// A client file: the documented interface for any other command-line client.
 ///
@@ -239,13 +240,7 @@ impl ClientFile {
             shlex::split(text)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|arg| {
-                    let mut a = arg;
-                    for (k, v) in &vars {
-                        a = a.replace(&format!("{{{k}}}"), v);
-                    }
-                    a
-                })
+                .map(|arg| template::expand(&arg, &vars))
                 .collect()
         };
         let mut keys = self.plan(t.mode, &t.settings).unwrap_or_default();
@@ -282,7 +277,7 @@ impl ClientFile {
 }
 
 /// The placeholders' values for a target.
-fn placeholders(t: &Target) -> BTreeMap<&'static str, String> {
+fn placeholders(t: &Target) -> Vec<(&'static str, String)> {
     let ca = t.ca_file.as_ref().map(|c| c.display().to_string());
     [
         ("url", t.url(t.scheme())),
