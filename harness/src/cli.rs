@@ -11,11 +11,13 @@ use ftpspec_report::{RunResults, Verdict};
 
 use crate::capture::{CaptureMode, CaptureTo};
 use crate::clients::{Client, BUILTIN};
-use crate::matrix::{default_jobs, random_seed, run_plan, Order, Plan};
+use crate::matrix::{default_jobs, random_seed, run_cases, Cases, Order, Plan};
 use crate::partition::Partition;
 use crate::quarantine::Quarantine;
 use crate::scenario;
+use crate::scenario::server::ServerScenario;
 use crate::schedule::{self, Durations};
+use crate::servers::ServerUnderTest;
 
 /// Options of `ftpspec run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,6 +31,15 @@ pub struct RunArgs {
     /// A client file (TOML) for another client (repeatable).
     #[arg(long = "client-file", value_name = "FILE")]
     pub client_files: Vec<PathBuf>,
+    /// A built-in server to test (repeatable): vsftpd, proftpd, pure-ftpd, pyftpdlib. Runs
+    /// the server cases (the `server/` group) against it; without --client or
+    /// --client-file, only those.
+    #[arg(long = "server", value_name = "NAME")]
+    pub servers: Vec<String>,
+    /// A server file (TOML) for another server to test (repeatable); see `ftpspec::servers`
+    /// for its format.
+    #[arg(long = "server-file", value_name = "FILE")]
+    pub server_files: Vec<PathBuf>,
     /// A directory of your own scenarios (`<group>/<name>.toml`), added to the catalogue.
     #[arg(long = "scenarios", value_name = "DIR")]
     pub scenario_dirs: Vec<PathBuf>,
@@ -137,8 +148,12 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
         return list_personalities();
     }
     let scenarios = scenario::select(&args.scenario_dirs, &args.filters)?;
-    if scenarios.is_empty() {
+    let server_cases = scenario::server::select(&args.scenario_dirs, &args.filters)?;
+    if scenarios.is_empty() && server_cases.is_empty() {
         bail!("no scenario matches {:?}", args.filters);
+    }
+    if !scenarios.is_empty() {
+        println!("Client cases (ftpspec run --client NAME):\n");
     }
     for s in &scenarios {
         let kind = if s.file.informational {
@@ -163,7 +178,39 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
             println!("    axes: {}", axes.join(", "));
         }
     }
-    println!("{} scenario(s)", scenarios.len());
+    if !server_cases.is_empty() {
+        println!(
+            "{}Server cases (ftpspec run --server NAME; servers: {}):\n",
+            if scenarios.is_empty() { "" } else { "\n" },
+            crate::servers::BUILTIN.join(", ")
+        );
+    }
+    for s in &server_cases {
+        let f = &s.file;
+        let kind = if f.informational {
+            " (informational)"
+        } else {
+            ""
+        };
+        println!(
+            "{}{kind}\n    {}\n    {}",
+            s.id,
+            f.title,
+            f.requirement.replace('\n', " ")
+        );
+        if !f.server.needs.is_empty() {
+            let needs: Vec<&str> = f.server.needs.iter().map(|n| n.as_str()).collect();
+            println!("    server settings: {}", needs.join(", "));
+        }
+        if !f.references.is_empty() {
+            println!("    references: {}", f.references.join("; "));
+        }
+    }
+    println!(
+        "{} client scenario(s), {} server scenario(s)",
+        scenarios.len(),
+        server_cases.len()
+    );
     Ok(())
 }
 
@@ -180,8 +227,64 @@ fn list_personalities() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether the run tests clients: clients named, or no server named (the default run).
+fn tests_clients(args: &RunArgs) -> bool {
+    let servers = !args.servers.is_empty() || !args.server_files.is_empty();
+    !servers || !args.clients.is_empty() || !args.client_files.is_empty()
+}
+
+/// The server cases of the run (none unless a server is named).
+fn server_cases(args: &RunArgs) -> anyhow::Result<Vec<ServerScenario>> {
+    if args.servers.is_empty() && args.server_files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cases = scenario::server::select(&args.scenario_dirs, &args.filters)?;
+    if cases.is_empty() {
+        bail!(
+            "no server case matches {:?} (ftpspec list shows them under \"Server cases\")",
+            args.filters
+        );
+    }
+    Ok(cases)
+}
+
+/// The servers under test a run names; an error for an unknown or missing one.
+pub fn resolve_servers(args: &RunArgs) -> anyhow::Result<Vec<ServerUnderTest>> {
+    let mut out = Vec::new();
+    for name in &args.servers {
+        let Some(s) = ServerUnderTest::builtin(name) else {
+            bail!(
+                "unknown server {name:?}; the built-in servers are {}; for another server write a server file (--server-file)",
+                crate::servers::BUILTIN.join(", ")
+            );
+        };
+        if !s.available() {
+            bail!(
+                "server {name}: `{}` is not installed; scripts/install-deps installs the built-in servers",
+                s.program().unwrap_or_default()
+            );
+        }
+        out.push(s);
+    }
+    for file in &args.server_files {
+        let s = ServerUnderTest::from_file(file)?;
+        if !s.available() {
+            bail!(
+                "{}: `{}` not found",
+                file.display(),
+                s.program().unwrap_or_default()
+            );
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
 /// The run's cases: the scenarios, each expanded on the axes it admits.
 fn cases(args: &RunArgs) -> anyhow::Result<(Vec<scenario::Scenario>, usize)> {
+    if !tests_clients(args) {
+        return Ok((Vec::new(), 0));
+    }
     let scenarios = scenario::select(&args.scenario_dirs, &args.filters)?;
     if scenarios.is_empty() {
         bail!(
@@ -203,6 +306,9 @@ fn cases(args: &RunArgs) -> anyhow::Result<(Vec<scenario::Scenario>, usize)> {
 pub fn resolve_clients(args: &RunArgs) -> anyhow::Result<(Vec<Client>, Vec<String>)> {
     let mut clients = Vec::new();
     let mut missing = Vec::new();
+    if !tests_clients(args) {
+        return Ok((clients, missing));
+    }
     let names: Vec<String> = if args.clients.is_empty() && args.client_files.is_empty() {
         BUILTIN.iter().map(|s| s.to_string()).collect()
     } else {
@@ -248,6 +354,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let (scenarios, from) = cases(&args)?;
     let (clients, missing) = resolve_clients(&args)?;
+    let server_scenarios = server_cases(&args)?;
+    let servers = resolve_servers(&args)?;
     let baseline = match &args.baseline {
         Some(p) => Some(RunResults::read(p)?),
         None => None,
@@ -256,7 +364,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(p) => {
             // Any scenario of the catalogue (and --scenarios), not only those filtered in.
             let all = scenario::select(&args.scenario_dirs, &[])?;
-            let exists = |id: &str| all.iter().any(|s| s.id == id);
+            let all_servers = scenario::server::select(&args.scenario_dirs, &[])?;
+            let exists =
+                |id: &str| all.iter().any(|s| s.id == id) || all_servers.iter().any(|s| s.id == id);
             Some(Quarantine::read(p, exists)?)
         }
         None => None,
@@ -299,21 +409,45 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = plan.partition {
         how.push_str(&format!(", only partition {p} of the cases"));
     }
+    let mut sides = Vec::new();
+    if !clients.is_empty() {
+        sides.push(format!(
+            "{} scenario(s){variants} x {} client(s) ({})",
+            scenarios.len(),
+            clients.len(),
+            clients
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !servers.is_empty() {
+        sides.push(format!(
+            "{} server case(s) x {} server(s) ({})",
+            server_scenarios.len(),
+            servers.len(),
+            servers
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     eprintln!(
-        "ftpspec run: {} scenario(s){variants} x {} client(s) ({}), {} at a time{how}",
-        scenarios.len(),
-        clients.len(),
-        clients
-            .iter()
-            .map(|c| c.name())
-            .collect::<Vec<_>>()
-            .join(", "),
+        "ftpspec run: {}, {} at a time{how}",
+        sides.join(" and "),
         args.jobs
     );
     let started = Instant::now();
-    let mut run = run_plan(
-        &scenarios,
-        &clients,
+    let cases = Cases {
+        scenarios: &scenarios,
+        clients: &clients,
+        server_scenarios: &server_scenarios,
+        servers: &servers,
+    };
+    let mut run = run_cases(
+        &cases,
         &plan,
         |p, r| {
             let run = if p.repeat > 1 {

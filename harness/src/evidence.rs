@@ -203,7 +203,7 @@ pub fn data_line(d: &ftpspec_mock::DataConnection) -> String {
     )
 }
 
-fn report_attempt(a: &Attempt) -> ftpspec_report::Attempt {
+pub(crate) fn report_attempt(a: &Attempt) -> ftpspec_report::Attempt {
     use ftpspec_report::AttemptOutcome as Report;
     ftpspec_report::Attempt {
         host: a.host.clone(),
@@ -257,4 +257,19 @@ pub(crate) fn summary(spec: &TopologySpec, roles: &ftpspec_netns::Roles) -> Netw
             })
             .collect(),
     }
+}
+
+/// What a server case saw: the probe's record, what the routers and the decoy recorded, and
+/// what the server printed.
+#[derive(Debug)]
+pub struct ServerEvidence {
+    /// The probe's record.
+    pub probe: crate::probe::ProbeRecord,
+    /// The routers' and the decoy's records.
+    pub attempts: Vec<Attempt>,
+    /// The server's output and exit status.
+    pub exit: crate::servers::ServerExit,
+    /// Each upload's file in the root after the case: its path, and whether it holds what
+    /// the probe sent (`None`: absent).
+    pub stored: Vec<(String, Option<bool>)>,
 }

@@ -29,6 +29,8 @@
 //! - [`mockhost`]: the mock server inside a topology host (FTPS port, certificate names).
 //! - [`capture`]: packet captures of a case or a lab session, with the TLS keys inside.
 //! - [`case`]: one case, from network to verdict.
+//! - [`server_case`]: one server case: the server under test in the server host, the probe
+//!   in the client host.
 //! - [`partition`]: `--partition hash:K/N` and `count:K/N`, one share of a run's cases.
 //! - [`matrix`]: scenarios x clients, a few at a time, repeated and shuffled as planned; the
 //!   `cargo test` API.
@@ -57,6 +59,7 @@ pub mod results;
 pub mod scenario;
 pub mod schedule;
 pub mod serve;
+pub mod server_case;
 pub mod servers;
 pub mod userns;
 pub mod verdict;
@@ -64,7 +67,10 @@ pub mod verdict;
 pub use clients::{Client, Target};
 pub use error::{Error, Result};
 pub use ftpspec_report::{CaseResult, Observations, Verdict};
-pub use matrix::{run_catalogue, run_matrix, run_plan, run_scenario, Order, Plan, Progress};
+pub use matrix::{
+    run_cases, run_catalogue, run_matrix, run_plan, run_scenario, run_server_catalogue,
+    run_server_scenario, Cases, Order, Plan, Progress,
+};
 
 /// The README's examples, compiled as doctests so they stay true (here, where both
 /// ftpspec-mock and ftpspec-netns are dependencies).

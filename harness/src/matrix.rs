@@ -4,15 +4,18 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ftpspec_report::{CaseResult, ClientInfo, RunResults, SCHEMA};
+use ftpspec_report::{CaseResult, CaseRole, ClientInfo, RunResults, SCHEMA};
 
 use crate::capture::CaptureTo;
 use crate::case::{run_case, run_case_capturing};
 use crate::clients::Client;
 use crate::error::{Error, Result};
 use crate::partition::Partition;
+use crate::scenario::server::ServerScenario;
 use crate::scenario::{self, Scenario};
 use crate::schedule::{longest_first, Durations};
+use crate::server_case::run_server_case;
+use crate::servers::ServerUnderTest;
 
 /// How a run goes, beyond which cases it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,11 +115,60 @@ pub async fn run_plan(
     scenarios: &[Scenario],
     clients: &[Client],
     plan: &Plan,
+    progress: impl FnMut(&Progress, &CaseResult),
+    stop: impl std::future::Future<Output = ()>,
+) -> RunResults {
+    let cases = Cases {
+        scenarios,
+        clients,
+        ..Cases::default()
+    };
+    run_cases(&cases, plan, progress, stop).await
+}
+
+/// What a run tests: client scenarios x clients, and server scenarios x servers under test
+/// (`ftpspec run --server`); either side may be empty.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cases<'a> {
+    /// The client scenarios.
+    pub scenarios: &'a [Scenario],
+    /// The clients.
+    pub clients: &'a [Client],
+    /// The server scenarios (the `server/` group).
+    pub server_scenarios: &'a [ServerScenario],
+    /// The servers under test.
+    pub servers: &'a [ServerUnderTest],
+}
+
+/// One case of a run, by index: a client scenario and a client, or a server scenario and a
+/// server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Client(usize, usize),
+    Server(usize, usize),
+}
+
+impl Cases<'_> {
+    /// The case's scenario id and implementation name.
+    fn names(&self, key: Key) -> (&str, &str) {
+        match key {
+            Key::Client(s, c) => (self.scenarios[s].id.as_str(), self.clients[c].name()),
+            Key::Server(s, v) => (self.server_scenarios[s].id.as_str(), self.servers[v].name()),
+        }
+    }
+}
+
+/// [`run_plan`] over both sides of [`Cases`]: clients and servers run in one schedule, and
+/// their results come in one [`RunResults`], each marked with its role.
+pub async fn run_cases(
+    cases: &Cases<'_>,
+    plan: &Plan,
     mut progress: impl FnMut(&Progress, &CaseResult),
     stop: impl std::future::Future<Output = ()>,
 ) -> RunResults {
-    let versions: Vec<String> = clients.iter().map(|c| c.version()).collect();
-    let work = planned(scenarios, clients, plan);
+    let versions: Vec<String> = cases.clients.iter().map(|c| c.version()).collect();
+    let server_versions: Vec<String> = cases.servers.iter().map(|s| s.version()).collect();
+    let work = planned(cases, plan);
     let repeat = plan.repeat.max(1);
     let total = work.len();
     let started = std::time::Instant::now();
@@ -124,7 +176,7 @@ pub async fn run_plan(
     let mut set = tokio::task::JoinSet::new();
     let mut queue = work.into_iter();
     let mut next = queue.next();
-    let mut runs: BTreeMap<(usize, usize), Vec<(u32, CaseResult)>> = BTreeMap::new();
+    let mut runs: BTreeMap<Key, Vec<(u32, CaseResult)>> = BTreeMap::new();
     let mut done = 0;
     tokio::pin!(stop);
     let mut interrupted = false;
@@ -138,17 +190,29 @@ pub async fn run_plan(
                 set.abort_all();
             }
             permit = semaphore.clone().acquire_owned(), if next.is_some() => {
-                let ((si, ci), run) = next.take().expect("a case is next");
+                let (key, run) = next.take().expect("a case is next");
                 next = queue.next();
-                let (s, c, v) = (scenarios[si].clone(), clients[ci].clone(), versions[ci].clone());
                 let capture = plan.capture.clone();
                 // Each run of a repeated case its own capture file.
                 let nth = if repeat > 1 { run } else { 1 };
-                set.spawn(async move {
-                    let _permit = permit;
-                    let r = run_case_capturing(&s, &c, &v, capture.as_ref(), nth).await;
-                    ((si, ci), run, r)
-                });
+                match key {
+                    Key::Client(si, ci) => {
+                        let (s, c, v) = (cases.scenarios[si].clone(), cases.clients[ci].clone(), versions[ci].clone());
+                        set.spawn(async move {
+                            let _permit = permit;
+                            let r = run_case_capturing(&s, &c, &v, capture.as_ref(), nth).await;
+                            (key, run, r)
+                        });
+                    }
+                    Key::Server(si, vi) => {
+                        let (s, v, ver) = (cases.server_scenarios[si].clone(), cases.servers[vi].clone(), server_versions[vi].clone());
+                        set.spawn(async move {
+                            let _permit = permit;
+                            let r = run_server_case(&s, &v, &ver, capture.as_ref(), nth).await;
+                            (key, run, r)
+                        });
+                    }
+                }
             }
             finished = set.join_next(), if !set.is_empty() => match finished {
                 Some(Ok((case, run, r))) => {
@@ -171,17 +235,28 @@ pub async fn run_plan(
             CaseResult::combine(rs.into_iter().map(|(_, r)| r).collect())
         })
         .collect();
+    let clients = cases
+        .clients
+        .iter()
+        .zip(versions)
+        .map(|(c, version)| ClientInfo {
+            name: c.name().into(),
+            version,
+            role: CaseRole::Client,
+        });
+    let servers = cases
+        .servers
+        .iter()
+        .zip(server_versions)
+        .map(|(s, version)| ClientInfo {
+            name: s.name().into(),
+            version,
+            role: CaseRole::Server,
+        });
     let mut run = RunResults {
         schema: SCHEMA,
         ftpspec_version: env!("CARGO_PKG_VERSION").into(),
-        clients: clients
-            .iter()
-            .zip(versions)
-            .map(|(c, version)| ClientInfo {
-                name: c.name().into(),
-                version,
-            })
-            .collect(),
+        clients: clients.chain(servers).collect(),
         missing_clients: Vec::new(),
         interrupted,
         repeat,
@@ -201,28 +276,31 @@ pub async fn run_plan(
     run
 }
 
-/// The runs of a plan, in the order they start: `((scenario, client), run)`, by index.
-fn planned(scenarios: &[Scenario], clients: &[Client], plan: &Plan) -> Vec<((usize, usize), u32)> {
-    let mut cases: Vec<(usize, usize)> = (0..scenarios.len())
-        .flat_map(|s| (0..clients.len()).map(move |c| (s, c)))
-        .collect();
+/// The runs of a plan, in the order they start: `(case, run)`, client cases (scenario, then
+/// client) before server cases in catalogue order.
+fn planned(cases: &Cases<'_>, plan: &Plan) -> Vec<(Key, u32)> {
+    let clients = (0..cases.scenarios.len())
+        .flat_map(|s| (0..cases.clients.len()).map(move |c| Key::Client(s, c)));
+    let servers = (0..cases.server_scenarios.len())
+        .flat_map(|s| (0..cases.servers.len()).map(move |v| Key::Server(s, v)));
+    let mut keys: Vec<Key> = clients.chain(servers).collect();
     if let Some(p) = &plan.partition {
-        let keys = cases
-            .iter()
-            .map(|&(s, c)| (scenarios[s].id.as_str(), clients[c].name()));
-        let keep = p.select(keys);
-        cases = keep.into_iter().map(|i| cases[i]).collect();
+        let keep = p.select(keys.iter().map(|&k| cases.names(k)));
+        keys = keep.into_iter().map(|i| keys[i]).collect();
     }
     if let (None, Order::LongestFirst(durations)) = (plan.seed, &plan.order) {
-        longest_first(&mut cases, |&(s, c)| {
-            durations.expected(&scenarios[s], clients[c].name())
+        longest_first(&mut keys, |&k| match k {
+            Key::Client(s, c) => durations.expected(&cases.scenarios[s], cases.clients[c].name()),
+            Key::Server(s, v) => {
+                durations.expected_server(&cases.server_scenarios[s], cases.servers[v].name())
+            }
         });
     }
     let repeat = plan.repeat.max(1);
     let mut rng = plan.seed;
-    let mut work = Vec::with_capacity(cases.len() * repeat as usize);
+    let mut work = Vec::with_capacity(keys.len() * repeat as usize);
     for run in 1..=repeat {
-        let mut round = cases.clone();
+        let mut round = keys.clone();
         if let Some(state) = rng.as_mut() {
             shuffle(&mut round, state);
         }
@@ -318,6 +396,58 @@ pub async fn run_catalogue(filters: &[&str], clients: &[Client]) -> Result<RunRe
     Ok(run_matrix(&scenarios, clients, 4, |_, _, _| {}, std::future::pending()).await)
 }
 
+/// Runs one server case of the catalogue (`server/...`, or of `extra` directories) against a
+/// server under test; for `cargo test` in a server project. The server may be built in, a
+/// server file, or your own code started from a closure inside the case's server host
+/// ([`ServerUnderTest::from_fn`]).
+///
+/// ```no_run
+/// use ftpspec::servers::{ServerSetting, ServerUnderTest};
+/// use ftpspec::Verdict;
+/// # async fn demo() {
+/// let server = ServerUnderTest::from_fn("myserver", "1.0", &[ServerSetting::PasvPorts], |setup| {
+///     // Start your server on setup.port, serving setup.root to setup.user; the box is
+///     // dropped to stop it.
+///     # let _ = setup;
+///     Ok(Box::new(()))
+/// });
+/// let result = ftpspec::run_server_scenario("server/epsv", &server).await.unwrap();
+/// assert_eq!(result.verdict, Verdict::Pass, "{}", result.reason);
+/// # }
+/// ```
+pub async fn run_server_scenario(id: &str, server: &ServerUnderTest) -> Result<CaseResult> {
+    let all = scenario::server::catalogue()?;
+    let s = all
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| Error::UnknownScenario { id: id.to_owned() })?;
+    let version = server.version();
+    Ok(run_server_case(&s, server, &version, None, 1).await)
+}
+
+/// Runs the catalogue's server cases whose ids start with one of `filters` (none: all)
+/// against `servers`, four at a time; for `cargo test` in a server project.
+pub async fn run_server_catalogue(
+    filters: &[&str],
+    servers: &[ServerUnderTest],
+) -> Result<RunResults> {
+    let filters: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+    let scenarios = scenario::server::select(&[], &filters)?;
+    if scenarios.is_empty() {
+        return Err(Error::NoScenario { filters });
+    }
+    let cases = Cases {
+        server_scenarios: &scenarios,
+        servers,
+        ..Cases::default()
+    };
+    let plan = Plan {
+        jobs: 4,
+        ..Plan::default()
+    };
+    Ok(run_cases(&cases, &plan, |_, _| {}, std::future::pending()).await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,28 +504,31 @@ mod tests {
                 .push(crate::schedule::tests::result(id, "curl", *ms));
         }
         let durations = Durations::from_results(&previous);
-        let names = |work: Vec<((usize, usize), u32)>| -> Vec<(String, u32)> {
+        let names = |work: Vec<(Key, u32)>| -> Vec<(String, u32)> {
             work.into_iter()
-                .map(|((s, _), run)| (scenarios[s].id.clone(), run))
+                .map(|(k, run)| match k {
+                    Key::Client(s, _) => (scenarios[s].id.clone(), run),
+                    Key::Server(..) => unreachable!("no server case planned"),
+                })
                 .collect()
+        };
+        let cases = Cases {
+            scenarios: &scenarios,
+            clients: &clients,
+            ..Cases::default()
         };
         let lpt = plan_of(Order::LongestFirst(durations.clone()), None, 2);
         let want: Vec<(String, u32)> = [1, 2]
             .iter()
             .flat_map(|&run| order.iter().map(move |id| (id.to_string(), run)))
             .collect();
-        assert_eq!(
-            names(planned(&scenarios, &clients, &lpt)),
-            want,
-            "each round alike"
-        );
+        assert_eq!(names(planned(&cases, &lpt)), want, "each round alike");
         // Catalogue order: as given.
         let cat = plan_of(Order::Catalogue, None, 1);
         let given: Vec<(String, u32)> = ids.iter().map(|id| (id.to_string(), 1)).collect();
-        assert_eq!(names(planned(&scenarios, &clients, &cat)), given);
+        assert_eq!(names(planned(&cases, &cat)), given);
         // A seed overrides the order: the seed's shuffle of catalogue order, durations or not.
-        let shuffled =
-            |order: Order| names(planned(&scenarios, &clients, &plan_of(order, Some(3), 1)));
+        let shuffled = |order: Order| names(planned(&cases, &plan_of(order, Some(3), 1)));
         let mut expect: Vec<usize> = (0..ids.len()).collect();
         shuffle(&mut expect, &mut 3);
         let expect: Vec<(String, u32)> = expect.iter().map(|&i| (ids[i].to_string(), 1)).collect();

@@ -50,6 +50,21 @@ impl Durations {
     }
 }
 
+impl Durations {
+    /// The expected duration of a server case: its previous duration, else a tenth of its
+    /// timeout (at least 2 s: a server starts and stops).
+    pub fn expected_server(
+        &self,
+        scenario: &crate::scenario::server::ServerScenario,
+        server: &str,
+    ) -> Duration {
+        match self.0.get(&(scenario.id.clone(), server.to_owned())) {
+            Some(&ms) => Duration::from_millis(ms),
+            None => Duration::from_millis((scenario.file.timeout_secs * 100).max(2000)),
+        }
+    }
+}
+
 /// How long a scenario's case should take, from the scenario alone: the waits it scripts
 /// (reply and accept delays, a late final reply; a `"*"` or unbounded delay counted for ten
 /// commands), twice a NAT idle timeout plus the 10 s connect timeout (an idle-timeout case

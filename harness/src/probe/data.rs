@@ -453,6 +453,13 @@ pub(crate) async fn abort(
         }
         Ok(())
     };
-    let (replies, _) = tokio::join!(replies, stream.read(sink, None, data));
+    // The data connection is closed as soon as the server has closed its side, as a client
+    // does: ProFTPD holds its 226 until then.
+    let drain = async {
+        let read = stream.read(sink, None, data).await;
+        let _ = timeout(Duration::from_secs(1), stream.stream.shutdown()).await;
+        read
+    };
+    let (replies, _) = tokio::join!(replies, drain);
     replies.map_err(Halt::Fatal)
 }

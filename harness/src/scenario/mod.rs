@@ -31,6 +31,9 @@
 //! transfer = "ok"              # ok | failed
 //! data_via_control_address = true   # flags take only `true`
 //! ```
+//!
+//! The `server/` group holds cases for servers under test (`ftpspec run --server`), with a
+//! shape of their own: see [`server`].
 
 pub mod axis;
 mod expect;
@@ -38,6 +41,7 @@ mod file;
 mod load;
 mod network;
 pub mod personality;
+pub mod server;
 pub mod transcript;
 pub mod variant;
 

@@ -55,7 +55,7 @@ enum Inner {
 }
 
 /// How a server ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServerExit {
     /// What it printed (stdout and stderr as they came, the last 64 KiB), then each log file
     /// (`*.log`) it wrote in the work directory, under a `--- NAME ---` line.

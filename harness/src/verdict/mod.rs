@@ -3,6 +3,7 @@
 //! failed (the first failure is the reason), pass otherwise.
 
 pub mod checks;
+pub mod server;
 
 pub use checks::Ctx;
 

@@ -1,0 +1,369 @@
+//! Running one server case: build the network, fill a root with the case's files, start the
+//! server under test in the server host with the settings the case needs, run the probe in
+//! the client host, judge from what the probe and the routers recorded, stop the server and
+//! remove everything it left (its processes, its root, its configuration).
+
+use std::io::{Seek, SeekFrom, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ftpspec_mock::generated;
+use ftpspec_netns::{Diagnostics, Topology};
+use ftpspec_report::{CaseResult, CaseRole, Observations, Verdict};
+
+use crate::capture::{self, CaptureMode, CaptureTo};
+use crate::error::{Error, Result};
+use crate::evidence::ServerEvidence;
+use crate::probe::{self, ProbeRecord, ProbeTarget};
+use crate::scenario::server::{RootFile, ServerScenario};
+use crate::scenario::Network;
+use crate::servers::{ServerExit, ServerSetting, ServerSetup, ServerUnderTest, TlsFiles};
+
+/// The user and password every server case logs in with.
+pub const USER: &str = "ftpspec";
+/// See [`USER`].
+pub const PASSWORD: &str = "ftpspec";
+
+/// Runs one server case (`run` of `--repeat`), keeping its capture as `capture` says.
+pub async fn run_server_case(
+    scenario: &ServerScenario,
+    server: &ServerUnderTest,
+    version: &str,
+    capture: Option<&CaptureTo>,
+    run: u32,
+) -> CaseResult {
+    let started = Instant::now();
+    let f = &scenario.file;
+    let mut result = CaseResult {
+        client_version: version.to_owned(),
+        title: f.title.clone(),
+        requirement: f.requirement.clone(),
+        references: f.references.clone(),
+        role: CaseRole::Server,
+        ..CaseResult::new(server.name(), scenario.id.clone(), Verdict::Error)
+    };
+    let lacking = server.lacking(&f.server.needs);
+    if !lacking.is_empty() {
+        let names: Vec<&str> = lacking.iter().map(|s| s.as_str()).collect();
+        result.verdict = Verdict::Unsupported;
+        result.reason = format!(
+            "{} has no setting for {}, which this case needs",
+            server.name(),
+            names.join(", ")
+        );
+        return result;
+    }
+    let net = match scenario.network() {
+        Ok(n) => n,
+        Err(e) => {
+            result.reason = format!("the harness failed, not the server: {e}");
+            return result;
+        }
+    };
+    let mode = capture.map_or(CaptureMode::None, |c| c.mode);
+    let (outcome, bundle, pcapng) = in_network(scenario, server, &net, mode).await;
+    if let (Some(bytes), Some(to)) = (pcapng, capture) {
+        let rel = ftpspec_report::paths::capture_path(server.name(), &scenario.id, run);
+        let path = to.dir.join(&rel);
+        let to_write = path.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(to_write.parent().expect("a file in a folder"))?;
+            std::fs::write(&to_write, bytes)
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        match written {
+            Ok(()) => result.capture = Some(rel),
+            Err(e) => eprintln!("ftpspec: cannot write {}: {e}", path.display()),
+        }
+    }
+    result.observations = Observations {
+        topology: net.name.clone(),
+        network: Some(crate::evidence::summary(&net.spec, &net.roles)),
+        server_addr: Some(net.roles.server_addr),
+        server_own_addr: Some(net.roles.server_own_addr),
+        ..Observations::default()
+    };
+    match outcome {
+        Ok(ev) => {
+            let (verdict, reason) = crate::verdict::server::judge(scenario, &net, &ev);
+            result.verdict = verdict;
+            result.reason = reason;
+            crate::verdict::server::observe(&ev, &mut result.observations);
+        }
+        Err(e) => result.reason = format!("the harness failed, not the server: {e}"),
+    }
+    if let Some(d) = bundle {
+        let head = format!(
+            "# {} (server) · {}: {}: {}\n",
+            result.client,
+            result.scenario,
+            result.verdict.as_str(),
+            result.reason
+        );
+        result.keep_diagnostics(head + &d.to_string());
+    }
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    result
+}
+
+/// The case in its network; the diagnostics bundle (taken while the server still runs) and
+/// the capture when the outcome keeps them.
+async fn in_network(
+    scenario: &ServerScenario,
+    server: &ServerUnderTest,
+    net: &Network,
+    capture: CaptureMode,
+) -> (Result<ServerEvidence>, Option<Diagnostics>, Option<Vec<u8>>) {
+    let spec = net.spec.clone();
+    let capturing = capture != CaptureMode::None;
+    let built = blocking(move || {
+        let topo = Topology::build(&spec)?;
+        let cap = capturing.then(|| capture::start(&topo)).flatten();
+        Ok((topo, cap))
+    })
+    .await;
+    let (topo, cap) = match built {
+        Ok(t) => t,
+        Err(e) => return (Err(e), None, None),
+    };
+    let topo = std::sync::Arc::new(topo);
+    let outcome = in_topology(scenario, server, net, &topo).await;
+    let keep = match &outcome {
+        Ok((ev, _)) => {
+            let (verdict, _) = crate::verdict::server::judge(scenario, net, ev);
+            !matches!(verdict, Verdict::Pass | Verdict::Unsupported)
+        }
+        Err(_) => true,
+    };
+    let bundle = match keep {
+        true => {
+            let t = topo.clone();
+            blocking(move || Ok(t.diagnostics())).await.ok()
+        }
+        false => None,
+    };
+    let pcapng = match cap {
+        Some(cap) if keep || capture == CaptureMode::All => {
+            let recording = tokio::task::spawn_blocking(move || cap.finish()).await.ok();
+            recording.map(|r| r.to_pcapng(""))
+        }
+        _ => None,
+    };
+    // Stop the server before the network goes (its processes live in it).
+    let outcome = match outcome {
+        Ok((mut ev, running)) => {
+            ev.exit = running.stop().await;
+            Ok(ev)
+        }
+        Err(e) => Err(e),
+    };
+    if let Ok(topo) = std::sync::Arc::try_unwrap(topo) {
+        if let Err(e) = blocking(move || Ok(topo.destroy()?)).await {
+            return (Err(e), bundle, pcapng);
+        }
+    }
+    (outcome, bundle, pcapng)
+}
+
+/// The server started with the case's root and settings, the probe run, the uploads read
+/// back; the server still running.
+async fn in_topology(
+    scenario: &ServerScenario,
+    server: &ServerUnderTest,
+    net: &Network,
+    topo: &Topology,
+) -> Result<(ServerEvidence, crate::servers::RunningServer)> {
+    let f = &scenario.file;
+    let work = tempfile::tempdir().map_err(|error| Error::Os {
+        what: "cannot create a work directory",
+        error,
+    })?;
+    let root = work.path().join("root");
+    let files = f.server.files.clone();
+    let root_at = root.clone();
+    blocking(move || fill_root(&root_at, &files)).await?;
+    let needs = &f.server.needs;
+    let tls = needs.iter().any(|s| s.is_tls());
+    let identity = match tls {
+        true => Some(ftpspec_mock::tls::generate_identity(
+            &crate::mockhost::cert_names(Some(&net.roles)),
+        )?),
+        false => None,
+    };
+    let port = crate::mockhost::control_port(needs.contains(&ServerSetting::FtpsImplicit));
+    let setup = ServerSetup {
+        port,
+        root: root.clone(),
+        user: USER.into(),
+        password: PASSWORD.into(),
+        work_dir: work.path().to_owned(),
+        pasv_ports: needs
+            .contains(&ServerSetting::PasvPorts)
+            .then(|| net.pasv_ports.clone()),
+        external_ip: needs
+            .contains(&ServerSetting::ExternalIp)
+            .then_some(net.roles.server_addr),
+        tls: identity.as_ref().map(|id| TlsFiles {
+            cert_pem: id.chain_pem.clone(),
+            key_pem: id.key_pem.clone(),
+            ca_pem: id.ca_pem.clone(),
+        }),
+        settings: needs.clone(),
+    };
+    let server_host = topo.host(&net.roles.server).expect("the roles name hosts");
+    let running = server.start(&server_host, &setup).await?;
+    let target = ProbeTarget {
+        control: SocketAddr::new(net.roles.server_addr, port),
+        user: USER.into(),
+        password: PASSWORD.into(),
+        ca_pem: identity.map(|id| id.ca_pem),
+        local_ip: net.roles.client_addr,
+        active_ports: net.active_ports.clone(),
+        decoy: net.roles.decoy.map(|ip| SocketAddr::new(ip, 2121)),
+        timeout: Duration::from_secs(10),
+    };
+    let client_host = topo.host(&net.roles.client).expect("the roles name hosts");
+    let spec = f.probe.clone();
+    let limit = Duration::from_secs(f.timeout_secs);
+    let probed = blocking(move || {
+        let record = client_host.in_thread(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async {
+                tokio::time::timeout(limit, probe::run(&spec, &target))
+                    .await
+                    .map_err(|_| format!("the probe did not finish within {} s", limit.as_secs()))
+            })
+        })?;
+        record.map_err(Error::Topology)
+    })
+    .await;
+    let probe = match probed {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = running.stop().await;
+            return Err(e);
+        }
+    };
+    let stored = uploads_stored(&probe, &f.probe, &root);
+    let attempts = topo.attempts().unwrap_or_default();
+    let ev = ServerEvidence {
+        probe,
+        attempts,
+        exit: ServerExit::default(),
+        stored,
+    };
+    Ok((ev, running))
+}
+
+/// Creates the root and its files (sparse where they start late: a 12 GB file costs only its
+/// content on disk), readable and writable by whatever user the server runs as.
+fn fill_root(root: &Path, files: &[RootFile]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |error| Error::Io { path, error }
+    };
+    std::fs::create_dir_all(root).map_err(io(root))?;
+    let open = std::fs::Permissions::from_mode(0o777);
+    std::fs::set_permissions(root, open.clone()).map_err(io(root))?;
+    // The work directory above the root too: servers that drop privileges must reach it.
+    if let Some(parent) = root.parent() {
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o755))
+            .map_err(io(parent))?;
+    }
+    for f in files {
+        let path = root.join(&f.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            std::fs::set_permissions(dir, open.clone()).map_err(io(dir))?;
+        }
+        let mut file = std::fs::File::create(&path).map_err(io(&path))?;
+        file.set_len(f.size.0).map_err(io(&path))?;
+        let from = f.from.unwrap_or(0);
+        file.seek(SeekFrom::Start(from)).map_err(io(&path))?;
+        let mut at = from;
+        while at < f.size.0 {
+            let w = generated::window(at, (f.size.0 - at).min(1 << 20) as usize);
+            file.write_all(w).map_err(io(&path))?;
+            at += w.len() as u64;
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
+            .map_err(io(&path))?;
+    }
+    Ok(())
+}
+
+/// Each upload's file in the root: whether it holds the bytes the probe sent (generated
+/// content from 0; `None`: there is no such file).
+fn uploads_stored(
+    record: &ProbeRecord,
+    spec: &probe::ProbeSpec,
+    root: &Path,
+) -> Vec<(String, Option<bool>)> {
+    let mut out = Vec::new();
+    for (path, size) in spec.uploads() {
+        let file = root.join(path.trim_start_matches('/'));
+        let held = std::fs::read(&file)
+            .ok()
+            .map(|bytes| bytes.len() as u64 == size && generated::verify(0, &bytes).is_ok());
+        // A case whose probe never reached the upload has nothing to check.
+        if record.sessions.iter().any(|s| s.uploaded(&path)) {
+            out.push((path, held));
+        }
+    }
+    out
+}
+
+/// Runs blocking work (namespaces) off the runtime's threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Topology(format!("a setup thread failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Size;
+
+    #[test]
+    fn a_root_holds_generated_files_sparse_before_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let files = [
+            RootFile {
+                path: "a/file.bin".into(),
+                size: Size(100_000),
+                from: None,
+            },
+            RootFile {
+                path: "big.bin".into(),
+                size: Size((12 << 30) + 4096),
+                from: Some(12 << 30),
+            },
+        ];
+        fill_root(&root, &files).unwrap();
+        let small = std::fs::read(root.join("a/file.bin")).unwrap();
+        assert!(generated::verify(0, &small).is_ok());
+        let big = std::fs::File::open(root.join("big.bin")).unwrap();
+        use std::os::unix::fs::{FileExt, MetadataExt};
+        let meta = big.metadata().unwrap();
+        assert_eq!(meta.len(), (12 << 30) + 4096);
+        assert!(
+            meta.blocks() * 512 < 1 << 20,
+            "sparse: {} blocks",
+            meta.blocks()
+        );
+        let mut tail = vec![0u8; 4096];
+        big.read_exact_at(&mut tail, 12 << 30).unwrap();
+        assert!(generated::verify(12 << 30, &tail).is_ok());
+        let mut head = vec![1u8; 16];
+        big.read_exact_at(&mut head, 0).unwrap();
+        assert_eq!(head, vec![0u8; 16]);
+    }
+}
