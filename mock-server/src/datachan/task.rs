@@ -29,7 +29,7 @@ use crate::vfs::Source;
 
 const CHUNK: usize = 256 * 1024;
 
-/// The most an unthrottled plain download hands the socket in one write: its bytes are
+/// The most an unthrottled plain (not TLS) binary download hands the socket in one write: its bytes are
 /// already in memory (a file's, or generated content's period), so a larger write costs no
 /// copy and saves system calls and wake-ups.
 const SEND_MAX: usize = 4 << 20;
@@ -701,10 +701,12 @@ async fn send(
 ) -> io::Result<bool> {
     let total = source.len();
     let mut pos = offset.min(total);
-    let chunk_max = match (&pacer, ascii) {
+    // Large writes for plain binary data only: TLS encrypts into records of its own anyway.
+    let plain = !ascii && matches!(stream, Either::Left(_));
+    let chunk_max = match (&pacer, plain) {
         (Some(p), _) => p.chunk(),
-        (None, true) => CHUNK,
-        (None, false) => SEND_MAX,
+        (None, false) => CHUNK,
+        (None, true) => SEND_MAX,
     };
     let mut converted = Vec::new();
     let mut prev_cr = false;
