@@ -257,7 +257,7 @@ mod empty {
 
 /// The ceiling for plain transfers: a tokio TCP server writing `size` bytes of a static
 /// buffer to one connection; the client reads them as [`FtpClient::retr`] does. It runs on
-/// its own runtime, as the mock does ([`on_own_runtime`]).
+/// its own runtime, as the mock does (`on_own_runtime`).
 pub struct RawTcp {
     addr: SocketAddr,
 }
@@ -286,7 +286,7 @@ impl RawTcp {
 /// The ceiling for plain uploads: a tokio TCP server reading each connection to its end into
 /// a fixed buffer and dropping the bytes, then closing; the client writes as
 /// [`FtpClient::stor`] does and waits for that close (as STOR waits for 226). It runs on its
-/// own runtime, as the mock does ([`on_own_runtime`]).
+/// own runtime, as the mock does (`on_own_runtime`).
 pub struct RawTcpSink {
     addr: SocketAddr,
 }
