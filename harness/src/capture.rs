@@ -59,6 +59,34 @@ pub fn start(topo: &Topology) -> Option<Capture> {
     }
 }
 
+/// Writes a case's capture under `to.dir` (the report's path for the implementation, case
+/// and run), off the runtime's worker threads (a capture can be tens of MiB); the relative
+/// path written, or `None` (said on stderr) when it cannot be written.
+pub async fn write_case(
+    to: &CaptureTo,
+    implementation: &str,
+    case: &str,
+    run: u32,
+    bytes: Vec<u8>,
+) -> Option<String> {
+    let rel = ftpspec_report::paths::capture_path(implementation, case, run);
+    let path = to.dir.join(&rel);
+    let to_write = path.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(to_write.parent().expect("a file in a folder"))?;
+        std::fs::write(&to_write, bytes)
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    match written {
+        Ok(()) => Some(rel),
+        Err(e) => {
+            eprintln!("ftpspec: cannot write {}: {e}", path.display());
+            None
+        }
+    }
+}
+
 /// What the client wrote to its key log file (empty when it wrote none).
 pub fn read_client_keys(file: &Path) -> String {
     std::fs::read_to_string(file).unwrap_or_default()

@@ -73,20 +73,7 @@ pub async fn run_case_capturing(
     let mode = capture.map_or(CaptureMode::None, |c| c.mode);
     let (outcome, bundle, pcapng) = run_inner(scenario, client, mode).await;
     if let (Some(bytes), Some(to)) = (pcapng, capture) {
-        let rel = ftpspec_report::paths::capture_path(client.name(), &scenario.id, run);
-        let path = to.dir.join(&rel);
-        // Off the runtime's worker threads: a capture can be tens of MiB.
-        let to_write = path.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(to_write.parent().expect("a file in a folder"))?;
-            std::fs::write(&to_write, bytes)
-        })
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        match written {
-            Ok(()) => result.capture = Some(rel),
-            Err(e) => eprintln!("ftpspec: cannot write {}: {e}", path.display()),
-        }
+        result.capture = capture::write_case(to, client.name(), &scenario.id, run, bytes).await;
     }
     match outcome {
         Ok((net, evidence, verdict, mut reason)) => {

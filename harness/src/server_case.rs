@@ -64,19 +64,7 @@ pub async fn run_server_case(
     let mode = capture.map_or(CaptureMode::None, |c| c.mode);
     let (outcome, bundle, pcapng) = in_network(scenario, server, &net, mode).await;
     if let (Some(bytes), Some(to)) = (pcapng, capture) {
-        let rel = ftpspec_report::paths::capture_path(server.name(), &scenario.id, run);
-        let path = to.dir.join(&rel);
-        let to_write = path.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(to_write.parent().expect("a file in a folder"))?;
-            std::fs::write(&to_write, bytes)
-        })
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        match written {
-            Ok(()) => result.capture = Some(rel),
-            Err(e) => eprintln!("ftpspec: cannot write {}: {e}", path.display()),
-        }
+        result.capture = capture::write_case(to, server.name(), &scenario.id, run, bytes).await;
     }
     result.observations = Observations {
         topology: net.name.clone(),

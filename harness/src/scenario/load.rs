@@ -211,6 +211,20 @@ pub fn catalogue() -> Result<Vec<Scenario>> {
 /// `dir` are not scenarios (an id is `group/name`), so a crate's `Cargo.toml` beside the
 /// groups is left alone.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
+    // The server personalities are not a group of scenarios; the server cases have their
+    // own shape (see super::server).
+    let apart = [ftpspec_scenarios::PERSONALITIES, ftpspec_scenarios::SERVER];
+    let groups = |group: &Path| !apart.iter().any(|a| group.ends_with(a));
+    Ok(read_tree(dir, &groups, &parse)?.into_values().collect())
+}
+
+/// The `.toml` files under `dir`'s group folders that `group` admits (recursively), each
+/// read with `parse(id, origin, text)`, by id.
+pub(super) fn read_tree<T>(
+    dir: &Path,
+    group: &dyn Fn(&Path) -> bool,
+    parse: &dyn Fn(&str, &str, &str) -> Result<T>,
+) -> Result<BTreeMap<String, T>> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |error| Error::Io { path, error }
@@ -222,10 +236,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
             let entry = entry.map_err(io(&d))?;
             let path = entry.path();
             if path.is_dir() {
-                // The server personalities are not a group of scenarios; the server cases
-                // have their own shape (see super::server).
-                let apart = [ftpspec_scenarios::PERSONALITIES, ftpspec_scenarios::SERVER];
-                if d != dir || !apart.iter().any(|a| path.ends_with(a)) {
+                if d != dir || group(&path) {
                     stack.push(path);
                 }
             } else if d != dir && path.extension().is_some_and(|e| e == "toml") {
@@ -236,24 +247,33 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
             }
         }
     }
-    Ok(out.into_values().collect())
+    Ok(out)
 }
 
 /// The catalogue plus the scenarios in `extra` (which replace catalogue cases of the same
 /// id), filtered by id prefixes (none: all).
 pub fn select(extra: &[PathBuf], filters: &[String]) -> Result<Vec<Scenario>> {
-    let mut all: BTreeMap<String, Scenario> = catalogue()?
-        .into_iter()
-        .map(|s| (s.id.clone(), s))
-        .collect();
+    merge_select(catalogue()?, extra, &load_dir, filters, |s| &s.id)
+}
+
+/// `catalogue` plus what `load` reads from each of `extra` (replacing the same ids), those
+/// whose id starts with one of `filters` (none: all), in id order.
+pub(super) fn merge_select<T>(
+    catalogue: Vec<T>,
+    extra: &[PathBuf],
+    load: &dyn Fn(&Path) -> Result<Vec<T>>,
+    filters: &[String],
+    id: fn(&T) -> &String,
+) -> Result<Vec<T>> {
+    let mut all: BTreeMap<String, T> = catalogue.into_iter().map(|s| (id(&s).clone(), s)).collect();
     for dir in extra {
-        for s in load_dir(dir)? {
-            all.insert(s.id.clone(), s);
+        for s in load(dir)? {
+            all.insert(id(&s).clone(), s);
         }
     }
     Ok(all
         .into_values()
-        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.id.starts_with(f.as_str())))
+        .filter(|s| filters.is_empty() || filters.iter().any(|f| id(s).starts_with(f.as_str())))
         .collect())
 }
 

@@ -215,48 +215,16 @@ fn check_root_path(path: &str) -> std::result::Result<(), String> {
 
 /// The server scenarios of a directory's `server/` folder (`<dir>/server/<name>.toml`).
 pub fn load_dir(dir: &Path) -> Result<Vec<ServerScenario>> {
-    let group = dir.join(GROUP);
-    let mut out = BTreeMap::new();
-    if !group.is_dir() {
-        return Ok(Vec::new());
-    }
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |error| Error::Io { path, error }
-    };
-    let mut stack: Vec<PathBuf> = vec![group];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).map_err(io(&d))? {
-            let path = entry.map_err(io(&d))?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "toml") {
-                let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
-                let id = rel.to_string_lossy().replace('\\', "/");
-                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-                out.insert(id.clone(), parse(&id, &path.display().to_string(), &text)?);
-            }
-        }
-    }
-    Ok(out.into_values().collect())
+    let only_server = |group: &Path| group.ends_with(GROUP);
+    Ok(super::load::read_tree(dir, &only_server, &parse)?
+        .into_values()
+        .collect())
 }
 
 /// The catalogue's server cases plus those in `extra` directories' `server/` folders (which
 /// replace catalogue cases of the same id), filtered by id prefixes (none: all).
 pub fn select(extra: &[PathBuf], filters: &[String]) -> Result<Vec<ServerScenario>> {
-    let mut all: BTreeMap<String, ServerScenario> = catalogue()?
-        .into_iter()
-        .map(|s| (s.id.clone(), s))
-        .collect();
-    for dir in extra {
-        for s in load_dir(dir)? {
-            all.insert(s.id.clone(), s);
-        }
-    }
-    Ok(all
-        .into_values()
-        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.id.starts_with(f.as_str())))
-        .collect())
+    super::load::merge_select(catalogue()?, extra, &load_dir, filters, |s| &s.id)
 }
 
 #[cfg(test)]
