@@ -688,7 +688,7 @@ mod tests {
         let r = |l: &str| render(l, &values);
         assert_eq!(r("USER {user}").unwrap(), "USER u");
         assert_eq!(r("PORT {decoy_port_args}").unwrap(), "PORT 10,0,0,9,8,73");
-        assert_eq!(r("PORT {own_port_args}").unwrap(), "PORT 10,0,0,2,195,212");
+        assert_eq!(r("PORT {own_port_args}").unwrap(), "PORT 10,0,0,2,195,180");
         assert_eq!(r("EPRT {own_eprt}").unwrap(), "EPRT |1|10.0.0.2|50100|");
         assert_eq!(r("EPRT {decoy_eprt}").unwrap(), "EPRT |1|10.0.0.9|2121|");
         assert_eq!(r("PORT {own_port_args_22}").unwrap(), "PORT 10,0,0,2,0,22");
