@@ -348,7 +348,39 @@ fn list_shows_the_catalogue() {
         .filter(|s| s.id.starts_with("ftps/"))
         .count();
     assert!(ftps >= 9, "{ftps}");
-    assert!(stdout.contains(&format!("{ftps} scenario(s)")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{ftps} client scenario(s), 0 server scenario(s)")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Server cases"), "{stdout}");
+    // The server cases, apart, under their own heading.
+    let out = ftpspec()
+        .args(["list", "--filter", "server/"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    let servers = ftpspec::scenario::server::catalogue().unwrap().len();
+    assert!(servers >= 18, "{servers}");
+    assert!(
+        stdout.starts_with("Server cases (ftpspec run --server NAME"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Client cases"), "{stdout}");
+    assert!(
+        stdout.contains("server/epsv-all\n    After EPSV ALL"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    server settings: require_session_reuse"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "0 client scenario(s), {servers} server scenario(s)"
+        )),
+        "{stdout}"
+    );
 }
 
 fn fails_with(args: &[&str], message: &str) {
@@ -394,6 +426,21 @@ fn bad_input_gets_one_clear_message() {
         "group/bad.toml:4:10: unknown preset \"server-natt\"",
     );
     fails_with(&["run", "--filter", "nothing/"], "no scenario matches");
+    // Servers under test: an unknown name, a bad server file, no server case matching.
+    fails_with(
+        &["run", "--server", "nosuchd"],
+        "unknown server \"nosuchd\"; the built-in servers are vsftpd, proftpd, pure-ftpd, pyftpdlib",
+    );
+    let file = dir.path().join("myserver.toml");
+    std::fs::write(&file, "name = \"x\"\nstart = \"x --port {prot}\"\n").unwrap();
+    fails_with(
+        &["run", "--server-file", file.to_str().unwrap()],
+        "myserver.toml:2:",
+    );
+    fails_with(
+        &["run", "--server", "vsftpd", "--filter", "server/nothing"],
+        "no server case matches",
+    );
 }
 
 #[test]
