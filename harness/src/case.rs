@@ -433,7 +433,7 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
 /// timeout, or less once the verdict is decided ([`crate::verdict::decided_after_secs`]; the
 /// client is told the scenario's timeouts either way). With the run comes its whole stdout
 /// when that is where its listing is.
-async fn run_client(
+pub(crate) async fn run_client(
     client: &Client,
     target: &Target,
     limit: Duration,

@@ -272,4 +272,18 @@ pub struct ServerEvidence {
     /// Each upload's file in the root after the case: its path, and whether it holds what
     /// the probe sent (`None`: absent).
     pub stored: Vec<(String, Option<bool>)>,
+    /// The scenario's real client, when it has one: how it ran and what it ended up with.
+    pub client: Option<RealClientRun>,
+}
+
+/// A real client's run in a server case.
+#[derive(Debug, Clone)]
+pub struct RealClientRun {
+    /// Its name.
+    pub name: String,
+    /// How it ran.
+    pub run: ClientRun,
+    /// Whether its download (or listing, or the server's copy of its upload) is right;
+    /// `None` when there is nothing to compare.
+    pub right: Option<bool>,
 }

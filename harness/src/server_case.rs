@@ -13,10 +13,12 @@ use ftpspec_netns::{Diagnostics, Topology};
 use ftpspec_report::{CaseResult, CaseRole, Observations, Verdict};
 
 use crate::capture::{self, CaptureMode, CaptureTo};
+use crate::clients::{Client, Target};
 use crate::error::{Error, Result};
-use crate::evidence::ServerEvidence;
+use crate::evidence::{RealClientRun, ServerEvidence};
 use crate::probe::{self, ProbeRecord, ProbeTarget};
 use crate::scenario::server::{RootFile, ServerScenario};
+use crate::scenario::Action;
 use crate::scenario::Network;
 use crate::servers::{ServerExit, ServerSetting, ServerSetup, ServerUnderTest, TlsFiles};
 
@@ -43,6 +45,11 @@ pub async fn run_server_case(
         role: CaseRole::Server,
         ..CaseResult::new(server.name(), scenario.id.clone(), Verdict::Error)
     };
+    if let Some(why) = real_client_missing(scenario) {
+        result.verdict = Verdict::Unsupported;
+        result.reason = why;
+        return result;
+    }
     let lacking = server.lacking(&f.server.needs);
     if !lacking.is_empty() {
         let names: Vec<&str> = lacking.iter().map(|s| s.as_str()).collect();
@@ -78,7 +85,7 @@ pub async fn run_server_case(
             let (verdict, reason) = crate::verdict::server::judge(scenario, &net, &ev);
             result.verdict = verdict;
             result.reason = reason;
-            crate::verdict::server::observe(&ev, &mut result.observations);
+            crate::verdict::server::observe(scenario, &ev, &mut result.observations);
         }
         Err(e) => result.reason = format!("the harness failed, not the server: {e}"),
     }
@@ -237,15 +244,144 @@ async fn in_topology(
             return Err(e);
         }
     };
-    let stored = uploads_stored(&probe, &f.probe, &root);
+    let mut stored = uploads_stored(&probe, &f.probe, &root);
+    let client = match &f.client {
+        Some(rc) => {
+            let ran = run_real_client(rc, net, topo, &setup, work.path()).await;
+            match ran {
+                Ok((run, upload)) => {
+                    stored.extend(upload);
+                    Some(run)
+                }
+                Err(e) => {
+                    let _ = running.stop().await;
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
     let attempts = topo.attempts().unwrap_or_default();
     let ev = ServerEvidence {
         probe,
         attempts,
         exit: ServerExit::default(),
         stored,
+        client,
     };
     Ok((ev, running))
+}
+
+/// Why the scenario's real client cannot run here (not built in, not installed, or lacking
+/// what the case asks of it), as an `unsupported` reason; `None` when it can, or there is none.
+fn real_client_missing(scenario: &ServerScenario) -> Option<String> {
+    let rc = scenario.file.client.as_ref()?;
+    let Some(c) = Client::builtin(&rc.name) else {
+        return Some(format!(
+            "[client] name {:?} is not a built-in client (ftpspec run --help lists them)",
+            rc.name
+        ));
+    };
+    if !c.available() {
+        return Some(format!(
+            "this case's real client, {}, is not installed (scripts/install-deps installs it)",
+            rc.name
+        ));
+    }
+    c.unsupported(rc.action, rc.mode, &rc.settings)
+        .map(|why| format!("{why}, which this case's real client needs"))
+}
+
+/// Runs the scenario's real client in the client host against the server under test: a
+/// download checked against the file in the root, an upload by the file the server stored
+/// (returned as a stored entry), a listing by the names in it.
+async fn run_real_client(
+    rc: &crate::scenario::server::RealClient,
+    net: &Network,
+    topo: &Topology,
+    setup: &ServerSetup,
+    work: &Path,
+) -> Result<(RealClientRun, Option<(String, Option<bool>)>)> {
+    let client = Client::builtin(&rc.name).expect("checked before the case ran");
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |error| Error::Io { path, error }
+    };
+    let dir = work.join("client");
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let ca_file = match &setup.tls {
+        Some(tls) => {
+            let f = dir.join("ca.pem");
+            std::fs::write(&f, &tls.ca_pem).map_err(io(&f))?;
+            Some(f)
+        }
+        None => None,
+    };
+    let name = match rc.action {
+        Action::Upload => "upload.bin",
+        Action::List => "listing.txt",
+        _ => "download.bin",
+    };
+    let local_file = dir.join(name);
+    let size = rc.size.map_or(64 * 1024, |s| s.0);
+    if rc.action == Action::Upload {
+        let mut bytes = vec![0u8; size as usize];
+        generated::fill(0, &mut bytes);
+        std::fs::write(&local_file, &bytes).map_err(io(&local_file))?;
+    }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777));
+    }
+    let target = Target {
+        host: net.roles.server_addr,
+        port: setup.port,
+        user: setup.user.clone(),
+        password: setup.password.clone(),
+        path: format!("/{}", rc.path.trim_start_matches('/')),
+        local_file: local_file.clone(),
+        local_dir: dir.join("mirror"),
+        action: rc.action,
+        mode: rc.mode,
+        settings: rc.settings.clone(),
+        ca_file,
+        active_ports: net.active_ports.clone(),
+        client_addr: net.roles.client_addr,
+        client_public_addr: net.roles.client_public_addr,
+        timeout: Duration::from_secs(30),
+        reply_timeout: None,
+        work_dir: dir.clone(),
+        steps: Vec::new(),
+        script_file: None,
+    };
+    let host = topo.host(&net.roles.client).expect("the roles name hosts");
+    let (run, listing) =
+        crate::case::run_client(&client, &target, Duration::from_secs(40), &host, None).await?;
+    let (right, upload) = match rc.action {
+        Action::Download => {
+            let served = std::fs::read(setup.root.join(rc.path.trim_start_matches('/'))).ok();
+            let got = std::fs::read(&local_file).ok();
+            (Some(served.is_some() && got == served), None)
+        }
+        Action::Upload => {
+            let stored = std::fs::read(setup.root.join(rc.path.trim_start_matches('/')))
+                .ok()
+                .map(|b| b.len() as u64 == size && generated::verify(0, &b).is_ok());
+            (None, Some((rc.path.clone(), stored)))
+        }
+        _ => {
+            let text = listing.or_else(|| std::fs::read_to_string(&local_file).ok());
+            (text.map(|t| !t.trim().is_empty()), None)
+        }
+    };
+    Ok((
+        RealClientRun {
+            name: rc.name.clone(),
+            run,
+            right,
+        },
+        upload,
+    ))
 }
 
 /// Creates the root and its files (sparse where they start late: a 12 GB file costs only its
@@ -318,6 +454,29 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 mod tests {
     use super::*;
     use crate::scenario::Size;
+
+    #[test]
+    fn a_real_client_that_cannot_run_makes_the_case_unsupported() {
+        let head = "title = \"t\"\nrequirement = \"r\"\n[topology]\npreset = \"direct\"\n[probe]\nsteps = [{ login = true }]\n";
+        let with = |client: &str| {
+            let s =
+                crate::scenario::server::parse("server/x", "x.toml", &format!("{head}{client}"))
+                    .unwrap();
+            real_client_missing(&s)
+        };
+        assert_eq!(with(""), None);
+        let why = with("[client]\nname = \"nosuch\"\naction = \"download\"\n").unwrap();
+        assert!(why.contains("not a built-in client"), "{why}");
+        // ncftp has no FTPS: the case cannot ask it for explicit FTPS.
+        let why = with(
+            "[client]\nname = \"ncftp\"\naction = \"download\"\nsettings = [\"ftps_explicit\"]\n",
+        )
+        .unwrap();
+        assert!(
+            why.contains("which this case's real client needs") || why.contains("not installed"),
+            "{why}"
+        );
+    }
 
     #[test]
     fn a_root_holds_generated_files_sparse_before_from() {

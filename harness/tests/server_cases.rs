@@ -72,13 +72,15 @@ fn the_builtin_servers_through_ftpspec_run() {
 ///   no data connection set up, instead of 425;
 /// - epsv-all: vsftpd accepts EPRT after EPSV ALL, pure-ftpd PASV (RFC 2428 §4);
 /// - abor: vsftpd reads no command during a transfer (async_abor_enable=NO, its default),
-///   so the whole file is sent before ABOR is answered.
+///   so the whole file is sent before ABOR is answered;
+/// - ftps-explicit, pyftpdlib: the probe passes, but curl as the case's real client gets
+///   `curl: (13) Bad PASV/EPSV response: 200` (pyftpdlib#604, fixed after Debian's 1.5.7).
 const EXPECTED: [(&str, [Verdict; 4]); 6] = {
     use Verdict::{Fail, Pass};
     [
         ("server/epsv", [Pass; 4]),
         ("server/pasv-port-range", [Pass; 4]),
-        ("server/ftps-explicit", [Pass; 4]),
+        ("server/ftps-explicit", [Pass, Pass, Pass, Fail]),
         ("server/bounce-port-refused", [Pass, Pass, Pass, Fail]),
         ("server/epsv-all", [Fail, Pass, Fail, Pass]),
         ("server/abor", [Fail, Pass, Pass, Pass]),

@@ -205,7 +205,8 @@ pub fn html(run: &RunResults, baseline: Option<&RunResults>) -> String {
                 header {
                     h1 { "ftpspec report" }
                     p.meta {
-                        "ftpspec " (run.ftpspec_version) " · " (scenarios) " scenarios × " (clients.len()) " clients · "
+                        "ftpspec " (run.ftpspec_version) " · " (scenarios) " scenarios × " (clients.len() - servers.len()) " clients · "
+                        @if !servers.is_empty() { (servers.len()) " servers · " }
                         @for (v, n) in run_counts(run) { span class={"v-" (v.as_str())} { (n) " " (v.as_str()) } " " }
                         @if run.repeat > 1 { " · each case run " (run.repeat) " times: " strong { (run.flaky()) " flaky" } }
                         @if let Some(seed) = run.seed { " · shuffled with --seed " (seed) }
@@ -497,11 +498,15 @@ fn detail(r: &CaseResult, was: Option<Verdict>) -> Markup {
                 @if !r.axes.is_empty() { dt { "variant" } dd { (r.axes.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")) } }
                 dt { "requirement" } dd { (clean(&r.requirement)) }
                 @if !r.references.is_empty() { dt { "references" } dd { (r.references.join("; ")) } }
-                dt { "client" } dd { (clean(&r.client_version)) }
+                dt { (r.role.as_str()) } dd { (clean(&r.client_version)) }
                 dt { "network" } dd { (o.topology)
                     @if let Some(a) = o.server_addr { ", server at " (a) }
                     @if let (Some(a), Some(own)) = (o.server_addr, o.server_own_addr) { @if a != own { " (its own address " (own) ")" } } }
-                dt { "client ended" } dd { (ended) " after " (format!("{:.1}", o.client_ms as f64 / 1000.0)) " s; whole case " (format!("{:.1}", r.duration_ms as f64 / 1000.0)) " s" }
+                @if r.role == crate::model::CaseRole::Server {
+                    dt { "probe ran" } dd { (format!("{:.1}", o.client_ms as f64 / 1000.0)) " s; whole case " (format!("{:.1}", r.duration_ms as f64 / 1000.0)) " s; the server, stopped after it: " (ended) }
+                } @else {
+                    dt { "client ended" } dd { (ended) " after " (format!("{:.1}", o.client_ms as f64 / 1000.0)) " s; whole case " (format!("{:.1}", r.duration_ms as f64 / 1000.0)) " s" }
+                }
                 @if let Some(ok) = o.bytes_ok { dt { "data" } dd { @if ok { "right" } @else { "wrong or missing" } @if let Some(b) = o.bytes { " (" (b) " bytes)" } } }
                 @if let Some(w) = was { dt { "baseline" } dd { (w.as_str()) } }
             }
@@ -543,7 +548,7 @@ fn detail(r: &CaseResult, was: Option<Verdict>) -> Markup {
             @if !o.command.is_empty() { h4 { "Client command" } pre { (clean(&shell_line(&o.command))) } }
             @if !o.stdout.trim().is_empty() { h4 { "stdout" } pre { (clean(&truncate(&o.stdout, 32 * 1024))) } }
             @if !o.stderr.trim().is_empty() { h4 { "stderr" } pre { (clean(&truncate(&o.stderr, 32 * 1024))) } }
-            details { summary { "Server event log" } pre { (clean(&truncate(&o.transcript, 256 * 1024))) } }
+            details { summary { @if r.role == crate::model::CaseRole::Server { "Server output and log" } @else { "Server event log" } } pre { (clean(&truncate(&o.transcript, 256 * 1024))) } }
             p.back { a href="#matrix" { "back to the matrix" } }
     }
 }

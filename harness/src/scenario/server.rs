@@ -23,6 +23,12 @@
 //! tls = "none"
 //! steps = [{ login = true }, { retr = "file.bin", via = "pasv", expect = "226" }]
 //!
+//! [client]                       # optional: a real client after the probe's steps
+//! name = "lftp"                  # a built-in client (default curl); it must succeed and
+//! action = "download"            # its download (upload, listing) be right
+//! path = "file.bin"
+//! settings = ["disable_epsv"]
+//!
 //! [expect]                       # beyond every step's own `expect`
 //! advertised = "public"          # every 227 names the address the probe was given
 //! ```
@@ -32,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::file::{Size, TopologyFile};
+use super::file::{Action, Mode, Setting, Size, TopologyFile};
 use super::network::Network;
 use crate::error::{find_key, from_toml, Error, Result};
 use crate::probe::ProbeSpec;
@@ -83,6 +89,9 @@ pub struct ServerScenarioFile {
     pub server: ServerNeeds,
     /// What the probe does.
     pub probe: ProbeSpec,
+    /// A real client run after the probe's steps, as a second probe: a client program's
+    /// own way of doing a transfer (its command order, its TLS library) against the server.
+    pub client: Option<RealClient>,
     /// What must hold beyond the steps' own expectations.
     #[serde(default)]
     pub expect: ServerExpect,
@@ -119,6 +128,34 @@ pub struct RootFile {
     pub size: Size,
     /// The first byte of content; zeros (a hole) before it.
     pub from: Option<u64>,
+}
+
+/// `[client]` of a server scenario: a built-in client that downloads, uploads or lists once
+/// the probe is done. It must succeed, a download's bytes must be the file's, an upload's
+/// must be stored.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RealClient {
+    /// A built-in client (`ftpspec run --client`'s names; default curl).
+    #[serde(default = "default_client")]
+    pub name: String,
+    /// `download`, `upload` or `list`.
+    pub action: Action,
+    /// The path under the server's root (relative, as the probe's).
+    #[serde(default)]
+    pub path: String,
+    /// Passive (default) or active.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Settings the client is given (`ftps_explicit`, `disable_epsv`, ...).
+    #[serde(default)]
+    pub settings: Vec<Setting>,
+    /// An upload's size (default 64K).
+    pub size: Option<Size>,
+}
+
+fn default_client() -> String {
+    "curl".into()
 }
 
 /// Where every 227 must point.
@@ -187,6 +224,14 @@ pub fn parse(id: &str, origin: &str, text: &str) -> Result<ServerScenario> {
             return Err(bad(
                 "files",
                 format!("{}: `from` is past the end of the file", f.path),
+            ));
+        }
+    }
+    if let Some(c) = &file.client {
+        if !matches!(c.action, Action::Download | Action::Upload | Action::List) {
+            return Err(bad(
+                "action",
+                "[client] action: a real client here downloads, uploads or lists".into(),
             ));
         }
     }
@@ -278,6 +323,8 @@ mod tests {
     #[case("[server]\nneeds = [\"telepathy\"]\n", "telepathy")]
     #[case("[expect]\nadvertised = \"somewhere\"\n", "somewhere")]
     #[case("[expect]\nnonsense = true\n", "nonsense")]
+    #[case("[client]\naction = \"mirror\"\n", "downloads, uploads or lists")]
+    #[case("[client]\naction = \"download\"\nflavour = 1\n", "flavour")]
     fn bad_files_say_what_and_where(#[case] tail: &str, #[case] says: &str) {
         let e = parse("server/x", "x.toml", &format!("{HEAD}{tail}"))
             .unwrap_err()

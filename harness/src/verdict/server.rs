@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use ftpspec_report::{Observations, Verdict};
 
-use crate::evidence::ServerEvidence;
+use crate::evidence::{ClientEnd, RealClientRun, ServerEvidence};
 use crate::probe::{DataRecord, ProbeStep, StepRecord, Via};
 use crate::scenario::server::{Advertised, ServerScenario};
 use crate::scenario::Network;
@@ -59,6 +59,11 @@ fn failures(scenario: &ServerScenario, net: &Network, ev: &ServerEvidence) -> Ve
                 false => why,
             });
             break;
+        }
+    }
+    if let Some(c) = &ev.client {
+        if let Some(why) = client_problem(c) {
+            out.push(why);
         }
     }
     let e = &scenario.file.expect;
@@ -185,6 +190,36 @@ fn abor_problem(
     }
 }
 
+/// What went wrong with the real client's run, if anything: it failed by its own account,
+/// or what it ended up with is not right.
+fn client_problem(c: &RealClientRun) -> Option<String> {
+    let said = c
+        .run
+        .stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !l.starts_with(['*', '>', '<', '{', '}']))
+        .map(|l| format!(": {}", l.trim()))
+        .unwrap_or_default();
+    match (&c.run.end, c.right) {
+        (ClientEnd::Succeeded, Some(false)) => Some(format!(
+            "{} (the real client) succeeded, but its transfer is wrong or missing",
+            c.name
+        )),
+        (ClientEnd::Succeeded, _) => None,
+        (ClientEnd::TimedOut, _) => Some(format!("{} (the real client) timed out{said}", c.name)),
+        (ClientEnd::Exited(code), _) => Some(format!(
+            "{} (the real client) failed with exit status {}{said}",
+            c.name,
+            code.map_or("unknown".into(), |c| c.to_string())
+        )),
+        (end, _) => Some(format!(
+            "{} (the real client) failed: {end:?}{said}",
+            c.name
+        )),
+    }
+}
+
 /// Why a session did not go as its steps expected: the first step that missed its `expect`,
 /// a download whose bytes were wrong, or the session's own error.
 fn session_failure(s: &crate::probe::SessionRecord, steps: &[ProbeStep]) -> Option<String> {
@@ -205,7 +240,7 @@ fn session_failure(s: &crate::probe::SessionRecord, steps: &[ProbeStep]) -> Opti
             return Some(format!("{what}: {wanted}{got}"));
         }
         // An aborted download's bytes stop anywhere: what matters there is the replies.
-        let aborted = matches!(steps.get(st.step), Some(ProbeStep::AborDuring { .. }));
+        let aborted = is_abort(steps, st);
         if let Some(d) = st.data.as_ref().filter(|_| !aborted) {
             if d.verified == Some(false) {
                 let at = d
@@ -253,7 +288,7 @@ fn summary(scenario: &ServerScenario, ev: &ServerEvidence) -> String {
             let _ = write!(line, " -> {}", replies.join(", "));
         }
         if let Some(d) = &st.data {
-            let _ = write!(line, " [{}]", data_text(d));
+            let _ = write!(line, " [{}]", data_text(d, is_abort(steps, st)));
         }
         if let Some(e) = &st.error {
             let _ = write!(line, " (error: {e})");
@@ -262,6 +297,12 @@ fn summary(scenario: &ServerScenario, ev: &ServerEvidence) -> String {
     }
     if let Some(e) = &first.error {
         parts.push(format!("session ended: {e}"));
+    }
+    if let Some(c) = &ev.client {
+        parts.push(match client_problem(c) {
+            None => format!("{} (the real client) succeeded", c.name),
+            Some(why) => why,
+        });
     }
     parts.join("; ")
 }
@@ -282,6 +323,11 @@ fn step_text(steps: &[ProbeStep], st: &StepRecord) -> String {
     }
 }
 
+/// Whether the step is an ABOR during a download.
+fn is_abort(steps: &[ProbeStep], st: &StepRecord) -> bool {
+    matches!(steps.get(st.step), Some(ProbeStep::AborDuring { .. }))
+}
+
 /// How a step got its data connection, if it makes one.
 fn step_via(steps: &[ProbeStep], st: &StepRecord) -> Option<Via> {
     steps.get(st.step).and_then(ProbeStep::via)
@@ -298,8 +344,9 @@ fn reply_text(r: &crate::probe::Reply) -> String {
     }
 }
 
-/// A data connection: where it went, bytes, and its TLS.
-fn data_text(d: &DataRecord) -> String {
+/// A data connection: where it went, bytes (and whether right, unless the download was
+/// aborted on purpose), and its TLS.
+fn data_text(d: &DataRecord, aborted: bool) -> String {
     let mut s = String::new();
     if let Some(a) = d.advertised {
         let _ = write!(s, "advertised {a}; ");
@@ -309,6 +356,7 @@ fn data_text(d: &DataRecord) -> String {
     }
     let _ = write!(s, "{} bytes", d.bytes);
     match d.verified {
+        _ if aborted => s.push_str(" before the abort"),
         Some(true) => s.push_str(", right"),
         Some(false) => s.push_str(", WRONG"),
         None => {}
@@ -367,7 +415,8 @@ fn feat_problem(r: &crate::probe::Reply) -> Option<String> {
 
 /// The case's observations for the report: the probe's dialogue as `C:`/`S:` lines, its
 /// steps, its data connections, the routers' records and the server's output.
-pub fn observe(ev: &ServerEvidence, obs: &mut Observations) {
+pub fn observe(scenario: &ServerScenario, ev: &ServerEvidence, obs: &mut Observations) {
+    let steps = &scenario.file.probe.steps;
     let Some(first) = ev.probe.sessions.first() else {
         return;
     };
@@ -387,7 +436,7 @@ pub fn observe(ev: &ServerEvidence, obs: &mut Observations) {
             }
         }
         if let Some(d) = &st.data {
-            obs.data_connections.push(data_text(d));
+            obs.data_connections.push(data_text(d, is_abort(steps, st)));
         }
         obs.steps.push(format!(
             "{}: {}",
@@ -411,7 +460,8 @@ pub fn observe(ev: &ServerEvidence, obs: &mut Observations) {
         .collect();
     obs.client_ms = ev.probe.elapsed.as_millis() as u64;
     obs.client_ok = ev.probe.sessions.iter().all(|s| s.error.is_none());
-    obs.stderr = ev.exit.output.clone();
+    // The server's own output and log files are its event log here.
+    obs.transcript = ev.exit.output.clone();
     obs.exit_code = ev.exit.status;
 }
 
