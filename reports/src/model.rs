@@ -4,11 +4,14 @@
 //! {
 //!   "schema": 1,
 //!   "ftpspec_version": "0.1.0",
-//!   "clients": [{"name": "curl", "version": "curl 7.88.1 ..."}],
+//!   "clients": [{"name": "curl", "version": "curl 7.88.1 ...", "role": "client"},
+//!               {"name": "vsftpd", "version": "vsftpd: version 3.0.3", "role": "server"}],
 //!   "missing_clients": ["tnftp"],
 //!   "interrupted": false,
 //!   "results": [{
 //!     "client": "curl", "client_version": "curl 7.88.1 ...",
+//!     "role": "client",             // client | server (`ftpspec run --server`: the server's
+//!                                   // name is in "client"); absent in older files: client
 //!     "scenario": "passive/unroutable-address", "title": "...", "requirement": "...",
 //!     "references": ["RFC 1123 §4.1.2.6"],
 //!     "verdict": "pass",            // pass | fail | informational | unsupported | error
