@@ -540,7 +540,7 @@ fn main() {
         }
     }
     println!(
-        "\nthroughput: paired rounds (each transfer next to its ceiling, {} rounds): median ratio (min-max)",
+        "\nthroughput: paired rounds (each transfer next to its ceiling, {} rounds): median ratio (min-max; the fastest rounds' ratio)",
         pair_rounds()
     );
     for (label, size) in groups {

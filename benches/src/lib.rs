@@ -505,8 +505,11 @@ pub fn record_pair(name: &str, ceiling: &str, d: Duration, ceiling_d: Duration) 
         .push((d.as_secs_f64(), ceiling_d.as_secs_f64()));
 }
 
-/// `name`'s median speed over its paired rounds, and the median, lowest and highest of the
-/// per-round ratios to `ceiling` (the ceiling's time over the transfer's).
+/// `name`'s median speed over its paired rounds, the median, lowest and highest of the
+/// per-round ratios to `ceiling` (the ceiling's time over the transfer's), and the ratio of
+/// the best rounds (the ceiling's fastest time over the transfer's fastest): noise on a
+/// shared machine only ever adds time, so the fastest round of each is the closest to what
+/// it can do.
 pub fn paired_line(name: &str, bytes: u64, ceiling: &str) -> Option<String> {
     let paired = PAIRED.lock().unwrap_or_else(|e| e.into_inner());
     let rounds = paired.get(&(name.to_owned(), ceiling.to_owned()))?;
@@ -514,11 +517,13 @@ pub fn paired_line(name: &str, bytes: u64, ceiling: &str) -> Option<String> {
         v.sort_by(|a, b| a.total_cmp(b));
         (v[v.len() / 2], v[0], v[v.len() - 1])
     };
-    let (secs, _, _) = mid(rounds.iter().map(|r| r.0).collect());
+    let (secs, fastest, _) = mid(rounds.iter().map(|r| r.0).collect());
+    let (_, ceiling_fastest, _) = mid(rounds.iter().map(|r| r.1).collect());
     let (ratio, lo, hi) = mid(rounds.iter().map(|r| r.1 / r.0).collect());
     let mbs = bytes as f64 / secs / MIB as f64;
+    let best = ceiling_fastest / fastest;
     Some(format!(
-        "{name:<40} {mbs:>8.0} MiB/s   {ratio:>5.2}x {ceiling}  ({lo:.2}-{hi:.2})"
+        "{name:<40} {mbs:>8.0} MiB/s   {ratio:>5.2}x {ceiling}  ({lo:.2}-{hi:.2}; best rounds {best:.2}x)"
     ))
 }
 
