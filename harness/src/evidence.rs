@@ -286,4 +286,15 @@ pub struct RealClientRun {
     /// Whether its download (or listing, or the server's copy of its upload) is right;
     /// `None` when there is nothing to compare.
     pub right: Option<bool>,
+    /// The TLS secrets it wrote to `SSLKEYLOGFILE` (NSS key log text; empty if none).
+    pub keys: String,
+}
+
+impl ServerEvidence {
+    /// Every TLS secret of the case's clients (the probe's, the real client's), as NSS key
+    /// log text for the packet capture.
+    pub fn tls_keys(&self) -> String {
+        let client = self.client.as_ref().map_or("", |c| c.keys.as_str());
+        format!("{}{client}", self.probe.tls_keys)
+    }
 }

@@ -141,8 +141,12 @@ async fn in_network(
     };
     let pcapng = match cap {
         Some(cap) if keep || capture == CaptureMode::All => {
+            let keys = match &outcome {
+                Ok((ev, _)) => ev.tls_keys(),
+                Err(_) => String::new(),
+            };
             let recording = tokio::task::spawn_blocking(move || cap.finish()).await.ok();
-            recording.map(|r| r.to_pcapng(""))
+            recording.map(|r| r.to_pcapng(&keys))
         }
         _ => None,
     };
@@ -355,8 +359,11 @@ async fn run_real_client(
         script_file: None,
     };
     let host = topo.host(&net.roles.client).expect("the roles name hosts");
+    let key_file = capture::client_key_log(&dir);
+    let limit = Duration::from_secs(40);
     let (run, listing) =
-        crate::case::run_client(&client, &target, Duration::from_secs(40), &host, None).await?;
+        crate::case::run_client(&client, &target, limit, &host, Some(&key_file)).await?;
+    let keys = capture::read_client_keys(&key_file);
     let (right, upload) = match rc.action {
         Action::Download => {
             let served = std::fs::read(setup.root.join(rc.path.trim_start_matches('/'))).ok();
@@ -379,6 +386,7 @@ async fn run_real_client(
             name: rc.name.clone(),
             run,
             right,
+            keys,
         },
         upload,
     ))

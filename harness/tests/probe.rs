@@ -243,6 +243,18 @@ async fn explicit_ftps_resumes_the_session_on_data_connections() {
         assert!(tls.close_notify, "{step:#?}");
     }
     assert_eq!(data(&s.steps[1]).verified, Some(true));
+    // The secrets of every connection, as the server knows them too: a capture can carry
+    // them (each line LABEL client_random secret).
+    assert!(!record.tls_keys.is_empty());
+    for line in record.tls_keys.lines() {
+        assert_eq!(line.split(' ').count(), 3, "{line}");
+    }
+    let server_keys = server.tls_key_log().unwrap_or_default();
+    let probe_first = record.tls_keys.lines().next().unwrap();
+    assert!(
+        server_keys.lines().any(|l| l == probe_first),
+        "{server_keys}"
+    );
     let log = server.events();
     assert_eq!(
         log.sink_upload("/sink/gen/64K").unwrap().1.gen,

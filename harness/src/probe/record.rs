@@ -45,6 +45,9 @@ pub struct ProbeRecord {
     pub idle_closed: u32,
     /// From the first connection to the end of the last session.
     pub elapsed: Duration,
+    /// The TLS secrets of every connection, as NSS key log text (for a packet capture).
+    #[serde(skip)]
+    pub tls_keys: String,
 }
 
 /// One session: one control connection running the steps.

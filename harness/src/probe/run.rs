@@ -15,7 +15,7 @@ use super::data::{self, DataCtx, Halt, Sink};
 use super::record::{ControlChange, DataRecord, ProbeRecord, SessionRecord, StepRecord};
 use super::steps::{render, ProbeSpec, ProbeStep, ProbeTls, Values, Via};
 use super::target::ProbeTarget;
-use super::tls::SessionTls;
+use super::tls::{KeyText, SessionTls};
 
 /// Runs the probe: opens the idle connections, runs `spec.sessions` sessions at once (each
 /// the steps in order on its own control connection), and records everything. Never panics
@@ -57,10 +57,12 @@ pub async fn run(spec: &ProbeSpec, target: &ProbeTarget) -> ProbeRecord {
     }
 
     let ports = Arc::new(AtomicU32::new(0));
+    let keys = Arc::new(KeyText::default());
     let mut sessions = JoinSet::new();
     for index in 0..spec.sessions {
         let (spec, target, ports) = (spec.clone(), target.clone(), ports.clone());
-        sessions.spawn(async move { (index, session(&spec, &target, &ports).await) });
+        let keys = keys.clone();
+        sessions.spawn(async move { (index, session(&spec, &target, &ports, keys).await) });
     }
     let mut done: Vec<Option<SessionRecord>> = vec![None; spec.sessions as usize];
     while let Some(joined) = sessions.join_next().await {
@@ -78,6 +80,7 @@ pub async fn run(spec: &ProbeSpec, target: &ProbeTarget) -> ProbeRecord {
         })
         .collect();
     record.idle_closed = closed.load(Ordering::Relaxed);
+    record.tls_keys = keys.text();
     idle.abort_all();
     record.elapsed = started.elapsed();
     record
@@ -104,6 +107,8 @@ struct Session<'a> {
     ctl: Control,
     /// The session's TLS, made when first needed (or why it could not be).
     tls: Option<Result<SessionTls, String>>,
+    /// Where its TLS secrets go.
+    keys: Arc<KeyText>,
     /// PROT P in effect.
     private: bool,
     /// A TYPE was sent (by the probe or a `send` step).
@@ -112,7 +117,12 @@ struct Session<'a> {
     ports: &'a AtomicU32,
 }
 
-async fn session(spec: &ProbeSpec, target: &ProbeTarget, ports: &AtomicU32) -> SessionRecord {
+async fn session(
+    spec: &ProbeSpec,
+    target: &ProbeTarget,
+    ports: &AtomicU32,
+    keys: Arc<KeyText>,
+) -> SessionRecord {
     let mut rec = SessionRecord::default();
     let ctl = match Control::connect(target.control, target.timeout).await {
         Ok(ctl) => ctl,
@@ -130,6 +140,7 @@ async fn session(spec: &ProbeSpec, target: &ProbeTarget, ports: &AtomicU32) -> S
         target,
         ctl,
         tls: None,
+        keys,
         private: false,
         typed: false,
         own_ip,
@@ -183,8 +194,11 @@ impl Session<'_> {
     /// The session's TLS, made on first use.
     fn session_tls(&mut self) -> Result<&SessionTls, String> {
         let target = self.target;
+        let keys = self.keys.clone();
         self.tls
-            .get_or_insert_with(|| SessionTls::new(target.ca_pem.as_deref(), target.control.ip()))
+            .get_or_insert_with(|| {
+                SessionTls::new(target.ca_pem.as_deref(), target.control.ip(), keys)
+            })
             .as_ref()
             .map_err(Clone::clone)
     }

@@ -25,8 +25,13 @@ pub(crate) struct SessionTls {
 }
 
 impl SessionTls {
-    /// A configuration trusting `ca_pem` (or, without one, any certificate).
-    pub fn new(ca_pem: Option<&str>, control_ip: IpAddr) -> Result<SessionTls, String> {
+    /// A configuration trusting `ca_pem` (or, without one, any certificate), writing its
+    /// TLS secrets to `keys`.
+    pub fn new(
+        ca_pem: Option<&str>,
+        control_ip: IpAddr,
+        keys: Arc<KeyText>,
+    ) -> Result<SessionTls, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -52,6 +57,7 @@ impl SessionTls {
         };
         let cache = Arc::new(ClientSessionMemoryCache::new(64));
         config.resumption = Resumption::store(cache.clone());
+        config.key_log = keys;
         Ok(SessionTls {
             config,
             cache,
@@ -80,6 +86,27 @@ impl SessionTls {
             tickets: tickets.clone(),
         }));
         (Arc::new(config), tickets)
+    }
+}
+
+/// The TLS secrets of a probe run, as NSS key log text (what `SSLKEYLOGFILE` holds), so
+/// that a case's packet capture can carry them and Wireshark decrypts the probe's FTPS.
+#[derive(Debug, Default)]
+pub(crate) struct KeyText(std::sync::Mutex<String>);
+
+impl KeyText {
+    /// The lines logged so far.
+    pub fn text(&self) -> String {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl rustls::KeyLog for KeyText {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        use std::fmt::Write as _;
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let mut text = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(text, "{label} {} {}", hex(client_random), hex(secret));
     }
 }
 
