@@ -126,7 +126,7 @@ async fn in_network(
     let topo = std::sync::Arc::new(topo);
     let outcome = in_topology(scenario, server, net, &topo).await;
     let keep = match &outcome {
-        Ok((ev, _)) => {
+        Ok((ev, _, _)) => {
             let (verdict, _) = crate::verdict::server::judge(scenario, net, ev);
             !matches!(verdict, Verdict::Pass | Verdict::Unsupported)
         }
@@ -142,7 +142,7 @@ async fn in_network(
     let pcapng = match cap {
         Some(cap) if keep || capture == CaptureMode::All => {
             let keys = match &outcome {
-                Ok((ev, _)) => ev.tls_keys(),
+                Ok((ev, _, _)) => ev.tls_keys(),
                 Err(_) => String::new(),
             };
             let recording = tokio::task::spawn_blocking(move || cap.finish()).await.ok();
@@ -150,10 +150,12 @@ async fn in_network(
         }
         _ => None,
     };
-    // Stop the server before the network goes (its processes live in it).
+    // Stop the server before the network goes (its processes live in it), then remove its
+    // work directory (the log files stop() reads are in it).
     let outcome = match outcome {
-        Ok((mut ev, running)) => {
+        Ok((mut ev, running, work)) => {
             ev.exit = running.stop().await;
+            drop(work);
             Ok(ev)
         }
         Err(e) => Err(e),
@@ -167,13 +169,18 @@ async fn in_network(
 }
 
 /// The server started with the case's root and settings, the probe run, the uploads read
-/// back; the server still running.
+/// back; the server still running, and its work directory (root, configuration, logs) still
+/// there.
 async fn in_topology(
     scenario: &ServerScenario,
     server: &ServerUnderTest,
     net: &Network,
     topo: &Topology,
-) -> Result<(ServerEvidence, crate::servers::RunningServer)> {
+) -> Result<(
+    ServerEvidence,
+    crate::servers::RunningServer,
+    tempfile::TempDir,
+)> {
     let f = &scenario.file;
     let work = tempfile::tempdir().map_err(|error| Error::Os {
         what: "cannot create a work directory",
@@ -273,7 +280,7 @@ async fn in_topology(
         stored,
         client,
     };
-    Ok((ev, running))
+    Ok((ev, running, work))
 }
 
 /// Why the scenario's real client cannot run here (not built in, not installed, or lacking
