@@ -36,10 +36,14 @@ async fn idle(server: &MockServer) -> ftpspec_mock::EventLog {
     server.events()
 }
 
-/// Each session's events, one a line, without times and ports.
+/// Each session's events, one a line, without times and ports; session by session (each
+/// in its own order): how two sessions' events interleave is up to the scheduler (the
+/// first session's close may be logged after the second one's greeting).
 fn sessions(log: &ftpspec_mock::EventLog) -> String {
     let mut out = String::new();
-    for e in &log.events {
+    let mut events: Vec<_> = log.events.iter().collect();
+    events.sort_by_key(|e| e.session);
+    for e in events {
         let what = match &e.kind {
             EventKind::Connected { .. } => "connected".to_owned(),
             EventKind::ScriptMatched { mock } => format!("script: mock {mock} matched"),
