@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use ftpspec_benches::{
-    median, paired_line, ratio_line, record, record_pair, DataMode, FtpClient, RawTcp, RawTcpSink,
-    RawTls, MIB,
+    cpu_line, median, paired_line, ratio_line, record, record_pair, record_pair_cpu, DataMode,
+    FtpClient, RawTcp, RawTcpSink, RawTls, MIB,
 };
 use ftpspec_mock::{Ftps, MockServer};
 
@@ -150,6 +150,13 @@ impl Loopback {
         ops
     }
 
+    /// One transfer of `op`: how long it took, and the CPU this process spent on it.
+    async fn once_cpu(&mut self, op: Op) -> (Duration, Duration) {
+        let cpu = ftpspec_benches::process_cpu();
+        let wall = self.once(op).await;
+        (wall, ftpspec_benches::process_cpu().saturating_sub(cpu))
+    }
+
     /// One transfer of `op`; how long it took.
     async fn once(&mut self, op: Op) -> Duration {
         let size = self.size;
@@ -238,19 +245,19 @@ fn loopback(c: &mut Criterion, rt: &tokio::runtime::Runtime, size: u64, label: &
     rt.block_on(async {
         for round in 0..pair_rounds() {
             for &((bench, b), (ceiling, c)) in &pairs {
-                let (tb, tc) = if round % 2 == 0 {
-                    let tc = lb.once(c).await;
-                    (lb.once(b).await, tc)
+                let ((tb, cb), (tc, cc)) = if round % 2 == 0 {
+                    let tc = lb.once_cpu(c).await;
+                    (lb.once_cpu(b).await, tc)
                 } else {
-                    let tb = lb.once(b).await;
-                    (tb, lb.once(c).await)
+                    let tb = lb.once_cpu(b).await;
+                    (tb, lb.once_cpu(c).await)
                 };
-                record_pair(
-                    &format!("{label}/{bench}"),
-                    &format!("{label}/{ceiling}"),
-                    tb,
-                    tc,
-                );
+                let (bench, ceiling) = (format!("{label}/{bench}"), format!("{label}/{ceiling}"));
+                record_pair(&bench, &ceiling, tb, tc);
+                // vsftpd is another process: its CPU is not this process's.
+                if b != Op::Vsftpd {
+                    record_pair_cpu(&bench, &ceiling, cb, cc);
+                }
             }
         }
     });
@@ -547,6 +554,17 @@ fn main() {
         let n = |b: &str| format!("{label}/{b}");
         for (bench, ceiling) in PAIRS {
             if let Some(line) = paired_line(&n(bench), size, &n(ceiling)) {
+                println!("{line}");
+            }
+        }
+    }
+    println!(
+        "\nthroughput: CPU per transfer in the paired rounds (this process, client and server sides together): median, and the ceiling's over the transfer's"
+    );
+    for (label, size) in groups {
+        let n = |b: &str| format!("{label}/{b}");
+        for (bench, ceiling) in PAIRS {
+            if let Some(line) = cpu_line(&n(bench), size, &n(ceiling)) {
                 println!("{line}");
             }
         }

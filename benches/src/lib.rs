@@ -527,6 +527,55 @@ pub fn paired_line(name: &str, bytes: u64, ceiling: &str) -> Option<String> {
     ))
 }
 
+/// CPU time this process's threads have run so far (user and system, from each thread's
+/// `/proc/self/task/*/schedstat`, in nanoseconds; threads that have ended are not counted,
+/// and the benches' threads live as long as the process). Wall time on a shared machine
+/// carries its noise; the CPU a transfer costs does not.
+pub fn process_cpu() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
+/// (transfer, ceiling) -> each round's (transfer CPU seconds, ceiling CPU seconds).
+static PAIRED_CPU: Mutex<Rounds> = Mutex::new(BTreeMap::new());
+
+/// Records the CPU one round of `name` and of its `ceiling` cost (the whole process: client
+/// and server sides of the same bytes).
+pub fn record_pair_cpu(name: &str, ceiling: &str, cpu: Duration, ceiling_cpu: Duration) {
+    PAIRED_CPU
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry((name.to_owned(), ceiling.to_owned()))
+        .or_default()
+        .push((cpu.as_secs_f64(), ceiling_cpu.as_secs_f64()));
+}
+
+/// `name`'s CPU per GiB over its paired rounds (median) and the ratio of medians to its
+/// `ceiling`'s (the ceiling's CPU over the transfer's: 1.00x costs the same, 0.50x twice as
+/// much).
+pub fn cpu_line(name: &str, bytes: u64, ceiling: &str) -> Option<String> {
+    let paired = PAIRED_CPU.lock().unwrap_or_else(|e| e.into_inner());
+    let rounds = paired.get(&(name.to_owned(), ceiling.to_owned()))?;
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let cpu = med(rounds.iter().map(|r| r.0).collect());
+    let ceiling_cpu = med(rounds.iter().map(|r| r.1).collect());
+    let per_gib = cpu * (1u64 << 30) as f64 / bytes as f64 * 1000.0;
+    Some(format!(
+        "{name:<40} {per_gib:>8.0} ms CPU/GiB   {:>5.2}x {ceiling}",
+        ceiling_cpu / cpu
+    ))
+}
+
 /// Times `f` once and records it under `name`.
 pub async fn timed<F: std::future::Future<Output = T>, T>(name: &str, f: F) -> (Duration, T) {
     let t = Instant::now();
