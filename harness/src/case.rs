@@ -143,7 +143,7 @@ async fn run_inner(
 
 /// Whether a case that ended so keeps the diagnostics bundle: failures, informational cases
 /// and errors do (someone will read why); passes do not, and unsupported cases never ran.
-fn keeps_diagnostics(verdict: Verdict) -> bool {
+pub(crate) fn keeps_diagnostics(verdict: Verdict) -> bool {
     matches!(
         verdict,
         Verdict::Fail | Verdict::Informational | Verdict::Error
@@ -165,15 +165,8 @@ async fn in_network(
     Option<Diagnostics>,
     Option<Vec<u8>>,
 ) {
-    let spec = net.spec.clone();
     let capturing = capture != CaptureMode::None;
-    let built = blocking(move || {
-        let topo = Topology::build(&spec)?;
-        let cap = capturing.then(|| capture::start(&topo)).flatten();
-        Ok((topo, cap))
-    })
-    .await;
-    let (topo, cap) = match built {
+    let (topo, cap) = match build_network(net, capturing).await {
         Ok(t) => t,
         Err(e) => return (Err(e), None, None),
     };
@@ -199,26 +192,52 @@ async fn in_network(
         _ => None,
     };
     let (topo, bundle) = if keep {
-        let taken = blocking(move || {
-            let d = topo.diagnostics();
-            Ok((topo, d))
-        })
-        .await;
-        match taken {
-            Ok((topo, d)) => (Some(topo), Some(d)),
-            // The thread failed: the topology went with it (dropping tears it down).
-            Err(_) => (None, None),
-        }
+        take_diagnostics(topo).await
     } else {
         (Some(topo), None)
     };
     drop(server);
-    if let Some(topo) = topo {
-        if let Err(e) = blocking(move || Ok(topo.destroy()?)).await {
-            return (Err(e), bundle, pcapng);
-        }
+    if let Err(e) = tear_down(topo).await {
+        return (Err(e), bundle, pcapng);
     }
     (outcome, bundle, pcapng)
+}
+
+/// Builds a case's network, and starts its capture when `capturing`, off the runtime's
+/// threads.
+pub(crate) async fn build_network(
+    net: &Network,
+    capturing: bool,
+) -> Result<(Topology, Option<ftpspec_netns::Capture>)> {
+    let spec = net.spec.clone();
+    blocking(move || {
+        let topo = Topology::build(&spec)?;
+        let cap = capturing.then(|| capture::start(&topo)).flatten();
+        Ok((topo, cap))
+    })
+    .await
+}
+
+/// The network's diagnostics bundle, taken off the runtime's threads, and the network back
+/// (`None` if the thread failed: the topology went with it, and dropping tore it down).
+pub(crate) async fn take_diagnostics(topo: Topology) -> (Option<Topology>, Option<Diagnostics>) {
+    let taken = blocking(move || {
+        let d = topo.diagnostics();
+        Ok((topo, d))
+    })
+    .await;
+    match taken {
+        Ok((topo, d)) => (Some(topo), Some(d)),
+        Err(_) => (None, None),
+    }
+}
+
+/// Tears a case's network down (if it is still there) off the runtime's threads.
+pub(crate) async fn tear_down(topo: Option<Topology>) -> Result<()> {
+    match topo {
+        Some(topo) => blocking(move || Ok(topo.destroy()?)).await,
+        None => Ok(()),
+    }
 }
 
 /// The case inside its network: the server, the client, and what they left; with the server,
@@ -275,7 +294,9 @@ async fn in_topology(
 }
 
 /// Runs blocking work (namespaces) off the runtime's threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::Topology(format!("a setup thread failed: {e}")))?

@@ -13,6 +13,7 @@ use ftpspec_netns::{Diagnostics, Topology};
 use ftpspec_report::{CaseResult, CaseRole, Observations, Verdict};
 
 use crate::capture::{self, CaptureMode, CaptureTo};
+use crate::case::blocking;
 use crate::clients::{Client, Target};
 use crate::error::{Error, Result};
 use crate::evidence::{RealClientRun, ServerEvidence};
@@ -81,8 +82,7 @@ pub async fn run_server_case(
         ..Observations::default()
     };
     match outcome {
-        Ok(ev) => {
-            let (verdict, reason) = crate::verdict::server::judge(scenario, &net, &ev);
+        Ok((ev, verdict, reason)) => {
             result.verdict = verdict;
             result.reason = reason;
             crate::verdict::server::observe(scenario, &ev, &mut result.observations);
@@ -103,46 +103,39 @@ pub async fn run_server_case(
     result
 }
 
-/// The case in its network; the diagnostics bundle (taken while the server still runs) and
-/// the capture when the outcome keeps them.
+/// What a server case saw, with its verdict and the reason.
+type Judged = (ServerEvidence, Verdict, String);
+
+/// The case in its network, judged; the diagnostics bundle (taken while the server still
+/// runs) and the capture when the verdict keeps them.
 async fn in_network(
     scenario: &ServerScenario,
     server: &ServerUnderTest,
     net: &Network,
     capture: CaptureMode,
-) -> (Result<ServerEvidence>, Option<Diagnostics>, Option<Vec<u8>>) {
-    let spec = net.spec.clone();
-    let capturing = capture != CaptureMode::None;
-    let built = blocking(move || {
-        let topo = Topology::build(&spec)?;
-        let cap = capturing.then(|| capture::start(&topo)).flatten();
-        Ok((topo, cap))
-    })
-    .await;
-    let (topo, cap) = match built {
+) -> (Result<Judged>, Option<Diagnostics>, Option<Vec<u8>>) {
+    let (topo, cap) = match crate::case::build_network(net, capture != CaptureMode::None).await {
         Ok(t) => t,
         Err(e) => return (Err(e), None, None),
     };
-    let topo = std::sync::Arc::new(topo);
-    let outcome = in_topology(scenario, server, net, &topo).await;
+    let outcome = in_topology(scenario, server, net, &topo)
+        .await
+        .map(|(ev, running, work)| {
+            let (verdict, reason) = crate::verdict::server::judge(scenario, net, &ev);
+            (ev, verdict, reason, running, work)
+        });
     let keep = match &outcome {
-        Ok((ev, _, _)) => {
-            let (verdict, _) = crate::verdict::server::judge(scenario, net, ev);
-            !matches!(verdict, Verdict::Pass | Verdict::Unsupported)
-        }
+        Ok((_, verdict, ..)) => crate::case::keeps_diagnostics(*verdict),
         Err(_) => true,
     };
-    let bundle = match keep {
-        true => {
-            let t = topo.clone();
-            blocking(move || Ok(t.diagnostics())).await.ok()
-        }
-        false => None,
+    let (topo, bundle) = match keep {
+        true => crate::case::take_diagnostics(topo).await,
+        false => (Some(topo), None),
     };
     let pcapng = match cap {
         Some(cap) if keep || capture == CaptureMode::All => {
             let keys = match &outcome {
-                Ok((ev, _, _)) => ev.tls_keys(),
+                Ok((ev, ..)) => ev.tls_keys(),
                 Err(_) => String::new(),
             };
             let recording = tokio::task::spawn_blocking(move || cap.finish()).await.ok();
@@ -153,17 +146,15 @@ async fn in_network(
     // Stop the server before the network goes (its processes live in it), then remove its
     // work directory (the log files stop() reads are in it).
     let outcome = match outcome {
-        Ok((mut ev, running, work)) => {
+        Ok((mut ev, verdict, reason, running, work)) => {
             ev.exit = running.stop().await;
             drop(work);
-            Ok(ev)
+            Ok((ev, verdict, reason))
         }
         Err(e) => Err(e),
     };
-    if let Ok(topo) = std::sync::Arc::try_unwrap(topo) {
-        if let Err(e) = blocking(move || Ok(topo.destroy()?)).await {
-            return (Err(e), bundle, pcapng);
-        }
+    if let Err(e) = crate::case::tear_down(topo).await {
+        return (Err(e), bundle, pcapng);
     }
     (outcome, bundle, pcapng)
 }
@@ -456,13 +447,6 @@ fn uploads_stored(
         }
     }
     out
-}
-
-/// Runs blocking work (namespaces) off the runtime's threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Topology(format!("a setup thread failed: {e}")))?
 }
 
 #[cfg(test)]

@@ -199,8 +199,16 @@ fn check(scenario: &Scenario, bad: &dyn Fn(&str, String) -> Error) -> Result<()>
 
 /// The built-in catalogue (the `ftpspec-scenarios` crate), in id order.
 pub fn catalogue() -> Result<Vec<Scenario>> {
+    parse_catalogue(ftpspec_scenarios::files(), &parse)
+}
+
+/// Catalogue files, each read with `parse(id, origin, text)`, in id order.
+pub(super) fn parse_catalogue<T>(
+    files: impl Iterator<Item = ftpspec_scenarios::CatalogueFile>,
+    parse: &dyn Fn(&str, &str, &str) -> Result<T>,
+) -> Result<Vec<T>> {
     let mut out = BTreeMap::new();
-    for f in ftpspec_scenarios::files() {
+    for f in files {
         let origin = format!("catalogue:{}", f.path);
         out.insert(f.id.to_owned(), parse(f.id, &origin, f.text)?);
     }

@@ -33,7 +33,6 @@
 //! advertised = "public"          # every 227 names the address the probe was given
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -196,12 +195,7 @@ pub struct ServerExpect {
 
 /// The built-in server cases (the catalogue's `server/` group), in id order.
 pub fn catalogue() -> Result<Vec<ServerScenario>> {
-    let mut out = BTreeMap::new();
-    for f in ftpspec_scenarios::server_files() {
-        let origin = format!("catalogue:{}", f.path);
-        out.insert(f.id.to_owned(), parse(f.id, &origin, f.text)?);
-    }
-    Ok(out.into_values().collect())
+    super::load::parse_catalogue(ftpspec_scenarios::server_files(), &parse)
 }
 
 /// Parses and checks one server scenario file.
