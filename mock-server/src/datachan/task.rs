@@ -29,9 +29,9 @@ use crate::vfs::Source;
 
 const CHUNK: usize = 256 * 1024;
 
-/// The most an unthrottled plain (not TLS) binary download hands the socket in one write: its bytes are
-/// already in memory (a file's, or generated content's period), so a larger write costs no
-/// copy and saves system calls and wake-ups.
+/// The most an unthrottled plain (not TLS) binary download of a file hands the socket in one
+/// write: its bytes are already in memory, so a larger write costs no copy and saves system
+/// calls and wake-ups. (Generated content goes a period at a time.)
 const SEND_MAX: usize = 4 << 20;
 
 /// Paces a throttled transfer: after each chunk it waits until the moment the bytes moved so
@@ -346,6 +346,10 @@ impl Task {
 
     /// Everything after the data connection is made.
     async fn transfer(mut self, tcp: TcpStream, mode: DataMode, addr: SocketAddr) -> TransferEnd {
+        // No Nagle delay: each write's tail goes out at once instead of waiting for the ACK
+        // of what went before. Measured on loopback, a 64 MiB RETR took 22-26 ms with Nagle
+        // and 20-21 ms without, what a raw TCP sender takes (the throughput bench's ceiling).
+        let _ = tcp.set_nodelay(true);
         let mut rec = self.open_record(&tcp, mode, addr);
         let fault = self.script.fault;
         if let Some((FaultPoint::Before150, action)) = fault {
@@ -703,10 +707,12 @@ async fn send(
     let mut pos = offset.min(total);
     // Large writes for plain binary data only: TLS encrypts into records of its own anyway.
     let plain = !ascii && matches!(stream, Either::Left(_));
-    let chunk_max = match (&pacer, plain) {
+    let chunk_max = match (&pacer, source) {
         (Some(p), _) => p.chunk(),
-        (None, false) => CHUNK,
-        (None, true) => SEND_MAX,
+        // A period per write, each from its start: no short write where the period wraps.
+        (None, Source::Generated(_)) => generated::PERIOD as usize,
+        (None, Source::Memory(_)) if plain => SEND_MAX,
+        (None, Source::Memory(_)) => CHUNK,
     };
     let mut converted = Vec::new();
     let mut prev_cr = false;
