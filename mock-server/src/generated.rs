@@ -60,28 +60,39 @@ fn splitmix(x: u64) -> u64 {
 ///
 /// It is small so that it stays in the CPU's cache while a download streams it, as a
 /// sender's own buffer does. With 16 MiB + 8 (the first size), every write read its bytes
-/// from main memory, and a 64 MiB RETR on loopback took about 24 ms where a raw TCP sender
-/// of a 256 KiB buffer took 19 ms; with 256 KiB + 8 the two are within the noise
-/// (`cargo bench -p ftpspec-benches --bench throughput`).
+/// from main memory (`cargo bench -p ftpspec-benches --bench throughput`).
 pub const PERIOD: u64 = (256 << 10) + 8;
 
-/// One period of content: pseudo-random words (SplitMix64 of their index).
+/// The longest [`window`] that never breaks where the period wraps: 256 KiB.
+///
+/// Memory holds the period followed by its first `WINDOW` bytes again, so any window up to
+/// this length is one slice: a sender writes the same size every time, and a TLS sender's
+/// writes fill whole records (a window cut at the wrap would leave an 8-byte record, and an
+/// 8-byte packet, every 256 KiB).
+pub const WINDOW: usize = 256 << 10;
+
+/// One period of content, then its first [`WINDOW`] bytes again: pseudo-random words
+/// (SplitMix64 of their index).
 fn period() -> &'static [u8] {
     static PERIOD_BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     PERIOD_BYTES.get_or_init(|| {
-        (0..PERIOD / 8)
-            .flat_map(|w| splitmix(w).to_le_bytes())
+        let words = PERIOD / 8;
+        (0..words + WINDOW as u64 / 8)
+            .flat_map(|w| splitmix(w % words).to_le_bytes())
             .collect()
     })
 }
 
-/// The content from byte `offset` on, as one slice of memory: at most `max` bytes, fewer
-/// where the period wraps (at least 1 when `max` is). A sender writes it as it is.
+/// The content from byte `offset` on, as one slice of memory: `max` bytes when `max` is at
+/// most [`WINDOW`], else at least `WINDOW` (fewer where memory ends). A sender writes it as
+/// it is.
 ///
 /// ```
-/// let w = ftpspec_mock::generated::window(10, 100);
+/// use ftpspec_mock::generated::{window, verify, PERIOD, WINDOW};
+/// let w = window(10, 100);
 /// assert_eq!(w.len(), 100);
-/// assert!(ftpspec_mock::generated::verify(10, w).is_ok());
+/// assert!(verify(10, w).is_ok());
+/// assert_eq!(window(PERIOD - 1, WINDOW).len(), WINDOW);
 /// ```
 pub fn window(offset: u64, max: usize) -> &'static [u8] {
     let at = (offset % PERIOD) as usize;
@@ -204,10 +215,19 @@ mod tests {
         let want: Vec<u8> = (PERIOD - 32..PERIOD + 32).map(byte).collect();
         assert_eq!(a, want);
         assert_eq!(
-            window(PERIOD - 32, 64).len(),
-            32,
-            "a window ends where the period does"
+            window(PERIOD - 32, 64),
+            &want[..],
+            "a window runs over the wrap"
         );
+        for offset in [0, 1, PERIOD - 8, PERIOD - 1, PERIOD, 3 * PERIOD + 5] {
+            let w = window(offset, WINDOW);
+            assert_eq!(
+                w.len(),
+                WINDOW,
+                "a window of WINDOW bytes is whole at {offset}"
+            );
+            assert!(verify(offset, w).is_ok());
+        }
         let mut first = vec![0u8; 4096];
         fill(0, &mut first);
         // Lost or repeated 8 B .. 1 TiB (a buffer, a 32-bit wrap): different bytes.

@@ -31,7 +31,7 @@ const CHUNK: usize = 256 * 1024;
 
 /// The most an unthrottled plain (not TLS) binary download of a file hands the socket in one
 /// write: its bytes are already in memory, so a larger write costs no copy and saves system
-/// calls and wake-ups. (Generated content goes a period at a time.)
+/// calls and wake-ups. (Generated content goes a [`generated::WINDOW`] at a time.)
 const SEND_MAX: usize = 4 << 20;
 
 /// Paces a throttled transfer: after each chunk it waits until the moment the bytes moved so
@@ -709,8 +709,8 @@ async fn send(
     let plain = !ascii && matches!(stream, Either::Left(_));
     let chunk_max = match (&pacer, source) {
         (Some(p), _) => p.chunk(),
-        // A period per write, each from its start: no short write where the period wraps.
-        (None, Source::Generated(_)) => generated::PERIOD as usize,
+        // The same size every write, as the period is laid out in memory.
+        (None, Source::Generated(_)) => generated::WINDOW,
         (None, Source::Memory(_)) if plain => SEND_MAX,
         (None, Source::Memory(_)) => CHUNK,
     };
