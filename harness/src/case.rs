@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ftpspec_mock::{generated, FtpsMode, MockServer, ServerSpec, TlsSpec};
 use ftpspec_netns::{Diagnostics, Host, Topology};
-use ftpspec_report::{CaseResult, Observations, Verdict};
+use ftpspec_report::{CaseResult, CaseRole, Observations, Verdict};
 
 use crate::capture::{self, CaptureMode, CaptureTo};
 use crate::clients::{Client, Launch, SessionStep, Target};
@@ -95,17 +95,27 @@ pub async fn run_case_capturing(
         }
     }
     if let Some(d) = bundle {
-        let head = format!(
-            "# {} · {}: {}: {}\n",
-            result.client,
-            result.scenario,
-            result.verdict.as_str(),
-            result.reason
-        );
-        result.keep_diagnostics(head + &d.to_string());
+        keep_bundle(&mut result, &d);
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
     result
+}
+
+/// Keeps a case's diagnostics bundle in its result, under a line that names the case (and
+/// marks a server under test), its verdict and the reason.
+pub(crate) fn keep_bundle(result: &mut CaseResult, bundle: &Diagnostics) {
+    let role = match result.role {
+        CaseRole::Client => "",
+        CaseRole::Server => " (server)",
+    };
+    let head = format!(
+        "# {}{role} · {}: {}: {}\n",
+        result.client,
+        result.scenario,
+        result.verdict.as_str(),
+        result.reason
+    );
+    result.keep_diagnostics(head + &bundle.to_string());
 }
 
 /// A case's network, what it saw there, the verdict and its reason.
@@ -127,17 +137,13 @@ async fn run_inner(
         Ok(net) => net,
         Err(e) => return (Err((Observations::default(), e)), None, None),
     };
-    let partial = || Observations {
-        topology: net.name.clone(),
-        network: Some(crate::evidence::summary(&net.spec, &net.roles)),
-        server_addr: Some(net.roles.server_addr),
-        server_own_addr: Some(net.roles.server_own_addr),
-        ..Observations::default()
-    };
     let (outcome, bundle, pcapng) = in_network(scenario, client, &net, capture).await;
     match outcome {
         Ok((evidence, verdict, reason)) => (Ok((net, evidence, verdict, reason)), bundle, pcapng),
-        Err(e) => (Err((partial(), e)), bundle, pcapng),
+        Err(e) => {
+            let partial = crate::evidence::network_observations(&net);
+            (Err((partial, e)), bundle, pcapng)
+        }
     }
 }
 

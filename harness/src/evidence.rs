@@ -164,11 +164,21 @@ impl Evidence {
             data_tls: (!data.is_empty()).then(|| data.iter().all(|d| d.tls.is_some())),
             active_targets: self.log.active_targets(),
             attempts: self.attempts.iter().map(report_attempt).collect(),
-            topology: net.name.clone(),
-            server_addr: Some(net.roles.server_addr),
-            server_own_addr: Some(net.roles.server_own_addr),
-            network: Some(summary(&net.spec, &net.roles)),
+            ..network_observations(net)
         }
+    }
+}
+
+/// What a case records of its network alone (the topology, its summary, the server's
+/// addresses): all there is when the case ends before any evidence, and the network part
+/// of every case's observations, client and server cases alike.
+pub fn network_observations(net: &Network) -> Observations {
+    Observations {
+        topology: net.name.clone(),
+        network: Some(summary(&net.spec, &net.roles)),
+        server_addr: Some(net.roles.server_addr),
+        server_own_addr: Some(net.roles.server_own_addr),
+        ..Observations::default()
     }
 }
 

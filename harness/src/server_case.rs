@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ftpspec_mock::generated;
 use ftpspec_netns::{Diagnostics, Topology};
-use ftpspec_report::{CaseResult, CaseRole, Observations, Verdict};
+use ftpspec_report::{CaseResult, CaseRole, Verdict};
 
 use crate::capture::{self, CaptureMode, CaptureTo};
 use crate::case::blocking;
@@ -74,13 +74,7 @@ pub async fn run_server_case(
     if let (Some(bytes), Some(to)) = (pcapng, capture) {
         result.capture = capture::write_case(to, server.name(), &scenario.id, run, bytes).await;
     }
-    result.observations = Observations {
-        topology: net.name.clone(),
-        network: Some(crate::evidence::summary(&net.spec, &net.roles)),
-        server_addr: Some(net.roles.server_addr),
-        server_own_addr: Some(net.roles.server_own_addr),
-        ..Observations::default()
-    };
+    result.observations = crate::evidence::network_observations(&net);
     match outcome {
         Ok((ev, verdict, reason)) => {
             result.verdict = verdict;
@@ -90,14 +84,7 @@ pub async fn run_server_case(
         Err(e) => result.reason = format!("the harness failed, not the server: {e}"),
     }
     if let Some(d) = bundle {
-        let head = format!(
-            "# {} (server) · {}: {}: {}\n",
-            result.client,
-            result.scenario,
-            result.verdict.as_str(),
-            result.reason
-        );
-        result.keep_diagnostics(head + &d.to_string());
+        crate::case::keep_bundle(&mut result, &d);
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
     result
