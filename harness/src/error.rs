@@ -93,6 +93,18 @@ impl Error {
             message,
         }
     }
+
+    /// [`Error::Invalid`] at the key `key` of `text` ([`find_key`]): for what is found wrong
+    /// after parsing.
+    pub(crate) fn at_key(origin: &str, text: &str, key: &str, message: String) -> Error {
+        let (line, column) = find_key(text, key);
+        Error::Invalid {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message,
+        }
+    }
 }
 
 /// `Result` with ftpspec's [`Error`].

@@ -11,7 +11,7 @@ use super::axis::Variant;
 use super::file::{Action, Scenario, ScenarioFile};
 use super::personality::{self, Personality};
 use super::variant;
-use crate::error::{find_key, from_toml, Error, Result};
+use crate::error::{from_toml, Error, Result};
 
 /// Parses and checks one scenario file.
 pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
@@ -29,15 +29,7 @@ fn parse_with(
     let mut file: ScenarioFile = from_toml(origin, &own)?;
     let own_server = personality::server_table(&from_toml(origin, &own)?);
     // What serde cannot check is reported at the key it concerns.
-    let bad = |key: &str, message: String| {
-        let (line, column) = find_key(text, key);
-        Error::Invalid {
-            origin: origin.to_owned(),
-            line,
-            column,
-            message,
-        }
-    };
+    let bad = |key: &str, message: String| Error::at_key(origin, text, key, message);
     let mut server = own_server.clone();
     if let Some(name) = &personality {
         let at = |message: String| Error::at(origin, text, name.span().start, message);

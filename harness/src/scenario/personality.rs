@@ -20,7 +20,7 @@ use ftpspec_mock::ServerSpec;
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use crate::error::{find_key, from_toml, Error, Result};
+use crate::error::{from_toml, Error, Result};
 
 /// A server personality.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,13 +58,12 @@ impl Personality {
         let file: PersonalityFile = from_toml(origin, text)?;
         let table: Table = from_toml(origin, text)?;
         if let Err(e) = server_builds(&file.server) {
-            let (line, column) = find_key(text, "server");
-            return Err(Error::Invalid {
-                origin: origin.to_owned(),
-                line,
-                column,
-                message: format!("[server]: {e}"),
-            });
+            return Err(Error::at_key(
+                origin,
+                text,
+                "server",
+                format!("[server]: {e}"),
+            ));
         }
         Ok(Personality {
             name: name.to_owned(),

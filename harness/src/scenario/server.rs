@@ -39,7 +39,7 @@ use serde::Deserialize;
 
 use super::file::{Action, Mode, Setting, Size, TopologyFile};
 use super::network::Network;
-use crate::error::{find_key, from_toml, Error, Result};
+use crate::error::{from_toml, Error, Result};
 use crate::probe::ProbeSpec;
 use crate::servers::ServerSetting;
 
@@ -201,15 +201,7 @@ pub fn catalogue() -> Result<Vec<ServerScenario>> {
 /// Parses and checks one server scenario file.
 pub fn parse(id: &str, origin: &str, text: &str) -> Result<ServerScenario> {
     let file: ServerScenarioFile = from_toml(origin, text)?;
-    let bad = |key: &str, message: String| {
-        let (line, column) = find_key(text, key);
-        Error::Invalid {
-            origin: origin.to_owned(),
-            line,
-            column,
-            message,
-        }
-    };
+    let bad = |key: &str, message: String| Error::at_key(origin, text, key, message);
     for f in &file.server.files {
         if let Err(why) = check_root_path(&f.path) {
             return Err(bad("files", why));
