@@ -481,12 +481,13 @@ pub fn record(name: &str, d: Duration) {
 /// Median seconds per iteration of `name`.
 pub fn median(name: &str) -> Option<f64> {
     let times = TIMES.lock().unwrap_or_else(|e| e.into_inner());
-    let mut v = times.get(name)?.clone();
-    if v.is_empty() {
-        return None;
-    }
+    spread(times.get(name)?.clone()).map(|(mid, _, _)| mid)
+}
+
+/// The median, lowest and highest of `v`; `None` when it is empty.
+fn spread(mut v: Vec<f64>) -> Option<(f64, f64, f64)> {
     v.sort_by(|a, b| a.total_cmp(b));
-    Some(v[v.len() / 2])
+    Some((*v.get(v.len() / 2)?, v[0], v[v.len() - 1]))
 }
 
 /// (transfer, ceiling) -> each round's (transfer seconds, ceiling seconds).
@@ -497,7 +498,12 @@ static PAIRED: Mutex<Rounds> = Mutex::new(BTreeMap::new());
 
 /// Records one round of `name` (taking `d`) next to its `ceiling` (taking `ceiling_d`).
 pub fn record_pair(name: &str, ceiling: &str, d: Duration, ceiling_d: Duration) {
-    PAIRED
+    push_round(&PAIRED, name, ceiling, d, ceiling_d);
+}
+
+/// Adds one round of `name` and its `ceiling` to `rounds`.
+fn push_round(rounds: &Mutex<Rounds>, name: &str, ceiling: &str, d: Duration, ceiling_d: Duration) {
+    rounds
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .entry((name.to_owned(), ceiling.to_owned()))
@@ -513,13 +519,9 @@ pub fn record_pair(name: &str, ceiling: &str, d: Duration, ceiling_d: Duration) 
 pub fn paired_line(name: &str, bytes: u64, ceiling: &str) -> Option<String> {
     let paired = PAIRED.lock().unwrap_or_else(|e| e.into_inner());
     let rounds = paired.get(&(name.to_owned(), ceiling.to_owned()))?;
-    let mid = |mut v: Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        (v[v.len() / 2], v[0], v[v.len() - 1])
-    };
-    let (secs, fastest, _) = mid(rounds.iter().map(|r| r.0).collect());
-    let (_, ceiling_fastest, _) = mid(rounds.iter().map(|r| r.1).collect());
-    let (ratio, lo, hi) = mid(rounds.iter().map(|r| r.1 / r.0).collect());
+    let (secs, fastest, _) = spread(rounds.iter().map(|r| r.0).collect())?;
+    let (_, ceiling_fastest, _) = spread(rounds.iter().map(|r| r.1).collect())?;
+    let (ratio, lo, hi) = spread(rounds.iter().map(|r| r.1 / r.0).collect())?;
     let mbs = bytes as f64 / secs / MIB as f64;
     let best = ceiling_fastest / fastest;
     Some(format!(
@@ -549,12 +551,7 @@ static PAIRED_CPU: Mutex<Rounds> = Mutex::new(BTreeMap::new());
 /// Records the CPU one round of `name` and of its `ceiling` cost (the whole process: client
 /// and server sides of the same bytes).
 pub fn record_pair_cpu(name: &str, ceiling: &str, cpu: Duration, ceiling_cpu: Duration) {
-    PAIRED_CPU
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry((name.to_owned(), ceiling.to_owned()))
-        .or_default()
-        .push((cpu.as_secs_f64(), ceiling_cpu.as_secs_f64()));
+    push_round(&PAIRED_CPU, name, ceiling, cpu, ceiling_cpu);
 }
 
 /// `name`'s CPU per GiB over its paired rounds (median) and the ratio of medians to its
@@ -563,12 +560,8 @@ pub fn record_pair_cpu(name: &str, ceiling: &str, cpu: Duration, ceiling_cpu: Du
 pub fn cpu_line(name: &str, bytes: u64, ceiling: &str) -> Option<String> {
     let paired = PAIRED_CPU.lock().unwrap_or_else(|e| e.into_inner());
     let rounds = paired.get(&(name.to_owned(), ceiling.to_owned()))?;
-    let med = |mut v: Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
-    let cpu = med(rounds.iter().map(|r| r.0).collect());
-    let ceiling_cpu = med(rounds.iter().map(|r| r.1).collect());
+    let (cpu, _, _) = spread(rounds.iter().map(|r| r.0).collect())?;
+    let (ceiling_cpu, _, _) = spread(rounds.iter().map(|r| r.1).collect())?;
     let per_gib = cpu * (1u64 << 30) as f64 / bytes as f64 * 1000.0;
     Some(format!(
         "{name:<40} {per_gib:>8.0} ms CPU/GiB   {:>5.2}x {ceiling}",
