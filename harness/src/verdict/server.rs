@@ -41,25 +41,21 @@ pub fn judge(scenario: &ServerScenario, net: &Network, ev: &ServerEvidence) -> (
 fn failures(scenario: &ServerScenario, net: &Network, ev: &ServerEvidence) -> Vec<String> {
     let mut out = Vec::new();
     let steps = &scenario.file.probe.steps;
-    let many = ev.probe.sessions.len() > 1;
-    let failed_sessions = ev
-        .probe
-        .sessions
+    let sessions = &ev.probe.sessions;
+    let mut failed = sessions
         .iter()
-        .filter(|s| session_failure(s, steps).is_some())
-        .count();
-    for (i, s) in ev.probe.sessions.iter().enumerate() {
-        if let Some(why) = session_failure(s, steps) {
-            out.push(match many {
-                true => format!(
-                    "{failed_sessions} of {} sessions failed; session {}: {why}",
-                    ev.probe.sessions.len(),
-                    i + 1
-                ),
-                false => why,
-            });
-            break;
-        }
+        .enumerate()
+        .filter_map(|(i, s)| Some((i, session_failure(s, steps)?)));
+    if let Some((i, why)) = failed.next() {
+        out.push(match sessions.len() > 1 {
+            true => format!(
+                "{} of {} sessions failed; session {}: {why}",
+                1 + failed.count(),
+                sessions.len(),
+                i + 1
+            ),
+            false => why,
+        });
     }
     if let Some(c) = &ev.client {
         if let Some(why) = client_problem(c) {
