@@ -226,14 +226,12 @@ struct RawStep {
     tls_resume: Option<bool>,
 }
 
-/// The action keys, in the order the error messages list them.
-const ACTIONS: &str = "login, send, retr, stor, list, abor_during, sleep_ms";
-
 impl TryFrom<RawStep> for ProbeStep {
     type Error = String;
 
     fn try_from(raw: RawStep) -> Result<ProbeStep, String> {
-        let actions: Vec<&str> = [
+        // The action keys, in the order the error messages list them.
+        let keys = [
             ("login", raw.login.is_some()),
             ("send", raw.send.is_some()),
             ("retr", raw.retr.is_some()),
@@ -241,16 +239,19 @@ impl TryFrom<RawStep> for ProbeStep {
             ("list", raw.list.is_some()),
             ("abor_during", raw.abor_during.is_some()),
             ("sleep_ms", raw.sleep_ms.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(k, present)| present.then_some(k))
-        .collect();
+        ];
+        let all = || keys.map(|(k, _)| k).join(", ");
+        let actions: Vec<&str> = keys
+            .into_iter()
+            .filter_map(|(k, present)| present.then_some(k))
+            .collect();
         let action = match actions[..] {
             [one] => one,
-            [] => return Err(format!("a step needs one of {ACTIONS}")),
+            [] => return Err(format!("a step needs one of {}", all())),
             _ => {
                 return Err(format!(
-                    "a step has exactly one of {ACTIONS}; this one has {}",
+                    "a step has exactly one of {}; this one has {}",
+                    all(),
                     actions.join(" and ")
                 ))
             }
@@ -344,7 +345,7 @@ fn check_line(line: &str) -> Result<(), String> {
     if line.contains(['\r', '\n']) {
         return Err("`send` is one command line: no CR or LF in it".into());
     }
-    for name in placeholders(line) {
+    for name in braced(line) {
         if !PLACEHOLDERS.contains(&name) {
             return Err(format!(
                 "unknown placeholder {{{name}}} in `send` (known: {})",
@@ -371,8 +372,10 @@ const PLACEHOLDERS: &[&str] = &[
     "own_eprt",
 ];
 
-/// The names inside `{...}` in a line.
-fn placeholders(line: &str) -> impl Iterator<Item = &str> {
+/// The text inside each `{...}` of a line: stricter than [`crate::template::placeholders`]
+/// (which takes only `{word}`s and leaves other braces as text), so that a load check finds
+/// a `{}` or `{own eprt}` that would otherwise be sent as it stands.
+fn braced(line: &str) -> impl Iterator<Item = &str> {
     line.split('{')
         .skip(1)
         .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
@@ -403,8 +406,8 @@ pub(crate) fn render(line: &str, values: &Values<'_>) -> Result<String, String> 
     let no_decoy = || "the step names the decoy, but the target has no decoy".to_owned();
     let own22 = SocketAddr::new(values.own_ip, 22);
     let own = SocketAddr::new(values.own_ip, values.own_port);
-    let mut out = line.to_owned();
-    for name in placeholders(line) {
+    let mut vars: Vec<(&str, String)> = Vec::new();
+    for (_, name) in crate::template::placeholders(line) {
         let value = match name {
             "user" => values.user.to_owned(),
             "password" => values.password.to_owned(),
@@ -416,9 +419,10 @@ pub(crate) fn render(line: &str, values: &Values<'_>) -> Result<String, String> 
             "own_eprt" => format_eprt(own),
             other => return Err(format!("unknown placeholder {{{other}}}")),
         };
-        out = out.replace(&format!("{{{name}}}"), &value);
+        vars.push((name, value));
     }
-    Ok(out)
+    // In one pass: a value that holds a placeholder's name (a password `{user}`) stays as it is.
+    Ok(crate::template::expand(line, &vars))
 }
 
 /// A size: a TOML integer, or a string such as `"64K"` (binary units, as `/gen` paths).
@@ -700,5 +704,20 @@ mod tests {
         assert!(render("PORT {decoy_port_args}", &none)
             .unwrap_err()
             .contains("no decoy"));
+    }
+
+    #[test]
+    fn a_rendered_value_is_not_rendered_again() {
+        let values = Values {
+            user: "u",
+            password: "{user}",
+            own_ip: "10.0.0.2".parse().unwrap(),
+            decoy: None,
+            own_port: 50100,
+        };
+        assert_eq!(
+            render("SITE {password} {user}", &values).unwrap(),
+            "SITE {user} u"
+        );
     }
 }
