@@ -80,8 +80,7 @@ impl ReplyReader {
                     self.pending = Some((code, vec![line], bytes));
                 }
                 Some((code, mut lines, held)) => {
-                    let last = body.starts_with(code.to_string().as_bytes())
-                        && matches!(body.get(3), None | Some(b' '));
+                    let last = first_line(body) == Some((code, false));
                     lines.push(line);
                     let held = held + bytes;
                     if lines.len() > MAX_LINES || held > MAX_BYTES {

@@ -385,11 +385,11 @@ impl Data {
     /// Sends `size` bytes of generated content, then ends the probe's side (close_notify
     /// under TLS) and, under TLS, reads the server's end.
     pub async fn write(&mut self, size: u64, data: &mut DataRecord) {
-        let mut buf = vec![0u8; 64 * 1024];
         while data.bytes < size {
-            let n = (size - data.bytes).min(buf.len() as u64) as usize;
-            generated::fill(data.bytes, &mut buf[..n]);
-            match timeout(self.timeout, self.stream.write_all(&buf[..n])).await {
+            // 64 KiB a write: the timeout is how long the server may take one.
+            let n = (size - data.bytes).min(64 * 1024) as usize;
+            let chunk = generated::window(data.bytes, n);
+            match timeout(self.timeout, self.stream.write_all(chunk)).await {
                 Err(_) => {
                     data.error = Some(format!("the server took no data for {:?}", self.timeout));
                     return;
@@ -406,15 +406,14 @@ impl Data {
             return;
         }
         if self.tickets.is_some() {
+            // Into a record of its own: what the server sends back is not the upload's bytes.
             let mut ignore = Sink::Listing(Vec::new());
-            let before = data.bytes;
             let mut scratch = DataRecord {
                 tls: data.tls.clone(),
                 ..DataRecord::default()
             };
             self.read(&mut ignore, None, &mut scratch).await;
             data.tls = scratch.tls;
-            data.bytes = before;
         }
     }
 

@@ -444,8 +444,8 @@ impl Session<'_> {
         let mut sink = Sink::Verify(offset.unwrap_or(0));
         if let Some(after) = abort_after {
             if !stream.read(&mut sink, Some(after), data).await {
+                // abort() has closed the data connection once the server closed its side.
                 data::abort(&mut self.ctl, &mut stream, &mut sink, rec, data).await?;
-                stream.close().await;
                 return Ok(());
             }
         } else {

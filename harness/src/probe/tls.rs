@@ -112,12 +112,7 @@ impl rustls::KeyLog for KeyText {
 
 /// `TLSv1.2`, `TLSv1.3` (as the mock's event log writes them).
 pub(crate) fn version(conn: &rustls::CommonState) -> String {
-    match conn.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".into(),
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".into(),
-        Some(other) => format!("{other:?}"),
-        None => "unknown".into(),
-    }
+    ftpspec_mock::tls::version_name(conn.protocol_version())
 }
 
 /// Whether the handshake resumed a session.

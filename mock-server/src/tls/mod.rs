@@ -11,7 +11,7 @@ mod spec;
 
 pub use policy::{ClientAuth, Ftps, FtpsMode, TlsVersion};
 pub use record::RecordReader;
-pub use setup::{generate_identity, GeneratedIdentity, TlsMaterial};
+pub use setup::{generate_identity, version_name, GeneratedIdentity, TlsMaterial};
 pub use spec::TlsSpec;
 
 pub(crate) use record::is_tls_record_start;

@@ -323,20 +323,24 @@ fn leaf(
     Ok((params.signed_by(&key, issuer)?, key))
 }
 
+/// A TLS version as the event log writes it: `TLSv1.2`, `TLSv1.3` (`unknown` before the
+/// handshake).
+pub fn version_name(version: Option<rustls::ProtocolVersion>) -> String {
+    match version {
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_owned(),
+        Some(other) => format!("{other:?}"),
+        None => "unknown".to_owned(),
+    }
+}
+
 /// Facts about one completed TLS handshake, for the event log. `issued` is what the
 /// connection's [`TicketCount`] grew by during the handshake: tickets under TLS 1.3 (under
 /// TLS 1.2 it counts session IDs and RFC 5077 tickets, which are not NewSessionTickets).
 pub(crate) fn describe(conn: &rustls::ServerConnection, issued: u32) -> TlsInfo {
-    let mut tickets_sent = 0;
-    let version = match conn.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
-        Some(rustls::ProtocolVersion::TLSv1_3) => {
-            tickets_sent = issued;
-            "TLSv1.3".to_owned()
-        }
-        Some(other) => format!("{other:?}"),
-        None => "unknown".to_owned(),
-    };
+    let tls13 = conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
+    let tickets_sent = if tls13 { issued } else { 0 };
+    let version = version_name(conn.protocol_version());
     TlsInfo {
         version,
         cipher: conn
