@@ -13,7 +13,7 @@ use ftpspec_report::{CaseResult, CaseRole, Observations, Verdict};
 
 use crate::capture::{self, CaptureMode, CaptureTo};
 use crate::clients::{Client, Launch, SessionStep, Target};
-use crate::error::{Error, Result};
+use crate::error::{io_at, Error, Result};
 use crate::evidence::{ClientEnd, ClientRun, Evidence, Received, StepOutcome};
 use crate::local::{self, DownloadCheck, Served};
 use crate::mockhost;
@@ -450,11 +450,6 @@ fn local_files(scenario: &Scenario, work: &Path) -> Result<(Vec<SessionStep>, Ve
 }
 
 /// An I/O error at a path, as a harness error.
-fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let path = path.to_owned();
-    move |error| Error::Io { path, error }
-}
-
 /// Runs the client in its host: a command line (with `SSLKEYLOGFILE=key_log`, when given),
 /// or Rust code on a thread there, killed (or abandoned) after `limit`: the scenario's
 /// timeout, or less once the verdict is decided ([`crate::verdict::decided_after_secs`]; the

@@ -107,6 +107,12 @@ impl Error {
     }
 }
 
+/// Makes an I/O error at `path` ftpspec's [`Error::Io`]: `.map_err(io_at(&path))`.
+pub(crate) fn io_at(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_owned();
+    move |error| Error::Io { path, error }
+}
+
 /// `Result` with ftpspec's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

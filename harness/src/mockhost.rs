@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use ftpspec_mock::{Builder, MockServer};
 use ftpspec_netns::{Host, Roles};
 
-use crate::error::{Error, Result};
+use crate::error::{io_at, Result};
 
 /// The control port: 990 for implicit FTPS, 21 otherwise.
 pub fn control_port(implicit_ftps: bool) -> u16 {
@@ -43,9 +43,6 @@ pub fn write_ca(server: &MockServer, path: &Path) -> Result<Option<PathBuf>> {
     let Some(tls) = server.tls() else {
         return Ok(None);
     };
-    tls.write_ca_pem(path).map_err(|error| Error::Io {
-        path: path.to_owned(),
-        error,
-    })?;
+    tls.write_ca_pem(path).map_err(io_at(path))?;
     Ok(Some(path.to_owned()))
 }

@@ -58,10 +58,7 @@ pub struct Quarantine {
 impl Quarantine {
     /// Reads a quarantine file; `exists` says whether a scenario id is in the catalogue.
     pub fn read(path: &Path, exists: impl Fn(&str) -> bool) -> Result<Quarantine> {
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
-            path: path.to_owned(),
-            error,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(crate::error::io_at(path))?;
         Self::parse(&path.display().to_string(), &text, exists)
     }
 

@@ -156,10 +156,7 @@ fn key_names(key: &str) -> Vec<&str> {
 impl ClientFile {
     /// Reads and checks a client file; errors name the file, line and column.
     pub fn read(path: &Path) -> Result<ClientFile> {
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
-            path: path.to_owned(),
-            error,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(crate::error::io_at(path))?;
         let origin = path.display().to_string();
         let file: ClientFile = from_toml(&origin, &text)?;
         file.check(&origin, &text)?;

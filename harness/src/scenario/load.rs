@@ -11,7 +11,7 @@ use super::axis::Variant;
 use super::file::{Action, Scenario, ScenarioFile};
 use super::personality::{self, Personality};
 use super::variant;
-use crate::error::{from_toml, Error, Result};
+use crate::error::{from_toml, io_at, Error, Result};
 
 /// Parses and checks one scenario file.
 pub fn parse(id: &str, origin: &str, text: &str) -> Result<Scenario> {
@@ -225,15 +225,11 @@ pub(super) fn read_tree<T>(
     group: &dyn Fn(&Path) -> bool,
     parse: &dyn Fn(&str, &str, &str) -> Result<T>,
 ) -> Result<BTreeMap<String, T>> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |error| Error::Io { path, error }
-    };
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).map_err(io(&d))? {
-            let entry = entry.map_err(io(&d))?;
+        for entry in std::fs::read_dir(&d).map_err(io_at(&d))? {
+            let entry = entry.map_err(io_at(&d))?;
             let path = entry.path();
             if path.is_dir() {
                 if d != dir || group(&path) {
@@ -242,7 +238,7 @@ pub(super) fn read_tree<T>(
             } else if d != dir && path.extension().is_some_and(|e| e == "toml") {
                 let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
                 let id = rel.to_string_lossy().replace('\\', "/");
-                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+                let text = std::fs::read_to_string(&path).map_err(io_at(&path))?;
                 out.insert(id.clone(), parse(&id, &path.display().to_string(), &text)?);
             }
         }

@@ -77,10 +77,7 @@ impl Personality {
 
     /// Reads a personality file; its name is the file's name without `.toml`.
     pub fn read(path: &Path) -> Result<Personality> {
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
-            path: path.to_owned(),
-            error,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(crate::error::io_at(path))?;
         let name = path.file_stem().unwrap_or_default().to_string_lossy();
         Self::parse(&name, &path.display().to_string(), &text)
     }

@@ -141,10 +141,7 @@ impl ServerFile {
 
     /// Reads and checks a server file.
     pub fn read(path: &Path) -> Result<ServerFile> {
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
-            path: path.to_owned(),
-            error,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(crate::error::io_at(path))?;
         ServerFile::parse(&path.display().to_string(), &text)
     }
 

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::file::{search_path, ServerFile};
 use super::setup::{ServerSetup, StartFn};
-use crate::error::{Error, Result};
+use crate::error::{io_at, Error, Result};
 
 /// How long a server may take to accept on its port.
 const ACCEPT_WITHIN: Duration = Duration::from_secs(10);
@@ -67,11 +67,7 @@ pub struct ServerExit {
 
 /// Writes the certificate files and creates the work directory.
 fn prepare(setup: &ServerSetup) -> Result<()> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |error| Error::Io { path, error }
-    };
-    std::fs::create_dir_all(&setup.work_dir).map_err(io(&setup.work_dir))?;
+    std::fs::create_dir_all(&setup.work_dir).map_err(io_at(&setup.work_dir))?;
     if let Some(tls) = &setup.tls {
         let [cert, key, ca] = setup.tls_paths();
         for (path, pem) in [
@@ -79,7 +75,7 @@ fn prepare(setup: &ServerSetup) -> Result<()> {
             (key, &tls.key_pem),
             (ca, &tls.ca_pem),
         ] {
-            std::fs::write(&path, pem).map_err(io(&path))?;
+            std::fs::write(&path, pem).map_err(io_at(&path))?;
         }
     }
     Ok(())
@@ -95,7 +91,7 @@ pub(super) async fn start_file(
     prepare(setup)?;
     if let Some(config) = &rendered.config {
         let path = setup.config_file();
-        std::fs::write(&path, config).map_err(|error| Error::Io { path, error })?;
+        std::fs::write(&path, config).map_err(io_at(&path))?;
     }
     let mut cmd = host.command("/bin/sh");
     cmd.arg("-c")
