@@ -15,8 +15,9 @@ use ftpspec_report::{CaseResult, CaseRole, Verdict};
 use crate::capture::{self, CaptureMode, CaptureTo};
 use crate::case::blocking;
 use crate::clients::{Client, Target};
-use crate::error::{Error, Result};
+use crate::error::{io_at, Error, Result};
 use crate::evidence::{RealClientRun, ServerEvidence};
+use crate::local::{self, Served};
 use crate::probe::{self, ProbeRecord, ProbeTarget};
 use crate::scenario::server::{RootFile, ServerScenario};
 use crate::scenario::Action;
@@ -233,7 +234,13 @@ async fn in_topology(
             return Err(e);
         }
     };
-    let mut stored = uploads_stored(&probe, &f.probe, &root);
+    let mut stored = match uploads_stored(&probe, &f.probe, &root).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = running.stop().await;
+            return Err(e);
+        }
+    };
     let client = match &f.client {
         Some(rc) => {
             let ran = run_real_client(rc, net, topo, &setup, work.path()).await;
@@ -292,16 +299,12 @@ async fn run_real_client(
     work: &Path,
 ) -> Result<(RealClientRun, Option<(String, Option<bool>)>)> {
     let client = Client::builtin(&rc.name).expect("checked before the case ran");
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |error| Error::Io { path, error }
-    };
     let dir = work.join("client");
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    std::fs::create_dir_all(&dir).map_err(io_at(&dir))?;
     let ca_file = match &setup.tls {
         Some(tls) => {
             let f = dir.join("ca.pem");
-            std::fs::write(&f, &tls.ca_pem).map_err(io(&f))?;
+            std::fs::write(&f, &tls.ca_pem).map_err(io_at(&f))?;
             Some(f)
         }
         None => None,
@@ -316,7 +319,7 @@ async fn run_real_client(
     if rc.action == Action::Upload {
         let mut bytes = vec![0u8; size as usize];
         generated::fill(0, &mut bytes);
-        std::fs::write(&local_file, &bytes).map_err(io(&local_file))?;
+        std::fs::write(&local_file, &bytes).map_err(io_at(&local_file))?;
     }
     {
         use std::os::unix::fs::PermissionsExt;
@@ -356,10 +359,8 @@ async fn run_real_client(
             (Some(served.is_some() && got == served), None)
         }
         Action::Upload => {
-            let stored = std::fs::read(setup.root.join(rc.path.trim_start_matches('/')))
-                .ok()
-                .map(|b| b.len() as u64 == size && generated::verify(0, &b).is_ok());
-            (None, Some((rc.path.clone(), stored)))
+            let file = setup.root.join(rc.path.trim_start_matches('/'));
+            (None, Some((rc.path.clone(), holds_generated(&file, size))))
         }
         _ => {
             let text = listing.or_else(|| std::fs::read_to_string(&local_file).ok());
@@ -381,59 +382,67 @@ async fn run_real_client(
 /// content on disk), readable and writable by whatever user the server runs as.
 fn fill_root(root: &Path, files: &[RootFile]) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |error| Error::Io { path, error }
-    };
-    std::fs::create_dir_all(root).map_err(io(root))?;
+    std::fs::create_dir_all(root).map_err(io_at(root))?;
     let open = std::fs::Permissions::from_mode(0o777);
-    std::fs::set_permissions(root, open.clone()).map_err(io(root))?;
+    std::fs::set_permissions(root, open.clone()).map_err(io_at(root))?;
     // The work directory above the root too: servers that drop privileges must reach it.
     if let Some(parent) = root.parent() {
         std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o755))
-            .map_err(io(parent))?;
+            .map_err(io_at(parent))?;
     }
     for f in files {
         let path = root.join(&f.path);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-            std::fs::set_permissions(dir, open.clone()).map_err(io(dir))?;
+            std::fs::create_dir_all(dir).map_err(io_at(dir))?;
+            std::fs::set_permissions(dir, open.clone()).map_err(io_at(dir))?;
         }
-        let mut file = std::fs::File::create(&path).map_err(io(&path))?;
-        file.set_len(f.size.0).map_err(io(&path))?;
+        let mut file = std::fs::File::create(&path).map_err(io_at(&path))?;
+        file.set_len(f.size.0).map_err(io_at(&path))?;
         let from = f.from.unwrap_or(0);
-        file.seek(SeekFrom::Start(from)).map_err(io(&path))?;
+        file.seek(SeekFrom::Start(from)).map_err(io_at(&path))?;
         let mut at = from;
         while at < f.size.0 {
             let w = generated::window(at, (f.size.0 - at).min(1 << 20) as usize);
-            file.write_all(w).map_err(io(&path))?;
+            file.write_all(w).map_err(io_at(&path))?;
             at += w.len() as u64;
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
-            .map_err(io(&path))?;
+            .map_err(io_at(&path))?;
     }
     Ok(())
 }
 
-/// Each upload's file in the root: whether it holds the bytes the probe sent (generated
-/// content from 0; `None`: there is no such file).
-fn uploads_stored(
+/// Each upload the probe made, with its file in the root: whether it holds the bytes sent
+/// (`None`: there is no such file). A case whose probe never reached an upload has nothing
+/// to check for it.
+async fn uploads_stored(
     record: &ProbeRecord,
     spec: &probe::ProbeSpec,
     root: &Path,
-) -> Vec<(String, Option<bool>)> {
-    let mut out = Vec::new();
-    for (path, size) in spec.uploads() {
-        let file = root.join(path.trim_start_matches('/'));
-        let held = std::fs::read(&file)
-            .ok()
-            .map(|bytes| bytes.len() as u64 == size && generated::verify(0, &bytes).is_ok());
-        // A case whose probe never reached the upload has nothing to check.
-        if record.sessions.iter().any(|s| s.uploaded(&path)) {
-            out.push((path, held));
-        }
-    }
-    out
+) -> Result<Vec<(String, Option<bool>)>> {
+    let made: Vec<(String, u64)> = spec
+        .uploads()
+        .into_iter()
+        .filter(|(path, _)| record.sessions.iter().any(|s| s.uploaded(path)))
+        .collect();
+    let root = root.to_owned();
+    blocking(move || {
+        Ok(made
+            .into_iter()
+            .map(|(path, size)| {
+                let held = holds_generated(&root.join(path.trim_start_matches('/')), size);
+                (path, held)
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Whether `file` holds `size` bytes of generated content from 0 (`None`: no such file),
+/// read in pieces ([`local::check_download`]).
+fn holds_generated(file: &Path, size: u64) -> Option<bool> {
+    let (len, wrong) = local::check_download(file, &Served::Generated(size), Default::default());
+    len.map(|_| wrong.is_none())
 }
 
 #[cfg(test)]
