@@ -29,14 +29,19 @@ pub fn judge(scenario: &Scenario, net: &Network, client: &str, ev: &Evidence) ->
     if scenario.file.informational {
         return (Verdict::Informational, informational(&ctx, &failures));
     }
-    if let Some(first) = failures.first() {
-        let more = match failures.len() {
-            1 => String::new(),
-            n => format!(" (and {} more)", n - 1),
-        };
-        return (Verdict::Fail, format!("{first}{more}"));
+    if let Some(reason) = first_failure(&failures) {
+        return (Verdict::Fail, reason);
     }
     (Verdict::Pass, passed(&ctx))
+}
+
+/// A failed case's reason: its first failure, and how many more there are.
+fn first_failure(failures: &[String]) -> Option<String> {
+    let first = failures.first()?;
+    Some(match failures.len() {
+        1 => first.clone(),
+        n => format!("{first} (and {} more)", n - 1),
+    })
 }
 
 /// The last line a client printed that is not curl's protocol trace.

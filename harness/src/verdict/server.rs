@@ -25,14 +25,8 @@ pub fn judge(scenario: &ServerScenario, net: &Network, ev: &ServerEvidence) -> (
             format!("informational: {seen}{also}"),
         );
     }
-    match failures.first() {
-        Some(first) => {
-            let more = match failures.len() {
-                1 => String::new(),
-                n => format!(" (and {} more)", n - 1),
-            };
-            (Verdict::Fail, format!("{first}{more}"))
-        }
+    match super::first_failure(&failures) {
+        Some(reason) => (Verdict::Fail, reason),
         None => (Verdict::Pass, format!("as expected: {seen}")),
     }
 }
@@ -189,13 +183,8 @@ fn abor_problem(
 /// What went wrong with the real client's run, if anything: it failed by its own account,
 /// or what it ended up with is not right.
 fn client_problem(c: &RealClientRun) -> Option<String> {
-    let said = c
-        .run
-        .stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty() && !l.starts_with(['*', '>', '<', '{', '}']))
-        .map(|l| format!(": {}", l.trim()))
+    let said = super::said_line(&c.run.stderr)
+        .map(|l| format!(": {l}"))
         .unwrap_or_default();
     match (&c.run.end, c.right) {
         (ClientEnd::Succeeded, Some(false)) => Some(format!(
